@@ -1,0 +1,85 @@
+#pragma once
+// Layers as data: the schema, aliases, code lists and sources of each layer, read from layers/*.json.
+#include <filesystem>
+#include <map>
+#include <optional>
+#include <string>
+#include <vector>
+
+namespace ideo {
+
+enum class FieldType { String, Integer, Number, Boolean, Date };
+
+// What ingest does with a value that breaks the field's rule (code list, minimum, date).
+enum class OnInvalid { Drop, Reject };
+
+// Fields the pipeline computes from the location rather than reads from the partner.
+enum class Derived { None, X_L93, Y_L93, Lon, Lat };
+
+struct FieldSpec {
+    std::string name;         // normalised name (AFIGÉO for PEI)
+    std::string title;        // French column title, used in extracts
+    FieldType type = FieldType::String;
+    bool required = false;
+    std::vector<std::string> enum_values;         // code list; empty = free value
+    std::map<std::string, std::string> synonyms;  // fold_key(partner spelling) -> canonical code
+    std::optional<double> minimum, maximum;
+    OnInvalid on_invalid = OnInvalid::Drop;
+    std::vector<std::string> aliases;  // partner column names, matched by fold_key
+    Derived derived = Derived::None;
+};
+
+// How a partner file carries coordinates when it has no native geometry.
+struct CoordinateColumns {
+    std::vector<std::string> x, y;      // projected columns (CRS declared, hinted by the title, or guessed)
+    std::vector<std::string> lon, lat;  // WGS84 columns
+    std::vector<std::string> wkt;       // a WKT geometry column
+};
+
+struct SourceSpec {
+    std::string id;        // stable key of the source within the layer ("sdis21")
+    std::string partner;   // who publishes it ("SDIS 21")
+    std::string protocol;  // "file" (issue 2); csw, ckan, wfs... (the harvester)
+    std::string url;       // a path (resolved against the layer file's folder) or a URL
+    std::string crs;       // declared CRS of the coordinates ("EPSG:3946"); empty = from the file
+    std::string encoding;  // declared text encoding ("CP1252"); empty = detected
+    std::string layer;     // layer or sheet inside the file; empty = the first
+    std::map<std::string, std::string> options;  // protocol- or format-specific settings
+};
+
+struct LayerSpec {
+    std::string id;           // "pei"
+    std::string title;        // "Points d'eau incendie"
+    std::string description;
+    std::string geometry_type = "point";  // point | polygon | line
+    std::string id_field;                 // identifier field ("id_sdis")
+    std::string insee_field;              // commune code field, filled from the location when absent
+    std::string name_field;               // a human label field, if any
+    std::string date_field;               // the field that orders duplicates (later wins); may be empty
+    double max_distance_m = 1000;         // a location farther than this from its INSEE commune is rejected
+    bool attribute_commune = true;        // compute/check INSEE from the commune polygons
+    std::vector<FieldSpec> fields;
+    CoordinateColumns coordinates;
+    std::vector<SourceSpec> sources;
+    std::filesystem::path file;  // where this spec was read from
+
+    // Index of a field by name, or -1.
+    int field_index(std::string_view name) const;
+    const SourceSpec* find_source(std::string_view id) const;
+};
+
+struct LayerCatalog {
+    std::vector<LayerSpec> layers;
+    std::filesystem::path dir;
+
+    const LayerSpec* find(std::string_view id) const;
+    const LayerSpec& get(std::string_view id) const;  // throws InputError naming the unknown layer
+};
+
+// Reads every layers/*.json (deci-rules/ excluded); errors name the file and the key at fault.
+LayerCatalog load_layers(const std::filesystem::path& dir);
+LayerSpec parse_layer(const std::string& json, const std::filesystem::path& file);
+
+const char* to_string(FieldType t);
+
+}  // namespace ideo

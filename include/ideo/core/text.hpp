@@ -1,0 +1,27 @@
+#pragma once
+// Text helpers for partner data: encodings, accent- and case-insensitive keys.
+#include <string>
+#include <string_view>
+
+namespace ideo::text {
+
+// True when the bytes are valid UTF-8.
+bool is_utf8(std::string_view bytes);
+
+// Windows-1252 (a superset of ISO-8859-1's printable range) to UTF-8.
+std::string cp1252_to_utf8(std::string_view bytes);
+
+// A matching key: lower case, accents removed, every run of non-alphanumerics folded to one '_',
+// trimmed. "Débit (m3/h)" -> "debit_m3_h", "N° ERP" -> "n_erp", "POTEAU" -> "poteau".
+std::string fold_key(std::string_view s);
+
+// Lower case without accents, other characters kept: for accent-insensitive search.
+std::string fold_accents_lower(std::string_view s);
+
+std::string trim(std::string_view s);
+
+// The current time as ISO 8601 UTC ("2026-11-22T13:54:00Z"), and the date alone.
+std::string now_iso8601();
+std::string today_iso();
+
+}  // namespace ideo::text

@@ -1,0 +1,70 @@
+#pragma once
+// The serving snapshot: every published layer in memory with its indexes. Immutable once built;
+// the server swaps a new one in atomically when a harvest or import publishes.
+#include <atomic>
+#include <cstdint>
+#include <map>
+#include <memory>
+#include <optional>
+#include <string>
+#include <unordered_map>
+#include <vector>
+
+#include "ideo/core/feature.hpp"
+#include "ideo/core/layer.hpp"
+#include "ideo/index/commune_index.hpp"
+#include "ideo/index/rtree.hpp"
+
+namespace ideo::store {
+class Store;
+}
+
+namespace ideo::index {
+
+struct LayerData {
+    LayerSpec spec;
+    std::vector<Feature> features;  // stable order: the paging order of /items
+    PackedRTree rtree;              // over located features
+    std::unordered_map<std::string, std::uint32_t> by_id;
+    std::unordered_map<std::string, std::vector<std::uint32_t>> by_insee;  // ascending indices
+    Envelope extent;
+    std::string published_at;  // last publish of this layer (ISO 8601)
+};
+
+struct Snapshot {
+    std::int64_t version = 0;  // the store's publish counter when loaded: the ETag base
+    std::map<std::string, LayerData, std::less<>> layers;
+    std::shared_ptr<const CommuneIndex> communes;  // null when no commune layer is loaded
+
+    const LayerData* layer(std::string_view id) const;
+    std::string commune_name(std::string_view insee) const;
+};
+
+// Loads every layer of the catalogue from the store and builds its indexes.
+std::shared_ptr<const Snapshot> load_snapshot(store::Store& store, const LayerCatalog& catalog);
+
+// A property filter: field index and the text it must equal.
+struct PropertyFilter {
+    int field = -1;
+    std::string value;
+};
+
+struct ItemQuery {
+    std::optional<Envelope> bbox;  // lon/lat
+    std::vector<PropertyFilter> filters;
+};
+
+// Matching feature indices in ascending order (the stable paging order).
+std::vector<std::uint32_t> query(const LayerData& layer, const ItemQuery& q);
+
+// Holds the current snapshot; readers take a shared_ptr and keep it for the whole request.
+class SnapshotHolder {
+public:
+    std::shared_ptr<const Snapshot> get() const { return std::atomic_load(&current_); }
+    void set(std::shared_ptr<const Snapshot> s) { std::atomic_store(&current_, std::move(s)); }
+
+private:
+    std::shared_ptr<const Snapshot> current_;
+};
+
+}  // namespace ideo::index

@@ -1,0 +1,39 @@
+#pragma once
+// The HTTP server (Boost.Beast): one session per connection, timeouts on every read,
+// body and header limits, keep-alive. Handlers are thin: they parse and validate the request
+// into a typed query, then call index/, deci/...; they never include GDAL or GEOS.
+#include <chrono>
+#include <cstdint>
+#include <filesystem>
+#include <functional>
+#include <string>
+
+#include "ideo/index/snapshot.hpp"
+
+namespace ideo::server {
+
+struct ServerOptions {
+    std::string address = "127.0.0.1";
+    unsigned short port = 8080;  // 0 = any free port (the bound port is passed to on_listening)
+    unsigned threads = 0;        // 0 = hardware concurrency
+    std::chrono::seconds read_timeout{30};
+    std::size_t header_limit = 16 * 1024;
+    std::size_t body_limit = 1024 * 1024;
+    std::filesystem::path web_dir;     // static files of the map page (later issues)
+    std::filesystem::path styles_dir;  // MapLibre styles (later issues)
+};
+
+// Serves until stop() or a SIGINT/SIGTERM. on_listening is called once bound, with the port.
+class Server {
+public:
+    Server(ServerOptions options, index::SnapshotHolder& snapshots);
+    ~Server();
+    void run(const std::function<void(unsigned short)>& on_listening = {});
+    void stop();
+
+private:
+    struct Impl;
+    std::unique_ptr<Impl> impl_;
+};
+
+}  // namespace ideo::server

@@ -1,0 +1,163 @@
+#include "ideo/core/geometry.hpp"
+
+#include <cstdio>
+#include <cstring>
+
+#include "ideo/core/error.hpp"
+
+namespace ideo {
+namespace {
+
+// A little cursor over ISO WKB; every read is bounds-checked so a damaged blob throws, never overreads.
+struct WkbReader {
+    std::string_view b;
+    size_t pos = 0;
+    bool little = true;
+
+    void need(size_t n) const {
+        if (pos + n > b.size()) throw Error("truncated WKB geometry");
+    }
+    std::uint8_t u8() {
+        need(1);
+        return static_cast<std::uint8_t>(b[pos++]);
+    }
+    std::uint32_t u32() {
+        need(4);
+        std::uint32_t v;
+        std::memcpy(&v, b.data() + pos, 4);
+        pos += 4;
+        if (!little) v = __builtin_bswap32(v);
+        return v;
+    }
+    double f64() {
+        need(8);
+        std::uint64_t v;
+        std::memcpy(&v, b.data() + pos, 8);
+        pos += 8;
+        if (!little) v = __builtin_bswap64(v);
+        double d;
+        std::memcpy(&d, &v, 8);
+        return d;
+    }
+};
+
+void append_number(std::string& out, double v, int decimals) {
+    char buf[40];
+    int n = std::snprintf(buf, sizeof buf, "%.*f", decimals, v);
+    // trim trailing zeros: 5.1000000 -> 5.1, 3.0000000 -> 3
+    while (n > 1 && buf[n - 1] == '0') --n;
+    if (n > 1 && buf[n - 1] == '.') --n;
+    out.append(buf, static_cast<size_t>(n));
+}
+
+void append_point(std::string& out, WkbReader& r, int dims, int decimals) {
+    out += '[';
+    append_number(out, r.f64(), decimals);
+    out += ',';
+    append_number(out, r.f64(), decimals);
+    for (int k = 2; k < dims; ++k) r.f64();  // Z/M dropped: the API serves 2D
+    out += ']';
+}
+
+void append_points(std::string& out, WkbReader& r, int dims, int decimals) {
+    const std::uint32_t n = r.u32();
+    r.need(static_cast<size_t>(n) * 8 * dims);
+    out += '[';
+    for (std::uint32_t i = 0; i < n; ++i) {
+        if (i) out += ',';
+        append_point(out, r, dims, decimals);
+    }
+    out += ']';
+}
+
+void append_rings(std::string& out, WkbReader& r, int dims, int decimals) {
+    const std::uint32_t n = r.u32();
+    out += '[';
+    for (std::uint32_t i = 0; i < n; ++i) {
+        if (i) out += ',';
+        append_points(out, r, dims, decimals);
+    }
+    out += ']';
+}
+
+void append_wkb(std::string& out, WkbReader& r, int decimals, int depth) {
+    if (depth > 4) throw Error("WKB nesting too deep");
+    r.little = r.u8() == 1;
+    std::uint32_t type = r.u32();
+    int dims = 2;
+    if (type & 0x80000000u) dims++;  // EWKB-style Z flag
+    if (type & 0x40000000u) dims++;
+    type &= 0x0FFFFFFFu;
+    if (type >= 3000) { dims = 4; type -= 3000; }
+    else if (type >= 2000) { dims = 3; type -= 2000; }
+    else if (type >= 1000) { dims = 3; type -= 1000; }
+    static const char* names[] = {"", "Point", "LineString", "Polygon", "MultiPoint", "MultiLineString", "MultiPolygon",
+                                  "GeometryCollection"};
+    if (type < 1 || type > 7) throw Error("unsupported WKB geometry type " + std::to_string(type));
+    out += "{\"type\":\"";
+    out += names[type];
+    out += type == 7 ? "\",\"geometries\":[" : "\",\"coordinates\":";
+    switch (type) {
+        case 1: append_point(out, r, dims, decimals); break;
+        case 2: append_points(out, r, dims, decimals); break;
+        case 3: append_rings(out, r, dims, decimals); break;
+        case 4:
+        case 5:
+        case 6: {
+            const std::uint32_t n = r.u32();
+            out += '[';
+            for (std::uint32_t i = 0; i < n; ++i) {
+                if (i) out += ',';
+                r.little = r.u8() == 1;
+                r.u32();
+                if (type == 4) append_point(out, r, dims, decimals);
+                else if (type == 5) append_points(out, r, dims, decimals);
+                else append_rings(out, r, dims, decimals);
+            }
+            out += ']';
+            break;
+        }
+        case 7: {
+            const std::uint32_t n = r.u32();
+            for (std::uint32_t i = 0; i < n; ++i) {
+                if (i) out += ',';
+                append_wkb(out, r, decimals, depth + 1);
+            }
+            out += ']';
+            break;
+        }
+    }
+    out += '}';
+}
+
+}  // namespace
+
+bool Geometry::is_point() const {
+    if (wkb.size() != 21) return false;
+    WkbReader r{wkb};
+    r.little = r.u8() == 1;
+    return r.u32() == 1;
+}
+
+Geometry Geometry::point(double lon, double lat) {
+    Geometry g;
+    g.wkb.resize(21);
+    g.wkb[0] = 1;
+    const std::uint32_t t = 1;
+    std::memcpy(g.wkb.data() + 1, &t, 4);
+    std::memcpy(g.wkb.data() + 5, &lon, 8);
+    std::memcpy(g.wkb.data() + 13, &lat, 8);
+    g.envelope.expand(lon, lat);
+    return g;
+}
+
+void append_geojson(std::string& out, const Geometry& g, int decimals) {
+    if (g.empty()) {
+        out += "null";
+        return;
+    }
+    WkbReader r{g.wkb};
+    append_wkb(out, r, decimals, 0);
+}
+
+}  // namespace ideo

@@ -1,0 +1,226 @@
+#include "ideo/core/layer.hpp"
+
+#include <algorithm>
+#include <fstream>
+#include <sstream>
+
+#include <rapidjson/document.h>
+#include <rapidjson/error/en.h>
+
+#include "ideo/core/error.hpp"
+#include "ideo/core/text.hpp"
+
+namespace ideo {
+namespace {
+
+using Json = rapidjson::Value;
+
+[[noreturn]] void fail(const std::filesystem::path& file, const std::string& where, const std::string& why) {
+    throw InputError(file.string() + ": " + where + ": " + why);
+}
+
+std::string get_string(const Json& o, const char* key, const std::filesystem::path& file, const std::string& where,
+                       bool required = false) {
+    auto it = o.FindMember(key);
+    if (it == o.MemberEnd() || it->value.IsNull()) {
+        if (required) fail(file, where, std::string("missing \"") + key + "\"");
+        return {};
+    }
+    if (!it->value.IsString()) fail(file, where + "." + key, "expected a string");
+    return {it->value.GetString(), it->value.GetStringLength()};
+}
+
+std::vector<std::string> get_strings(const Json& o, const char* key, const std::filesystem::path& file,
+                                     const std::string& where) {
+    std::vector<std::string> out;
+    auto it = o.FindMember(key);
+    if (it == o.MemberEnd()) return out;
+    if (it->value.IsString()) return {it->value.GetString()};
+    if (!it->value.IsArray()) fail(file, where + "." + key, "expected an array of strings");
+    for (const auto& v : it->value.GetArray()) {
+        if (v.IsString()) out.emplace_back(v.GetString(), v.GetStringLength());
+        else if (v.IsNumber()) out.push_back(v.IsInt64() ? std::to_string(v.GetInt64()) : std::to_string(v.GetDouble()));
+        else fail(file, where + "." + key, "expected strings");
+    }
+    return out;
+}
+
+FieldType parse_type(const std::string& s, const std::filesystem::path& file, const std::string& where) {
+    if (s == "string") return FieldType::String;
+    if (s == "integer") return FieldType::Integer;
+    if (s == "number") return FieldType::Number;
+    if (s == "boolean") return FieldType::Boolean;
+    if (s == "date") return FieldType::Date;
+    fail(file, where + ".type", "unknown type \"" + s + "\" (string, integer, number, boolean, date)");
+}
+
+Derived parse_derived(const std::string& s, const std::filesystem::path& file, const std::string& where) {
+    if (s.empty()) return Derived::None;
+    if (s == "x_l93") return Derived::X_L93;
+    if (s == "y_l93") return Derived::Y_L93;
+    if (s == "lon") return Derived::Lon;
+    if (s == "lat") return Derived::Lat;
+    fail(file, where + ".derived", "unknown value \"" + s + "\" (x_l93, y_l93, lon, lat)");
+}
+
+FieldSpec parse_field(const Json& f, const std::filesystem::path& file, const std::string& where) {
+    if (!f.IsObject()) fail(file, where, "expected an object");
+    FieldSpec s;
+    s.name = get_string(f, "name", file, where, true);
+    const std::string at = where + "(" + s.name + ")";
+    s.title = get_string(f, "title", file, at);
+    if (s.title.empty()) s.title = s.name;
+    s.type = parse_type(get_string(f, "type", file, at, true), file, at);
+    if (auto it = f.FindMember("required"); it != f.MemberEnd()) s.required = it->value.IsTrue();
+    s.enum_values = get_strings(f, "enum", file, at);
+    s.aliases = get_strings(f, "aliases", file, at);
+    s.derived = parse_derived(get_string(f, "derived", file, at), file, at);
+    if (auto it = f.FindMember("minimum"); it != f.MemberEnd() && it->value.IsNumber()) s.minimum = it->value.GetDouble();
+    if (auto it = f.FindMember("maximum"); it != f.MemberEnd() && it->value.IsNumber()) s.maximum = it->value.GetDouble();
+    const std::string oi = get_string(f, "on_invalid", file, at);
+    if (oi == "reject") s.on_invalid = OnInvalid::Reject;
+    else if (oi.empty() || oi == "drop") s.on_invalid = OnInvalid::Drop;
+    else fail(file, at + ".on_invalid", "expected \"drop\" or \"reject\"");
+    if (auto it = f.FindMember("synonyms"); it != f.MemberEnd()) {
+        if (!it->value.IsObject()) fail(file, at + ".synonyms", "expected an object {spelling: code}");
+        for (const auto& m : it->value.GetObject()) {
+            std::string code;
+            if (m.value.IsString()) code = m.value.GetString();
+            else if (m.value.IsInt64()) code = std::to_string(m.value.GetInt64());
+            else fail(file, at + ".synonyms." + m.name.GetString(), "expected a string or an integer");
+            s.synonyms[text::fold_key(m.name.GetString())] = code;
+        }
+    }
+    for (const auto& code : s.enum_values) s.synonyms.emplace(text::fold_key(code), code);
+    return s;
+}
+
+SourceSpec parse_source(const Json& o, const std::filesystem::path& file, const std::string& where) {
+    if (!o.IsObject()) fail(file, where, "expected an object");
+    SourceSpec s;
+    s.id = get_string(o, "id", file, where, true);
+    const std::string at = where + "(" + s.id + ")";
+    s.partner = get_string(o, "partner", file, at);
+    s.protocol = get_string(o, "protocol", file, at);
+    if (s.protocol.empty()) s.protocol = "file";
+    s.url = get_string(o, "url", file, at, true);
+    if (s.url.find("://") == std::string::npos && !s.url.empty() && s.url[0] != '/')
+        s.url = std::filesystem::weakly_canonical(file.parent_path() / s.url).string();
+    s.crs = get_string(o, "crs", file, at);
+    s.encoding = get_string(o, "encoding", file, at);
+    s.layer = get_string(o, "layer", file, at);
+    if (auto it = o.FindMember("options"); it != o.MemberEnd()) {
+        if (!it->value.IsObject()) fail(file, at + ".options", "expected an object");
+        for (const auto& m : it->value.GetObject()) {
+            if (!m.value.IsString()) fail(file, at + ".options." + m.name.GetString(), "expected a string");
+            s.options[m.name.GetString()] = m.value.GetString();
+        }
+    }
+    return s;
+}
+
+}  // namespace
+
+const char* to_string(FieldType t) {
+    switch (t) {
+        case FieldType::String: return "string";
+        case FieldType::Integer: return "integer";
+        case FieldType::Number: return "number";
+        case FieldType::Boolean: return "boolean";
+        case FieldType::Date: return "date";
+    }
+    return "string";
+}
+
+int LayerSpec::field_index(std::string_view name) const {
+    for (size_t i = 0; i < fields.size(); ++i)
+        if (fields[i].name == name) return static_cast<int>(i);
+    return -1;
+}
+
+const SourceSpec* LayerSpec::find_source(std::string_view sid) const {
+    for (const auto& s : sources)
+        if (s.id == sid) return &s;
+    return nullptr;
+}
+
+const LayerSpec* LayerCatalog::find(std::string_view id) const {
+    for (const auto& l : layers)
+        if (l.id == id) return &l;
+    return nullptr;
+}
+
+const LayerSpec& LayerCatalog::get(std::string_view id) const {
+    if (const auto* l = find(id)) return *l;
+    std::string known;
+    for (const auto& l : layers) known += (known.empty() ? "" : ", ") + l.id;
+    throw InputError("unknown layer \"" + std::string(id) + "\" (layers in " + dir.string() + ": " + known + ")");
+}
+
+LayerSpec parse_layer(const std::string& json, const std::filesystem::path& file) {
+    rapidjson::Document d;
+    d.Parse(json.c_str(), json.size());
+    if (d.HasParseError())
+        throw InputError(file.string() + ": invalid JSON at offset " + std::to_string(d.GetErrorOffset()) + ": " +
+                         rapidjson::GetParseError_En(d.GetParseError()));
+    if (!d.IsObject()) fail(file, "top level", "expected an object");
+    LayerSpec l;
+    l.file = file;
+    l.id = get_string(d, "id", file, "layer", true);
+    l.title = get_string(d, "title", file, "layer");
+    l.description = get_string(d, "description", file, "layer");
+    if (auto g = get_string(d, "geometry", file, "layer"); !g.empty()) l.geometry_type = g;
+    l.id_field = get_string(d, "id_field", file, "layer", true);
+    l.insee_field = get_string(d, "insee_field", file, "layer");
+    l.name_field = get_string(d, "name_field", file, "layer");
+    l.date_field = get_string(d, "date_field", file, "layer");
+    if (auto it = d.FindMember("attribute_commune"); it != d.MemberEnd()) l.attribute_commune = it->value.IsTrue();
+    if (auto it = d.FindMember("max_distance_m"); it != d.MemberEnd() && it->value.IsNumber())
+        l.max_distance_m = it->value.GetDouble();
+    auto fields = d.FindMember("fields");
+    if (fields == d.MemberEnd() || !fields->value.IsArray()) fail(file, "fields", "missing or not an array");
+    int i = 0;
+    for (const auto& f : fields->value.GetArray()) l.fields.push_back(parse_field(f, file, "fields[" + std::to_string(i++) + "]"));
+    if (auto it = d.FindMember("coordinates"); it != d.MemberEnd()) {
+        const auto& c = it->value;
+        l.coordinates.x = get_strings(c, "x", file, "coordinates");
+        l.coordinates.y = get_strings(c, "y", file, "coordinates");
+        l.coordinates.lon = get_strings(c, "lon", file, "coordinates");
+        l.coordinates.lat = get_strings(c, "lat", file, "coordinates");
+        l.coordinates.wkt = get_strings(c, "wkt", file, "coordinates");
+    }
+    if (auto it = d.FindMember("sources"); it != d.MemberEnd()) {
+        if (!it->value.IsArray()) fail(file, "sources", "expected an array");
+        i = 0;
+        for (const auto& s : it->value.GetArray()) l.sources.push_back(parse_source(s, file, "sources[" + std::to_string(i++) + "]"));
+    }
+    if (l.field_index(l.id_field) < 0) fail(file, "id_field", "\"" + l.id_field + "\" is not one of the fields");
+    if (!l.insee_field.empty() && l.field_index(l.insee_field) < 0)
+        fail(file, "insee_field", "\"" + l.insee_field + "\" is not one of the fields");
+    if (!l.date_field.empty() && l.field_index(l.date_field) < 0)
+        fail(file, "date_field", "\"" + l.date_field + "\" is not one of the fields");
+    return l;
+}
+
+LayerCatalog load_layers(const std::filesystem::path& dir) {
+    LayerCatalog cat;
+    cat.dir = dir;
+    if (!std::filesystem::is_directory(dir)) throw InputError(dir.string() + ": layers folder not found");
+    std::vector<std::filesystem::path> files;
+    for (const auto& e : std::filesystem::directory_iterator(dir))
+        if (e.is_regular_file() && e.path().extension() == ".json") files.push_back(e.path());
+    std::sort(files.begin(), files.end());
+    for (const auto& f : files) {
+        std::ifstream in(f, std::ios::binary);
+        std::stringstream ss;
+        ss << in.rdbuf();
+        cat.layers.push_back(parse_layer(ss.str(), f));
+        for (size_t k = 0; k + 1 < cat.layers.size(); ++k)
+            if (cat.layers[k].id == cat.layers.back().id)
+                throw InputError(f.string() + ": layer id \"" + cat.layers.back().id + "\" already declared in " +
+                                 cat.layers[k].file.string());
+    }
+    return cat;
+}
+
+}  // namespace ideo

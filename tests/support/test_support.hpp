@@ -1,0 +1,61 @@
+#pragma once
+// Shared helpers of the test suites: where the corpus is, temporary folders, running the real
+// `ideo` binary, and a real HTTP client over loopback.
+#include <filesystem>
+#include <map>
+#include <string>
+#include <vector>
+
+namespace ideo::test {
+
+std::filesystem::path source_dir();  // the project root
+std::filesystem::path shared_dir();  // ../shared beside it (or $IDEO_SHARED)
+std::filesystem::path data(const std::string& relative);  // shared_dir()/data/relative
+std::filesystem::path layers_dir();  // source_dir()/layers
+std::string read_file(const std::filesystem::path& p);
+
+// A fresh folder under the system temp dir, removed with its content at the end of the scope.
+class TempDir {
+public:
+    TempDir();
+    ~TempDir();
+    const std::filesystem::path& path() const { return path_; }
+    std::filesystem::path operator/(const std::string& name) const { return path_ / name; }
+
+private:
+    std::filesystem::path path_;
+};
+
+struct CommandResult {
+    int exit_code = -1;  // -N when killed by signal N
+    std::string out, err;
+};
+
+// Runs the ideo binary built with the tests, with the given arguments and extra environment.
+CommandResult run_ideo(const std::vector<std::string>& args, const std::map<std::string, std::string>& env = {});
+
+// `ideo serve` started on a free loopback port; stopped (SIGTERM, then SIGKILL) at the end of the scope.
+class ServerProcess {
+public:
+    explicit ServerProcess(const std::vector<std::string>& extra_args);
+    ~ServerProcess();
+    unsigned short port() const { return port_; }
+    bool alive() const;
+
+private:
+    int pid_ = -1;
+    unsigned short port_ = 0;
+    std::filesystem::path log_;
+};
+
+struct HttpResponse {
+    int status = 0;
+    std::map<std::string, std::string> headers;  // lower-case names
+    std::string body;
+};
+
+// A real HTTP/1.1 GET over loopback (Boost.Beast client); throws on connection failure.
+HttpResponse http_get(unsigned short port, const std::string& target,
+                      const std::map<std::string, std::string>& headers = {});
+
+}  // namespace ideo::test
