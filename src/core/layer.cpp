@@ -119,6 +119,74 @@ SourceSpec parse_source(const Json& o, const std::filesystem::path& file, const 
     return s;
 }
 
+int get_int(const Json& o, const char* key, int def, const std::filesystem::path& file, const std::string& where) {
+    auto it = o.FindMember(key);
+    if (it == o.MemberEnd()) return def;
+    if (!it->value.IsInt()) fail(file, where + "." + key, "expected an integer");
+    return it->value.GetInt();
+}
+
+TileCondition parse_condition(const Json& c, const LayerSpec& l, const std::filesystem::path& file, const std::string& where) {
+    if (!c.IsObject()) fail(file, where, "expected an object {field, in, min}");
+    TileCondition t;
+    const std::string field = get_string(c, "field", file, where, true);
+    t.field = l.field_index(field);
+    if (t.field < 0) fail(file, where + ".field", "\"" + field + "\" is not one of the fields");
+    t.in = get_strings(c, "in", file, where);
+    if (auto it = c.FindMember("min"); it != c.MemberEnd()) {
+        if (!it->value.IsNumber()) fail(file, where + ".min", "expected a number");
+        t.min = it->value.GetDouble();
+    }
+    return t;
+}
+
+TileSpec parse_tiles(const Json& o, const LayerSpec& l, const std::filesystem::path& file) {
+    const std::string at = "tiles";
+    if (!o.IsObject()) fail(file, at, "expected an object");
+    TileSpec t;
+    t.minzoom = get_int(o, "minzoom", t.minzoom, file, at);
+    t.maxzoom = get_int(o, "maxzoom", t.maxzoom, file, at);
+    t.properties = get_strings(o, "properties", file, at);
+    for (const auto& f : t.properties)
+        if (l.field_index(f) < 0) fail(file, at + ".properties", "\"" + f + "\" is not one of the fields");
+    if (auto it = o.FindMember("simplify_px"); it != o.MemberEnd() && it->value.IsNumber()) t.simplify_px = it->value.GetDouble();
+    if (auto it = o.FindMember("zoom_properties"); it != o.MemberEnd()) {
+        if (!it->value.IsArray()) fail(file, at + ".zoom_properties", "expected an array");
+        for (const auto& z : it->value.GetArray()) {
+            ZoomProperties zp;
+            zp.minzoom = get_int(z, "minzoom", 0, file, at + ".zoom_properties");
+            zp.maxzoom = get_int(z, "maxzoom", 22, file, at + ".zoom_properties");
+            zp.fields = get_strings(z, "fields", file, at + ".zoom_properties");
+            t.zoom_properties.push_back(std::move(zp));
+        }
+    }
+    if (auto it = o.FindMember("cluster"); it != o.MemberEnd()) {
+        const auto& c = it->value;
+        const std::string cat = at + ".cluster";
+        if (!c.IsObject()) fail(file, cat, "expected an object");
+        t.cluster_below = get_int(c, "below_zoom", -1, file, cat);
+        t.cluster_cell_px = get_int(c, "cell_px", t.cluster_cell_px, file, cat);
+        if (t.cluster_cell_px < 1 || t.cluster_cell_px > 256) fail(file, cat + ".cell_px", "expected 1 to 256");
+        if (auto st = c.FindMember("stats"); st != c.MemberEnd()) {
+            if (!st->value.IsObject()) fail(file, cat + ".stats", "expected an object {name: [[conditions]]}");
+            for (const auto& m : st->value.GetObject()) {
+                ClusterStat s;
+                s.name = m.name.GetString();
+                const std::string sat = cat + ".stats." + s.name;
+                if (!m.value.IsArray()) fail(file, sat, "expected an array of condition groups");
+                for (const auto& group : m.value.GetArray()) {
+                    if (!group.IsArray()) fail(file, sat, "expected an array of condition groups");
+                    std::vector<TileCondition> g;
+                    for (const auto& cond : group.GetArray()) g.push_back(parse_condition(cond, l, file, sat));
+                    s.any_of.push_back(std::move(g));
+                }
+                t.cluster_stats.push_back(std::move(s));
+            }
+        }
+    }
+    return t;
+}
+
 }  // namespace
 
 const char* to_string(FieldType t) {
@@ -183,6 +251,7 @@ LayerSpec parse_layer(const std::string& json, const std::filesystem::path& file
     for (const auto& f : fields->value.GetArray()) l.fields.push_back(parse_field(f, file, "fields[" + std::to_string(i++) + "]"));
     if (auto it = d.FindMember("coordinates"); it != d.MemberEnd()) {
         const auto& c = it->value;
+        if (!c.IsObject()) fail(file, "coordinates", "expected an object {x, y, lon, lat, wkt}");
         l.coordinates.x = get_strings(c, "x", file, "coordinates");
         l.coordinates.y = get_strings(c, "y", file, "coordinates");
         l.coordinates.lon = get_strings(c, "lon", file, "coordinates");
@@ -194,6 +263,7 @@ LayerSpec parse_layer(const std::string& json, const std::filesystem::path& file
         i = 0;
         for (const auto& s : it->value.GetArray()) l.sources.push_back(parse_source(s, file, "sources[" + std::to_string(i++) + "]"));
     }
+    if (auto it = d.FindMember("tiles"); it != d.MemberEnd()) l.tiles = parse_tiles(it->value, l, file);
     if (l.field_index(l.id_field) < 0) fail(file, "id_field", "\"" + l.id_field + "\" is not one of the fields");
     if (!l.insee_field.empty() && l.field_index(l.insee_field) < 0)
         fail(file, "insee_field", "\"" + l.insee_field + "\" is not one of the fields");

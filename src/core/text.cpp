@@ -45,9 +45,9 @@ constexpr const char* kLatin1Base =
     "aaaaaaaceeeeiiii" "dnooooo\0ouuuuyty";  // E0-FF (F7 is ÷)
 constexpr const char* kLatinExtA =
     "aaaaaaccccccccdd" "ddeeeeeeeeeegggg"    // 100-11F
-    "gggghhhhiiiiiiii" "iiiijjkkkllllllll"   // 120-13F (approximate for ij)
-    "lnnnnnnnnnoooooo" "oorrrrrrssssssss"    // 140-15F (152/153 œ handled apart)
-    "ttttttuuuuuuuuuu" "uuwwyyyzzzzzzs";     // 160-17F
+    "gggghhhhiiiiiiii" "iiiijjkkklllllll"    // 120-13F (approximate for ij)
+    "lllnnnnnnnnnoooo" "oooorrrrrrssssss"    // 140-15F (152/153 œ handled apart)
+    "ssttttttuuuuuuuu" "uuuuwwyyyzzzzzzs";   // 160-17F
 
 // Lower-case ASCII base of a Latin letter, or 0 when the code point is not one we fold.
 std::string fold_cp(char32_t cp) {

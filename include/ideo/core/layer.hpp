@@ -36,6 +36,36 @@ struct CoordinateColumns {
     std::vector<std::string> wkt;       // a WKT geometry column
 };
 
+// A condition on one field, for cluster statistics: value in a list and/or at least a minimum.
+struct TileCondition {
+    int field = -1;               // index in LayerSpec::fields
+    std::vector<std::string> in;  // the value equals one of these (empty: any)
+    std::optional<double> min;    // the value is at least this
+};
+
+// A share shown on clusters ("available": disponible = 1): holds when any group has all conditions true.
+struct ClusterStat {
+    std::string name;
+    std::vector<std::vector<TileCondition>> any_of;
+};
+
+// Fields shown in tiles between two zooms.
+struct ZoomProperties {
+    int minzoom = 0, maxzoom = 22;
+    std::vector<std::string> fields;
+};
+
+// How a layer is drawn in vector tiles ("tiles" in layers/*.json).
+struct TileSpec {
+    int minzoom = 0, maxzoom = 22;
+    int cluster_below = -1;     // point layers: zooms below this show clusters
+    int cluster_cell_px = 64;   // cluster cell, in pixels of a 256-pixel tile
+    std::vector<ClusterStat> cluster_stats;
+    std::vector<std::string> properties;  // fields written in tiles; empty = every field not derived
+    std::vector<ZoomProperties> zoom_properties;  // when set, a field shows only in its zoom ranges
+    double simplify_px = 1.0;   // polygon simplification tolerance, in tile pixels of 4096
+};
+
 struct SourceSpec {
     std::string id;        // stable key of the source within the layer ("sdis21")
     std::string partner;   // who publishes it ("SDIS 21")
@@ -61,6 +91,7 @@ struct LayerSpec {
     std::vector<FieldSpec> fields;
     CoordinateColumns coordinates;
     std::vector<SourceSpec> sources;
+    TileSpec tiles;
     std::filesystem::path file;  // where this spec was read from
 
     // Index of a field by name, or -1.
