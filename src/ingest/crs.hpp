@@ -1,0 +1,36 @@
+#pragma once
+// Coordinate reference systems for ingest: SRS from user input with explicit lon/lat axis order,
+// cached transformations, and the CRS hints partners leave in column titles ("X (CC46)").
+#include <memory>
+#include <optional>
+#include <string>
+#include <string_view>
+
+#include <ogr_spatialref.h>
+
+namespace ideo::ingest::crs {
+
+inline constexpr const char* kWgs84 = "EPSG:4326";
+inline constexpr const char* kLambert93 = "EPSG:2154";
+
+// "EPSG:2154", "OGC:CRS84", a WKT...: always with OAMS_TRADITIONAL_GIS_ORDER (x = easting/longitude).
+// Throws InputError naming the CRS when PROJ does not know it.
+std::unique_ptr<OGRSpatialReference> make_srs(const std::string& crs);
+
+// A string that make_srs() reads back: "AUTH:CODE" when the SRS has (or is identified with) one, else its WKT.
+std::string key_of(const OGRSpatialReference& srs);
+
+// True for a geographic CRS (coordinates are degrees), from its key.
+bool is_geographic(const std::string& crs);
+
+// True when both keys designate WGS84 longitude/latitude (EPSG:4326 with lon/lat order, or CRS84).
+bool is_wgs84(const std::string& crs);
+
+// The transformation between two CRS keys, cached per thread (OGRCoordinateTransformation is not
+// thread-safe, and creating one costs a PROJ database lookup). Throws InputError on failure.
+OGRCoordinateTransformation& transformation(const std::string& from, const std::string& to);
+
+// A CRS hinted by a column title: "X (CC46)" -> EPSG:3946, "x_l93"/"Lambert 93" -> EPSG:2154.
+std::optional<std::string> hint_from_title(std::string_view title);
+
+}  // namespace ideo::ingest::crs
