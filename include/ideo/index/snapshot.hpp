@@ -43,6 +43,9 @@ struct Snapshot {
 // Loads every layer of the catalogue from the store and builds its indexes.
 std::shared_ptr<const Snapshot> load_snapshot(store::Store& store, const LayerCatalog& catalog);
 
+// One layer's features with their indexes (R-tree, by identifier, by INSEE code) and extent.
+LayerData make_layer_data(LayerSpec spec, std::vector<Feature> features, std::string published_at = {});
+
 // A property filter: field index and the text it must equal.
 struct PropertyFilter {
     int field = -1;

@@ -1,0 +1,532 @@
+// The embedded GeoPackage store (GDAL/OGR GPKG driver). See include/ideo/store/store.hpp for the layout.
+//
+// Concurrency: the file is switched to SQLite WAL mode when created, so `ideo serve` keeps reading the
+// last committed version while `ideo import` writes in another process, and a killed writer leaves
+// only uncommitted WAL frames that the next open ignores. Every call opens its own dataset: GDAL
+// datasets are not thread-safe, a fresh handle always sees the latest commit and the latest tables,
+// and opening costs a few milliseconds, which a 2 s version poll does not notice.
+#include "gpkg_store.hpp"
+
+#include <gdal_priv.h>
+#include <ogr_spatialref.h>
+#include <ogrsf_frmts.h>
+
+#include <algorithm>
+#include <cstdio>
+#include <cstdlib>
+#include <cstring>
+#include <mutex>
+#include <optional>
+
+#include "ideo/core/error.hpp"
+#include "ideo/core/text.hpp"
+
+namespace ideo::store {
+namespace {
+
+namespace fs = std::filesystem;
+
+constexpr const char* kPublications = "ideo_publications";
+constexpr const char* kGeometryColumn = "geom";
+
+struct DatasetCloser {
+    void operator()(GDALDataset* ds) const { GDALClose(ds); }
+};
+using Dataset = std::unique_ptr<GDALDataset, DatasetCloser>;
+
+// An ExecuteSQL result set, released with its dataset.
+class ResultSet {
+public:
+    ResultSet(GDALDataset& ds, OGRLayer* layer) : ds_(ds), layer_(layer) {}
+    ~ResultSet() {
+        if (layer_) ds_.ReleaseResultSet(layer_);
+    }
+    ResultSet(const ResultSet&) = delete;
+    ResultSet& operator=(const ResultSet&) = delete;
+    explicit operator bool() const { return layer_ != nullptr; }
+    OGRLayer* operator->() const { return layer_; }
+    OGRLayer& operator*() const { return *layer_; }
+
+private:
+    GDALDataset& ds_;
+    OGRLayer* layer_;
+};
+
+// SQL quoting by doubling the quote character: 'text' for literals, "name" for identifiers.
+std::string quoted(std::string_view s, char quote) {
+    std::string out(1, quote);
+    for (char c : s) {
+        if (c == quote) out += quote;
+        out += c;
+    }
+    return out + quote;
+}
+std::string sql_literal(std::string_view s) { return quoted(s, '\''); }
+std::string sql_identifier(std::string_view s) { return quoted(s, '"'); }
+
+std::string quarantine_table_name(const LayerSpec& layer) { return layer.id + "_quarantine"; }
+
+// A column of a store table, as OGR declares it.
+struct Column {
+    std::string name;
+    OGRFieldType type = OFTString;
+    OGRFieldSubType subtype = OFSTNone;
+};
+
+Column column_of(const FieldSpec& f) {
+    switch (f.type) {
+        case FieldType::String: return {f.name, OFTString};
+        case FieldType::Integer: return {f.name, OFTInteger64};
+        case FieldType::Number: return {f.name, OFTReal};
+        case FieldType::Date: return {f.name, OFTDate};
+        case FieldType::Boolean: return {f.name, OFTInteger, OFSTBoolean};  // OGR's boolean subtype is on 32 bits
+    }
+    return {f.name, OFTString};
+}
+
+// Column positions of a layer table, resolved once per call: the hot loops then index by int.
+struct LayerColumns {
+    std::vector<int> fields;  // per LayerSpec::fields; -1 when the table predates the field
+    int source = -1, source_id = -1, harvested_at = -1, flags = -1;
+
+    LayerColumns(const OGRFeatureDefn& defn, const LayerSpec& layer) {
+        fields.reserve(layer.fields.size());
+        for (const auto& f : layer.fields) fields.push_back(defn.GetFieldIndex(f.name.c_str()));
+        source = defn.GetFieldIndex("ideo_source");
+        source_id = defn.GetFieldIndex("ideo_source_id");
+        harvested_at = defn.GetFieldIndex("ideo_harvested_at");
+        flags = defn.GetFieldIndex("ideo_flags");
+    }
+};
+
+// "YYYY-MM-DD" only: OGR's own parser takes "31/02/2024" for a date of year 31.
+bool parse_iso_date(std::string_view s, int& y, int& m, int& d) {
+    if (s.size() != 10 || s[4] != '-' || s[7] != '-') return false;
+    for (std::size_t i : {0, 1, 2, 3, 5, 6, 8, 9})
+        if (s[i] < '0' || s[i] > '9') return false;
+    const auto num = [&](std::size_t at, std::size_t len) {
+        int v = 0;
+        for (std::size_t i = at; i < at + len; ++i) v = v * 10 + (s[i] - '0');
+        return v;
+    };
+    y = num(0, 4);
+    m = num(5, 2);
+    d = num(8, 2);
+    return m >= 1 && m <= 12 && d >= 1 && d <= 31;
+}
+
+// False when the column cannot hold the value (a date that is not YYYY-MM-DD): nothing is dropped silently.
+bool set_value(OGRFeature& out, int column, const Value& v, FieldType type) {
+    if (column < 0) return true;
+    if (is_null(v)) {
+        out.SetFieldNull(column);
+        return true;
+    }
+    if (type == FieldType::Date) {
+        int y, m, d;
+        const auto* s = std::get_if<std::string>(&v);
+        if (!s || !parse_iso_date(*s, y, m, d)) return false;
+        out.SetField(column, y, m, d);
+        return true;
+    }
+    switch (v.index()) {
+        case 1: out.SetField(column, static_cast<GIntBig>(std::get<std::int64_t>(v))); break;
+        case 2: out.SetField(column, std::get<double>(v)); break;
+        default: out.SetField(column, std::get<std::string>(v).c_str()); break;
+    }
+    return true;
+}
+
+Value get_value(const OGRFeature& in, int column, FieldType type) {
+    if (column < 0 || !in.IsFieldSetAndNotNull(column)) return {};
+    switch (type) {
+        case FieldType::Integer:
+        case FieldType::Boolean: return static_cast<std::int64_t>(in.GetFieldAsInteger64(column));
+        case FieldType::Number: return in.GetFieldAsDouble(column);
+        case FieldType::Date: {
+            int y = 0, m = 0, d = 0, hh = 0, mm = 0, tz = 0;
+            float ss = 0;
+            if (!in.GetFieldAsDateTime(column, &y, &m, &d, &hh, &mm, &ss, &tz)) return {};
+            char buf[16];
+            std::snprintf(buf, sizeof buf, "%04d-%02d-%02d", y, m, d);
+            return std::string(buf);
+        }
+        case FieldType::String: break;
+    }
+    return std::string(in.GetFieldAsString(column));
+}
+
+std::string join_flags(const std::vector<std::string>& flags) {
+    std::string out;
+    for (const auto& f : flags) {
+        if (!out.empty()) out += ';';
+        out += f;
+    }
+    return out;
+}
+
+std::vector<std::string> split_flags(std::string_view s) {
+    std::vector<std::string> out;
+    while (!s.empty()) {
+        const size_t semi = s.find(';');
+        if (semi != 0) out.emplace_back(s.substr(0, semi));
+        if (semi == std::string_view::npos) break;
+        s.remove_prefix(semi + 1);
+    }
+    return out;
+}
+
+// Sets the feature's geometry from WKB (false when invalid); a point reuses the feature's OGRPoint.
+bool set_geometry(OGRFeature& out, const Geometry& g) {
+    if (g.empty()) {
+        out.SetGeometryDirectly(nullptr);
+        return true;
+    }
+    if (g.wkb.size() == 21 && g.wkb[0] == 1 && g.is_point()) {
+        double lon, lat;
+        std::memcpy(&lon, g.wkb.data() + 5, 8);
+        std::memcpy(&lat, g.wkb.data() + 13, 8);
+        if (auto* p = dynamic_cast<OGRPoint*>(out.GetGeometryRef())) {
+            p->setX(lon);
+            p->setY(lat);
+        } else {
+            out.SetGeometryDirectly(new OGRPoint(lon, lat));
+        }
+        return true;
+    }
+    OGRGeometry* geom = nullptr;
+    if (OGRGeometryFactory::createFromWkb(g.wkb.data(), nullptr, &geom, g.wkb.size(), wkbVariantIso) != OGRERR_NONE)
+        return false;
+    out.SetGeometryDirectly(geom);
+    return true;
+}
+
+Geometry get_geometry(const OGRFeature& in) {
+    Geometry g;
+    const OGRGeometry* geom = in.GetGeometryRef();
+    if (!geom || geom->IsEmpty()) return g;
+    if (wkbFlatten(geom->getGeometryType()) == wkbPoint) {
+        const auto* p = geom->toPoint();
+        return Geometry::point(p->getX(), p->getY());
+    }
+    std::unique_ptr<OGRGeometry> flat;
+    if (geom->Is3D() || geom->IsMeasured()) {  // the store serves 2D
+        flat.reset(geom->clone());
+        flat->flattenTo2D();
+        geom = flat.get();
+    }
+    g.wkb.resize(geom->WkbSize());
+    geom->exportToWkb(wkbNDR, reinterpret_cast<unsigned char*>(g.wkb.data()), wkbVariantIso);
+    OGREnvelope e;
+    geom->getEnvelope(&e);
+    g.envelope.expand(e.MinX, e.MinY);
+    g.envelope.expand(e.MaxX, e.MaxY);
+    return g;
+}
+
+class GpkgStore final : public Store {
+public:
+    explicit GpkgStore(fs::path path);
+
+    Publication publish(const LayerSpec& layer, const std::string& source, const std::vector<Feature>& features,
+                        const std::vector<Quarantined>& quarantine, const Report& report,
+                        const PublishOptions& options) override;
+    std::vector<Feature> load(const LayerSpec& layer) override;
+    std::vector<std::string> ids_from_other_sources(const LayerSpec& layer, const std::string& source) override;
+    std::int64_t version() override;
+    std::vector<Publication> publications(std::size_t limit) override;
+
+private:
+    void create();
+    Dataset open(bool update) const;
+    // Throws an Error naming the store file, what failed, and GDAL's last message.
+    [[noreturn]] void fail(const std::string& what) const;
+    void exec(GDALDataset& ds, const std::string& sql, const std::string& what) const;
+    std::optional<std::int64_t> query_int(GDALDataset& ds, const std::string& sql, const std::string& what) const;
+    OGRLayer* table(GDALDataset& ds, const std::string& name, OGRwkbGeometryType geometry,
+                    const std::vector<Column>& fields, const std::string& title) const;
+    OGRLayer* layer_table(GDALDataset& ds, const LayerSpec& layer) const;
+    OGRLayer* quarantine_table(GDALDataset& ds, const LayerSpec& layer) const;
+    OGRLayer* publications_table(GDALDataset& ds) const;
+
+    fs::path path_;
+};
+
+GpkgStore::GpkgStore(fs::path path) : path_(std::move(path)) {
+    static std::once_flag registered;
+    std::call_once(registered, [] { GDALAllRegister(); });
+    if (path_.has_parent_path()) {
+        std::error_code ec;
+        fs::create_directories(path_.parent_path(), ec);
+        if (ec) throw Error(path_.string() + ": cannot create the store folder: " + ec.message());
+    }
+    if (!fs::exists(path_)) create();
+}
+
+void GpkgStore::fail(const std::string& what) const {
+    std::string msg = path_.string() + ": " + what;
+    if (CPLGetLastErrorType() >= CE_Warning && *CPLGetLastErrorMsg()) msg += ": " + std::string(CPLGetLastErrorMsg());
+    throw Error(msg);
+}
+
+void GpkgStore::create() {
+    GDALDriver* driver = GetGDALDriverManager()->GetDriverByName("GPKG");
+    if (!driver) throw Error(path_.string() + ": GDAL has no GPKG driver");
+    CPLErrorReset();
+    Dataset ds(driver->Create(path_.c_str(), 0, 0, 0, GDT_Unknown, nullptr));
+    if (!ds) fail("cannot create the GeoPackage");
+    exec(*ds, "PRAGMA journal_mode = WAL", "cannot switch the GeoPackage to WAL mode");
+    publications_table(*ds);
+}
+
+Dataset GpkgStore::open(bool update) const {
+    static const char* const drivers[] = {"GPKG", nullptr};
+    CPLErrorReset();
+    auto* ds = GDALDataset::Open(path_.c_str(), GDAL_OF_VECTOR | (update ? GDAL_OF_UPDATE : GDAL_OF_READONLY),
+                                 drivers, nullptr, nullptr);
+    if (!ds) fail("cannot open the GeoPackage store");
+    return Dataset(ds);
+}
+
+void GpkgStore::exec(GDALDataset& ds, const std::string& sql, const std::string& what) const {
+    CPLErrorReset();
+    ResultSet rs(ds, ds.ExecuteSQL(sql.c_str(), nullptr, nullptr));
+    if (CPLGetLastErrorType() >= CE_Failure) fail(what);
+}
+
+std::optional<std::int64_t> GpkgStore::query_int(GDALDataset& ds, const std::string& sql,
+                                                 const std::string& what) const {
+    CPLErrorReset();
+    ResultSet rs(ds, ds.ExecuteSQL(sql.c_str(), nullptr, nullptr));
+    if (!rs || CPLGetLastErrorType() >= CE_Failure) fail(what);
+    OGRFeatureUniquePtr f(rs->GetNextFeature());
+    if (!f || !f->IsFieldSetAndNotNull(0)) return std::nullopt;
+    return f->GetFieldAsInteger64(0);
+}
+
+// Creates the table with the given fields, or adds the fields a newer layer spec brought.
+OGRLayer* GpkgStore::table(GDALDataset& ds, const std::string& name, OGRwkbGeometryType geometry,
+                           const std::vector<Column>& fields, const std::string& title) const {
+    OGRLayer* t = ds.GetLayerByName(name.c_str());
+    if (!t) {
+        OGRSpatialReference wgs84;
+        wgs84.importFromEPSG(4326);
+        wgs84.SetAxisMappingStrategy(OAMS_TRADITIONAL_GIS_ORDER);
+        const std::string identifier = "IDENTIFIER=" + (title.empty() ? name : title);
+        const std::string geometry_name = std::string("GEOMETRY_NAME=") + kGeometryColumn;
+        const char* options[] = {geometry_name.c_str(), "FID=fid", "SPATIAL_INDEX=YES", identifier.c_str(), nullptr};
+        CPLErrorReset();
+        t = ds.CreateLayer(name.c_str(), geometry == wkbNone ? nullptr : &wgs84, geometry, const_cast<char**>(options));
+        if (!t) fail("table " + name + ": cannot create it");
+    }
+    for (const auto& c : fields) {
+        if (t->GetLayerDefn()->GetFieldIndex(c.name.c_str()) >= 0) continue;
+        OGRFieldDefn defn(c.name.c_str(), c.type);
+        defn.SetSubType(c.subtype);
+        CPLErrorReset();
+        if (t->CreateField(&defn) != OGRERR_NONE) fail("table " + name + ": cannot add column " + c.name);
+    }
+    // GPKG defers CREATE TABLE and the R-tree to the first write: force them outside the publish transaction.
+    CPLErrorReset();
+    if (t->SyncToDisk() != OGRERR_NONE) fail("table " + name + ": cannot create it");
+    return t;
+}
+
+OGRLayer* GpkgStore::layer_table(GDALDataset& ds, const LayerSpec& layer) const {
+    std::vector<Column> fields;
+    for (const auto& f : layer.fields) fields.push_back(column_of(f));
+    for (const char* name : {"ideo_source", "ideo_source_id", "ideo_harvested_at", "ideo_flags"})
+        fields.push_back({name, OFTString});
+    // Polygon layers mix Polygon and MultiPolygon as partners send them: GEOMETRY keeps each as published.
+    OGRLayer* t = table(ds, layer.id, layer.geometry_type == "point" ? wkbPoint : wkbUnknown, fields, layer.title);
+    // Every publish deletes by source: index it.
+    exec(ds, "CREATE INDEX IF NOT EXISTS " + sql_identifier(layer.id + "_ideo_source") + " ON " +
+                 sql_identifier(layer.id) + " (ideo_source)",
+         "table " + layer.id + ": cannot index ideo_source");
+    return t;
+}
+
+OGRLayer* GpkgStore::quarantine_table(GDALDataset& ds, const LayerSpec& layer) const {
+    static const std::vector<Column> fields = {
+        {"ideo_source", OFTString}, {"row", OFTInteger64}, {"id", OFTString}, {"reason", OFTString},
+        {"record_json", OFTString}};
+    return table(ds, quarantine_table_name(layer), wkbNone, fields, layer.title + " (quarantaine)");
+}
+
+OGRLayer* GpkgStore::publications_table(GDALDataset& ds) const {
+    static const std::vector<Column> fields = {
+        {"version", OFTInteger64}, {"layer", OFTString},  {"source", OFTString},
+        {"published_at", OFTString}, {"count", OFTInteger64}, {"report_json", OFTString}};
+    return table(ds, kPublications, wkbNone, fields, "ideo publications");
+}
+
+Publication GpkgStore::publish(const LayerSpec& layer, const std::string& source, const std::vector<Feature>& features,
+                               const std::vector<Quarantined>& quarantine, const Report& report,
+                               const PublishOptions& options) {
+    auto ds = open(true);
+    // A publish rewrites the whole source: a 64 MiB page cache keeps its rows and R-tree pages in memory.
+    exec(*ds, "PRAGMA cache_size = -65536", "cannot size the page cache");
+    OGRLayer* records = layer_table(*ds, layer);
+    OGRLayer* rejected = quarantine_table(*ds, layer);
+    OGRLayer* publications = publications_table(*ds);
+    const std::string qtable = quarantine_table_name(layer);
+
+    CPLErrorReset();
+    if (ds->StartTransaction() != OGRERR_NONE) fail("cannot start the publish transaction of " + layer.id);
+    try {
+        // The DELETE takes SQLite's write lock first, so the version read below cannot race another writer.
+        exec(*ds, "DELETE FROM " + sql_identifier(layer.id) + " WHERE ideo_source = " + sql_literal(source),
+             "table " + layer.id + ": cannot remove the records of source " + source);
+
+        const LayerColumns columns(*records->GetLayerDefn(), layer);
+        OGRFeature row(records->GetLayerDefn());
+        const auto inject_fault = [&](std::size_t written) {
+            if (options.fail_after < 0 || written != static_cast<std::size_t>(options.fail_after)) return;
+            if (options.abort_instead) std::abort();
+            throw Error("injected writer failure after " + std::to_string(written) + " features of " + layer.id + " (" +
+                        path_.string() + ")");
+        };
+        for (std::size_t i = 0; i < features.size(); ++i) {
+            inject_fault(i);
+            const Feature& f = features[i];
+            const auto at = [&] { return "table " + layer.id + ": feature \"" + f.id + "\" of source " + source; };
+            for (std::size_t k = 0; k < columns.fields.size(); ++k) {
+                const Value& v = k < f.values.size() ? f.values[k] : Value{};
+                if (!set_value(row, columns.fields[k], v, layer.fields[k].type))
+                    throw Error(path_.string() + ": " + at() + ": " + layer.fields[k].name + ": \"" + to_text(v) +
+                                "\" is not a valid " + to_string(layer.fields[k].type));
+            }
+            row.SetField(columns.source, source.c_str());
+            row.SetField(columns.source_id, f.provenance.source_id.c_str());
+            row.SetField(columns.harvested_at, f.provenance.harvested_at.c_str());
+            if (f.flags.empty()) row.SetFieldNull(columns.flags);
+            else row.SetField(columns.flags, join_flags(f.flags).c_str());
+            if (!set_geometry(row, f.geometry)) throw Error(path_.string() + ": " + at() + ": invalid WKB geometry");
+            row.SetFID(OGRNullFID);
+            CPLErrorReset();
+            if (records->CreateFeature(&row) != OGRERR_NONE) fail(at() + ": cannot write it");
+        }
+        inject_fault(features.size());
+
+        exec(*ds, "DELETE FROM " + sql_identifier(qtable) + " WHERE ideo_source = " + sql_literal(source),
+             "table " + qtable + ": cannot remove the quarantine of source " + source);
+        OGRFeature q(rejected->GetLayerDefn());
+        for (const auto& r : quarantine) {
+            q.SetField("ideo_source", source.c_str());
+            q.SetField("row", static_cast<GIntBig>(r.row));
+            q.SetField("id", r.id.c_str());
+            q.SetField("reason", r.reason.c_str());
+            q.SetField("record_json", r.record_json.c_str());
+            q.SetFID(OGRNullFID);
+            CPLErrorReset();
+            if (rejected->CreateFeature(&q) != OGRERR_NONE)
+                fail("table " + qtable + ": cannot write the rejected record at row " + std::to_string(r.row));
+        }
+
+        Publication p;
+        p.version = query_int(*ds, std::string("SELECT max(version) FROM ") + kPublications,
+                              std::string("table ") + kPublications + ": cannot read the version")
+                        .value_or(0) +
+                    1;
+        p.layer = layer.id;
+        p.source = source;
+        p.published_at = text::now_iso8601();
+        p.count = features.size();
+        OGRFeature pub(publications->GetLayerDefn());
+        pub.SetField("version", static_cast<GIntBig>(p.version));
+        pub.SetField("layer", p.layer.c_str());
+        pub.SetField("source", p.source.c_str());
+        pub.SetField("published_at", p.published_at.c_str());
+        pub.SetField("count", static_cast<GIntBig>(p.count));
+        pub.SetField("report_json", report.to_json().c_str());
+        CPLErrorReset();
+        if (publications->CreateFeature(&pub) != OGRERR_NONE)
+            fail(std::string("table ") + kPublications + ": cannot record the publication of " + layer.id);
+
+        CPLErrorReset();
+        if (ds->CommitTransaction() != OGRERR_NONE) fail("cannot commit the publish of " + layer.id + "/" + source);
+        return p;
+    } catch (...) {
+        ds->RollbackTransaction();
+        throw;
+    }
+}
+
+std::vector<Feature> GpkgStore::load(const LayerSpec& layer) {
+    auto ds = open(false);
+    OGRLayer* t = ds->GetLayerByName(layer.id.c_str());
+    if (!t) return {};
+    const LayerColumns columns(*t->GetLayerDefn(), layer);
+    const int id_field = layer.field_index(layer.id_field);
+
+    std::vector<Feature> features;
+    features.reserve(static_cast<std::size_t>(std::max<GIntBig>(0, t->GetFeatureCount(FALSE))));
+    CPLErrorReset();
+    t->ResetReading();
+    for (const auto& in : *t) {
+        Feature& f = features.emplace_back();
+        f.values.reserve(layer.fields.size());
+        for (std::size_t k = 0; k < layer.fields.size(); ++k)
+            f.values.push_back(get_value(*in, columns.fields[k], layer.fields[k].type));
+        if (id_field >= 0) f.id = to_text(f.values[static_cast<std::size_t>(id_field)]);
+        f.geometry = get_geometry(*in);
+        f.provenance.source = in->GetFieldAsString(columns.source);
+        f.provenance.source_id = in->GetFieldAsString(columns.source_id);
+        f.provenance.harvested_at = in->GetFieldAsString(columns.harvested_at);
+        f.flags = split_flags(in->GetFieldAsString(columns.flags));
+    }
+    if (CPLGetLastErrorType() >= CE_Failure) fail("table " + layer.id + ": cannot read the features");
+    // Stable: equal identifiers (one per source) stay in write order.
+    std::stable_sort(features.begin(), features.end(), [](const Feature& a, const Feature& b) { return a.id < b.id; });
+    return features;
+}
+
+std::vector<std::string> GpkgStore::ids_from_other_sources(const LayerSpec& layer, const std::string& source) {
+    auto ds = open(false);
+    if (!ds->GetLayerByName(layer.id.c_str())) return {};
+    const std::string id = sql_identifier(layer.id_field);
+    const std::string sql = "SELECT DISTINCT " + id + " FROM " + sql_identifier(layer.id) + " WHERE ideo_source <> " +
+                            sql_literal(source) + " AND " + id + " IS NOT NULL ORDER BY 1";
+    CPLErrorReset();
+    ResultSet rs(*ds, ds->ExecuteSQL(sql.c_str(), nullptr, nullptr));
+    if (!rs || CPLGetLastErrorType() >= CE_Failure) fail("table " + layer.id + ": cannot read the identifiers");
+    std::vector<std::string> ids;
+    for (const auto& f : *rs) ids.emplace_back(f->GetFieldAsString(0));
+    return ids;
+}
+
+std::int64_t GpkgStore::version() {
+    auto ds = open(false);
+    if (!ds->GetLayerByName(kPublications)) return 0;
+    return query_int(*ds, std::string("SELECT max(version) FROM ") + kPublications,
+                     std::string("table ") + kPublications + ": cannot read the version")
+        .value_or(0);
+}
+
+std::vector<Publication> GpkgStore::publications(std::size_t limit) {
+    auto ds = open(false);
+    if (!ds->GetLayerByName(kPublications)) return {};
+    const std::string sql = std::string("SELECT version, layer, source, published_at, count FROM ") + kPublications +
+                            " ORDER BY version DESC LIMIT " +
+                            (limit > static_cast<std::size_t>(INT64_MAX) ? std::string("-1") : std::to_string(limit));
+    CPLErrorReset();
+    ResultSet rs(*ds, ds->ExecuteSQL(sql.c_str(), nullptr, nullptr));
+    if (!rs || CPLGetLastErrorType() >= CE_Failure)
+        fail(std::string("table ") + kPublications + ": cannot read the publications");
+    std::vector<Publication> out;
+    for (const auto& f : *rs) {
+        Publication& p = out.emplace_back();
+        p.version = f->GetFieldAsInteger64(0);
+        p.layer = f->GetFieldAsString(1);
+        p.source = f->GetFieldAsString(2);
+        p.published_at = f->GetFieldAsString(3);
+        p.count = static_cast<std::size_t>(f->GetFieldAsInteger64(4));
+    }
+    return out;
+}
+
+}  // namespace
+
+std::unique_ptr<Store> open_gpkg_store(const fs::path& path) { return std::make_unique<GpkgStore>(path); }
+
+}  // namespace ideo::store
