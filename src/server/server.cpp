@@ -1,0 +1,275 @@
+// The transport, after Beast's http_server_async: a listener, one session per connection,
+// a timeout on every read and write, header and body limits, keep-alive, N threads on one io_context.
+#include "ideo/server/server.hpp"
+
+#include <array>
+#include <atomic>
+#include <boost/asio/dispatch.hpp>
+#include <boost/asio/ip/tcp.hpp>
+#include <boost/asio/post.hpp>
+#include <boost/asio/signal_set.hpp>
+#include <boost/asio/steady_timer.hpp>
+#include <boost/asio/strand.hpp>
+#include <boost/beast/core.hpp>
+#include <boost/beast/http.hpp>
+#include <csignal>
+#include <iostream>
+#include <memory>
+#include <optional>
+#include <thread>
+#include <vector>
+
+#include "ideo/core/error.hpp"
+#include "http.hpp"
+#include "services.hpp"
+
+namespace ideo::server {
+
+namespace beast = boost::beast;
+namespace http = beast::http;
+namespace net = boost::asio;
+using tcp = net::ip::tcp;
+
+namespace {
+
+// How long a stop waits for requests in flight before it drops them.
+constexpr std::chrono::seconds stop_grace{5};
+// After an error that ends the connection, how long and how much we read and discard so the
+// client gets our answer instead of a reset (what nginx calls a lingering close).
+constexpr std::chrono::seconds linger_time{2};
+constexpr std::size_t linger_bytes = 1024 * 1024;
+
+}  // namespace
+
+namespace detail {
+
+// What sessions share with the server: the options, the snapshot, and the stop bookkeeping.
+struct ServerState {
+    ServerState(ServerOptions o, index::SnapshotHolder& s) : options(std::move(o)), snapshots(s) {}
+    ServerOptions options;
+    index::SnapshotHolder& snapshots;
+    std::atomic<int> in_flight{0};  // requests read and not yet fully written
+    std::atomic<bool> stopping{false};
+};
+
+}  // namespace detail
+
+struct Server::Impl : detail::ServerState {
+    Impl(ServerOptions o, index::SnapshotHolder& s)
+        : ServerState(std::move(o), s), acceptor(net::make_strand(ioc)), signals(acceptor.get_executor()),
+          timer(acceptor.get_executor()) {}
+
+    void listen();
+    void do_accept();
+    void begin_stop();
+    void wait_for_requests_in_flight(std::chrono::steady_clock::time_point deadline);
+
+    net::io_context ioc;     // declared before the I/O objects, so destroyed after them
+    tcp::acceptor acceptor;  // on a strand: accept, stop and signals never race
+    net::signal_set signals;
+    net::steady_timer timer;  // accept back-off and stop drain
+};
+
+namespace {
+
+class Session : public std::enable_shared_from_this<Session> {
+public:
+    Session(tcp::socket&& socket, detail::ServerState& server) : stream_(std::move(socket)), server_(server) {}
+
+    void run() {
+        // Start on the session's strand, as the accepted socket's executor asks.
+        net::dispatch(stream_.get_executor(), beast::bind_front_handler(&Session::do_read, shared_from_this()));
+    }
+
+private:
+    void do_read() {
+        if (server_.stopping) return close();
+        parser_.emplace();  // a fresh parser per request, with the limits of the options
+        parser_->header_limit(static_cast<std::uint32_t>(server_.options.header_limit));
+        parser_->body_limit(server_.options.body_limit);
+        stream_.expires_after(server_.options.read_timeout);
+        http::async_read(stream_, buffer_, *parser_, beast::bind_front_handler(&Session::on_read, shared_from_this()));
+    }
+
+    void on_read(beast::error_code ec, std::size_t) {
+        if (ec == http::error::end_of_stream || ec == beast::error::timeout || ec == net::error::operation_aborted)
+            return close();
+        if (ec) return reject(ec);
+
+        const auto& req = parser_->get();
+        server_.in_flight++;
+        counted_ = true;
+        // One snapshot for the whole request: a publish meanwhile does not change its answer.
+        const std::shared_ptr<const index::Snapshot> snapshot = server_.snapshots.get();
+        Response r = handle_request(req.method_string(), req.target(), req[http::field::host], snapshot.get());
+        send(std::move(r), req.version(), req.keep_alive() && !server_.stopping, req.method() == http::verb::head);
+    }
+
+    // A request the parser refused: answer with the status its fault deserves, then end the connection.
+    void reject(beast::error_code ec) {
+        Response r;
+        if (ec == http::error::header_limit) {
+            // The parser stores the request line once complete: no target yet means the line itself was too long.
+            const auto target = parser_->get().target();
+            if (target.empty() || target.size() > max_target_length)
+                r = json_error(414, "URITooLong",
+                               "request line exceeds " + std::to_string(max_target_length) + " bytes");
+            else
+                r = json_error(431, "RequestHeaderFieldsTooLarge",
+                               "request header exceeds " + std::to_string(server_.options.header_limit) + " bytes");
+        } else if (ec == http::error::body_limit) {
+            r = json_error(413, "PayloadTooLarge",
+                           "request body exceeds " + std::to_string(server_.options.body_limit) + " bytes");
+        } else if (ec.category() == http::make_error_code(http::error::bad_target).category()) {  // any other HTTP syntax error
+            r = json_error(400, "InvalidRequest", "malformed HTTP request: " + ec.message());
+        } else {
+            return close();  // a network error: nobody to answer
+        }
+        send(std::move(r), 11, false, false);
+    }
+
+    void send(Response r, unsigned version, bool keep_alive, bool head) {
+        res_ = {};
+        res_.version(version);
+        res_.result(static_cast<unsigned>(r.status));
+        res_.set(http::field::server, "ideo");
+        res_.set(http::field::content_type, r.content_type);
+        res_.set(http::field::access_control_allow_origin, "*");
+        for (const auto& [name, value] : r.headers) res_.set(name, value);
+        res_.keep_alive(keep_alive);
+        res_.body() = std::move(r.body);
+        res_.prepare_payload();
+        if (head) res_.body().clear();  // HEAD: the GET's headers, Content-Length included, and no body
+        stream_.expires_after(server_.options.read_timeout);
+        http::async_write(stream_, res_, beast::bind_front_handler(&Session::on_write, shared_from_this()));
+    }
+
+    void on_write(beast::error_code ec, std::size_t) {
+        if (counted_) {
+            counted_ = false;
+            server_.in_flight--;
+        }
+        if (ec) return close();
+        if (!res_.keep_alive()) return linger_close();
+        res_ = {};  // free the body before waiting for the next request
+        do_read();
+    }
+
+    void linger_close() {
+        beast::error_code ec;
+        stream_.socket().shutdown(tcp::socket::shutdown_send, ec);
+        stream_.expires_after(linger_time);
+        drain();
+    }
+
+    void drain() {
+        stream_.async_read_some(net::buffer(discard_), [self = shared_from_this()](beast::error_code ec, std::size_t n) {
+            self->drained_ += n;
+            if (ec || self->drained_ > linger_bytes) return self->close();
+            self->drain();
+        });
+    }
+
+    void close() {
+        beast::error_code ec;
+        stream_.socket().shutdown(tcp::socket::shutdown_both, ec);
+        stream_.socket().close(ec);
+    }
+
+    beast::tcp_stream stream_;
+    beast::flat_buffer buffer_;
+    std::optional<http::request_parser<http::string_body>> parser_;
+    http::response<http::string_body> res_;  // kept alive until async_write completes
+    detail::ServerState& server_;
+    bool counted_ = false;
+    std::size_t drained_ = 0;
+    std::array<char, 8192> discard_{};
+};
+
+}  // namespace
+
+void Server::Impl::listen() {
+    beast::error_code ec;
+    const auto address = net::ip::make_address(options.address, ec);
+    if (ec) throw InputError("listen address '" + options.address + "': " + ec.message());
+    const tcp::endpoint endpoint{address, options.port};
+    const std::string where = options.address + ":" + std::to_string(options.port);
+    acceptor.open(endpoint.protocol(), ec);
+    if (!ec) acceptor.set_option(net::socket_base::reuse_address(true), ec);
+    if (!ec) acceptor.bind(endpoint, ec);
+    if (!ec) acceptor.listen(net::socket_base::max_listen_connections, ec);
+    if (ec) throw Error("cannot listen on " + where + ": " + ec.message());
+}
+
+void Server::Impl::do_accept() {
+    acceptor.async_accept(net::make_strand(ioc), [this](beast::error_code ec, tcp::socket socket) {
+        if (!acceptor.is_open()) return;  // stopping
+        if (!ec) {
+            std::make_shared<Session>(std::move(socket), *this)->run();
+            return do_accept();
+        }
+        // Out of file descriptors and the like: back off instead of spinning.
+        timer.expires_after(std::chrono::milliseconds(50));
+        timer.async_wait([this](beast::error_code) {
+            if (acceptor.is_open()) do_accept();
+        });
+    });
+}
+
+void Server::Impl::begin_stop() {
+    if (stopping.exchange(true)) return;
+    beast::error_code ec;
+    acceptor.close(ec);
+    signals.cancel(ec);
+    timer.cancel();
+    wait_for_requests_in_flight(std::chrono::steady_clock::now() + stop_grace);
+}
+
+void Server::Impl::wait_for_requests_in_flight(std::chrono::steady_clock::time_point deadline) {
+    if (in_flight == 0 || std::chrono::steady_clock::now() >= deadline) return ioc.stop();
+    timer.expires_after(std::chrono::milliseconds(20));
+    timer.async_wait([this, deadline](beast::error_code) { wait_for_requests_in_flight(deadline); });
+}
+
+Server::Server(ServerOptions options, index::SnapshotHolder& snapshots)
+    : impl_(std::make_unique<Impl>(std::move(options), snapshots)) {}
+
+Server::~Server() = default;
+
+void Server::run(const std::function<void(unsigned short)>& on_listening) {
+    Impl& im = *impl_;
+    im.listen();
+    im.signals.add(SIGINT);
+    im.signals.add(SIGTERM);
+    im.signals.async_wait([&im](beast::error_code ec, int) {
+        if (!ec) im.begin_stop();
+    });
+    im.do_accept();
+    if (on_listening) on_listening(im.acceptor.local_endpoint().port());
+
+    // A handler that throws must not take the process down: log it and keep the thread serving.
+    auto serve = [&im] {
+        for (;;) {
+            try {
+                im.ioc.run();
+                return;
+            } catch (const std::exception& e) {
+                std::cerr << "ideo serve: unexpected error in a handler: " << e.what() << '\n';
+            }
+        }
+    };
+    unsigned n = im.options.threads ? im.options.threads : std::thread::hardware_concurrency();
+    if (n == 0) n = 1;
+    std::vector<std::thread> pool;
+    pool.reserve(n - 1);
+    for (unsigned i = 1; i < n; ++i) pool.emplace_back(serve);
+    serve();
+    for (auto& t : pool) t.join();
+}
+
+void Server::stop() {
+    Impl& im = *impl_;
+    net::post(im.acceptor.get_executor(), [&im] { im.begin_stop(); });
+}
+
+}  // namespace ideo::server

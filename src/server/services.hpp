@@ -1,0 +1,30 @@
+#pragma once
+// The services the router dispatches to, one file per API verb family. Each parses its
+// parameters (parameters.hpp), calls index/ or deci/, and renders the answer; errors are thrown
+// as HttpError and rendered by the router.
+#include <string_view>
+
+#include "http.hpp"
+#include "ideo/index/snapshot.hpp"
+
+namespace ideo::server {
+
+// health_service.cpp
+Response health(const Request& req, const index::Snapshot& snapshot);
+
+// features_service.cpp
+Response collections(const Request& req, const index::Snapshot& snapshot);
+Response collection(const Request& req, const index::Snapshot& snapshot, std::string_view layer);
+Response items(const Request& req, const index::Snapshot& snapshot, std::string_view layer);
+Response item(const Request& req, const index::Snapshot& snapshot, std::string_view layer, std::string_view id);
+
+// deci_service.cpp
+Response deci_extract(const Request& req, const index::Snapshot& snapshot, std::string_view insee,
+                      std::string_view format);
+
+// router.cpp: the whole request, from method and target to a response; never throws.
+// snapshot may be null while none is loaded (503).
+Response handle_request(std::string_view method, std::string_view target, std::string_view host,
+                        const index::Snapshot* snapshot);
+
+}  // namespace ideo::server

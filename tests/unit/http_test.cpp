@@ -1,0 +1,188 @@
+// The pure parts of the server: query strings, parameter validation, routing, JSON output.
+#include <gtest/gtest.h>
+
+#include "../../src/server/http.hpp"
+#include "../../src/server/parameters.hpp"
+
+using namespace ideo;
+using namespace ideo::server;
+
+namespace {
+
+// The status and description of the HttpError that f throws.
+template <class F>
+std::pair<int, std::string> error_of(F&& f) {
+    try {
+        f();
+    } catch (const HttpError& e) {
+        return {e.status(), e.what()};
+    }
+    return {0, ""};
+}
+
+LayerSpec pei_like() {
+    LayerSpec l;
+    l.id = "pei";
+    for (const char* name : {"insee", "id_sdis", "type_pei", "debit"}) {
+        FieldSpec f;
+        f.name = name;
+        l.fields.push_back(f);
+    }
+    return l;
+}
+
+}  // namespace
+
+TEST(QueryString, DecodesPercentEscapesAndPlusAsSpace) {
+    const QueryParams q = parse_query("nom=Belfort%20Ville&adresse=rue+de+la+Gare&x=%C3%A9t%C3%A9");
+    ASSERT_EQ(q.entries().size(), 3u);
+    EXPECT_EQ(*q.find("nom"), "Belfort Ville");
+    EXPECT_EQ(*q.find("adresse"), "rue de la Gare");
+    EXPECT_EQ(*q.find("x"), "été");
+    EXPECT_EQ(q.find("absent"), nullptr);
+}
+
+TEST(QueryString, KeepsOrderSkipsEmptyPiecesAndAcceptsBareNames) {
+    const QueryParams q = parse_query("&b=2&&a&c=");
+    ASSERT_EQ(q.entries().size(), 3u);
+    EXPECT_EQ(q.entries()[0].first, "b");
+    EXPECT_EQ(*q.find("a"), "");
+    EXPECT_EQ(*q.find("c"), "");
+}
+
+TEST(QueryString, BrokenEscapeIs400) {
+    EXPECT_EQ(error_of([] { parse_query("a=%zz"); }).first, 400);
+    EXPECT_EQ(error_of([] { parse_query("a=%4"); }).first, 400);
+    EXPECT_EQ(error_of([] { parse_query("a=50%"); }).first, 400);
+}
+
+TEST(QueryString, RepeatedParameterIs400NamingIt) {
+    const auto [status, what] = error_of([] { parse_query("limit=1&limit=2"); });
+    EXPECT_EQ(status, 400);
+    EXPECT_NE(what.find("limit"), std::string::npos);
+}
+
+TEST(QueryString, ReencodesWithOneParameterReplacedOrAppended) {
+    const QueryParams q = parse_query("limit=10&nom=a%20b%26c&offset=0");
+    EXPECT_EQ(q.encode_with("offset", "10"), "limit=10&nom=a%20b%26c&offset=10");
+    const QueryParams r = parse_query("limit=10");
+    EXPECT_EQ(r.encode_with("offset", "10"), "limit=10&offset=10");
+    EXPECT_EQ(percent_encode("90010/é"), "90010%2F%C3%A9");
+}
+
+TEST(Request, TargetLongerThan8KBIs414) {
+    const std::string target = "/collections/pei/items?x=" + std::string(9000, 'a');
+    EXPECT_EQ(error_of([&] { parse_request("GET", target, "h"); }).first, 414);
+}
+
+TEST(Request, SplitsPathAndQueryAndSanitisesHost) {
+    const Request r = parse_request("GET", "/collections/pei/items?limit=5", "example.org:8080\"<x>");
+    EXPECT_EQ(r.path, "/collections/pei/items");
+    EXPECT_EQ(*r.query.find("limit"), "5");
+    EXPECT_EQ(r.base_url(), "http://example.org:8080x");
+    EXPECT_EQ(parse_request("GET", "/", "").base_url(), "");
+}
+
+TEST(Routing, MatchesEveryEndpoint) {
+    EXPECT_EQ(route("GET", "/health").endpoint, Endpoint::Health);
+    EXPECT_EQ(route("GET", "/collections").endpoint, Endpoint::Collections);
+    EXPECT_EQ(route("GET", "/collections/").endpoint, Endpoint::Collections);
+    const Route c = route("GET", "/collections/pei");
+    EXPECT_EQ(c.endpoint, Endpoint::Collection);
+    EXPECT_EQ(c.layer, "pei");
+    EXPECT_EQ(route("GET", "/collections/pei/items").endpoint, Endpoint::Items);
+    const Route i = route("HEAD", "/collections/pei/items/90010%2F12");
+    EXPECT_EQ(i.endpoint, Endpoint::Item);
+    EXPECT_EQ(i.id, "90010/12");
+    const Route d = route("GET", "/deci/communes/90010/extract.xlsx");
+    EXPECT_EQ(d.endpoint, Endpoint::DeciExtract);
+    EXPECT_EQ(d.insee, "90010");
+    EXPECT_EQ(d.format, "xlsx");
+    EXPECT_EQ(route("GET", "/deci/communes/90010/extract.shp.zip").format, "shp.zip");
+}
+
+TEST(Routing, UnknownPathsAreNotFoundAndOtherMethodsNotAllowed) {
+    EXPECT_EQ(route("GET", "/").endpoint, Endpoint::NotFound);
+    EXPECT_EQ(route("GET", "/nothing").endpoint, Endpoint::NotFound);
+    EXPECT_EQ(route("GET", "/collections/pei/tiles").endpoint, Endpoint::NotFound);
+    EXPECT_EQ(route("GET", "/collections//items").endpoint, Endpoint::NotFound);
+    EXPECT_EQ(route("GET", "/deci/communes/90010/extract.").endpoint, Endpoint::NotFound);
+    EXPECT_EQ(route("POST", "/collections").endpoint, Endpoint::MethodNotAllowed);
+    EXPECT_EQ(route("DELETE", "/collections/pei/items/1").endpoint, Endpoint::MethodNotAllowed);
+    EXPECT_EQ(route("POST", "/nothing").endpoint, Endpoint::NotFound);
+}
+
+TEST(ItemsParameters, DefaultsAndValidValues) {
+    const LayerSpec pei = pei_like();
+    const ItemsParameters d = parse_items_parameters(parse_query(""), pei);
+    EXPECT_EQ(d.limit, 100u);
+    EXPECT_EQ(d.offset, 0u);
+    EXPECT_FALSE(d.query.bbox);
+
+    const ItemsParameters p =
+        parse_items_parameters(parse_query("limit=10000&offset=20&bbox=6.8,47.6,%207.0,47.7&f=json&insee=90010"), pei);
+    EXPECT_EQ(p.limit, 10000u);
+    EXPECT_EQ(p.offset, 20u);
+    ASSERT_TRUE(p.query.bbox);
+    EXPECT_DOUBLE_EQ(p.query.bbox->min_x, 6.8);
+    EXPECT_DOUBLE_EQ(p.query.bbox->max_y, 47.7);
+    ASSERT_EQ(p.query.filters.size(), 1u);
+    EXPECT_EQ(p.query.filters[0].field, 0);
+    EXPECT_EQ(p.query.filters[0].value, "90010");
+}
+
+TEST(ItemsParameters, BadValuesAre400NamingTheParameter) {
+    const LayerSpec pei = pei_like();
+    const std::pair<const char*, const char*> cases[] = {
+        {"limit=-1", "limit"},         {"limit=0", "limit"},           {"limit=10001", "limit"},
+        {"limit=abc", "limit"},        {"limit=", "limit"},            {"limit=5x", "limit"},
+        {"offset=-3", "offset"},       {"offset=1.5", "offset"},       {"bbox=1,2,3", "bbox"},
+        {"bbox=1,2,3,4,5,6", "bbox"},  {"bbox=3,2,1,4", "bbox"},       {"bbox=1,4,3,2", "bbox"},
+        {"bbox=a,b,c,d", "bbox"},      {"bbox=1,2,3,nan", "bbox"},     {"bbox=", "bbox"},
+        {"f=html", "f"},               {"colour=red", "colour"},       {"sortby=debit", "sortby"},
+    };
+    for (const auto& [query, name] : cases) {
+        const auto [status, what] = error_of([&] { parse_items_parameters(parse_query(query), pei); });
+        EXPECT_EQ(status, 400) << query;
+        EXPECT_EQ(what.rfind(std::string(name) + ":", 0), 0u) << query << " -> " << what;
+    }
+}
+
+TEST(ExtractParameters, ValidatesInseeFormatAndCrs) {
+    const ExtractParameters p = parse_extract_parameters("2A004", "xlsx", parse_query("crs=EPSG:3946"));
+    EXPECT_EQ(p.insee, "2A004");
+    EXPECT_EQ(p.crs, "EPSG:3946");
+    EXPECT_EQ(parse_extract_parameters("90010", "xlsx", {}).crs, "EPSG:2154");
+
+    auto [status, what] = error_of([] { parse_extract_parameters("90010", "csv", {}); });
+    EXPECT_EQ(status, 404);
+    EXPECT_NE(what.find("csv"), std::string::npos);
+    std::tie(status, what) = error_of([] { parse_extract_parameters("9001", "xlsx", {}); });
+    EXPECT_EQ(status, 400);
+    EXPECT_EQ(what.rfind("insee:", 0), 0u);
+    std::tie(status, what) = error_of([] { parse_extract_parameters("90010", "xlsx", parse_query("crs=2154")); });
+    EXPECT_EQ(status, 400);
+    EXPECT_EQ(what.rfind("crs:", 0), 0u);
+}
+
+TEST(Json, EscapesStringsAndWritesShortestNumbers) {
+    std::string out;
+    append_json_string(out, "L'\"Isle\"\\\n\x01");
+    EXPECT_EQ(out, R"("L'\"Isle\"\\\n\u0001")");
+    out.clear();
+    append_json_number(out, 62.3);
+    out += ',';
+    append_json_number(out, 1.0 / 0.0);
+    out += ',';
+    append_json_number(out, std::int64_t{-90010});
+    out += ',';
+    append_json_number(out, 6.8628123456789);
+    EXPECT_EQ(out, "62.3,null,-90010,6.8628123456789");
+}
+
+TEST(Json, ErrorBodyHasCodeAndDescription) {
+    const Response r = json_error(404, "NotFound", "collection 'x\"y' does not exist");
+    EXPECT_EQ(r.status, 404);
+    EXPECT_EQ(r.content_type, "application/json");
+    EXPECT_EQ(r.body, R"({"code":"NotFound","description":"collection 'x\"y' does not exist"})");
+}
