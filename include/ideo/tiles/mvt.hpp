@@ -1,0 +1,54 @@
+#pragma once
+// Mapbox Vector Tile 2.1 encoding on protozero: a tile_builder holds layers, a layer_builder
+// deduplicates keys and values and writes features with zigzag-delta geometry commands.
+#include <cstdint>
+#include <map>
+#include <string>
+#include <string_view>
+#include <unordered_map>
+#include <vector>
+
+#include "ideo/core/value.hpp"
+
+namespace ideo::tiles {
+
+struct TilePoint {
+    std::int32_t x, y;
+};
+using TileRing = std::vector<TilePoint>;
+
+class LayerBuilder {
+public:
+    LayerBuilder(std::string name, std::uint32_t extent);
+
+    // One property of the next feature; null values are skipped (MVT has no null).
+    void add_property(std::string_view key, const Value& value);
+    void add_point(std::uint64_t id, TilePoint p);
+    void add_linestring(std::uint64_t id, const std::vector<TilePoint>& line);
+    // Rings must already be oriented: exterior clockwise in tile coordinates (y down), holes counter-clockwise.
+    void add_polygon(std::uint64_t id, const std::vector<TileRing>& rings);
+
+    bool empty() const { return features_ == 0; }
+    std::size_t size() const { return features_; }
+    std::string finish() const;  // the encoded Layer message
+
+private:
+    void write_feature(std::uint64_t id, int geom_type, const std::vector<std::uint32_t>& geometry);
+    std::uint32_t key_index(std::string_view key);
+    std::uint32_t value_index(const Value& v);
+
+    std::string name_;
+    std::uint32_t extent_;
+    std::vector<std::string> keys_;
+    std::unordered_map<std::string, std::uint32_t> key_ids_;
+    std::vector<std::string> values_;  // encoded Value messages
+    std::unordered_map<std::string, std::uint32_t> value_ids_;
+    std::vector<std::uint32_t> tags_;  // tags of the feature being built
+    std::string features_buf_;
+    std::size_t features_ = 0;
+};
+
+// Signed area (shoelace) of a ring in tile coordinates; positive = clockwise on screen (y down).
+double ring_area(const TileRing& r);
+
+}  // namespace ideo::tiles

@@ -1,0 +1,42 @@
+#pragma once
+// Vector tiles of a snapshot: tile-ready world coordinates prepared once per published snapshot,
+// features picked with the layer's R-tree, points clustered at low zooms, polygons clipped to the
+// buffered tile and simplified per zoom with GEOS.
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "ideo/index/snapshot.hpp"
+#include "ideo/tiles/tile.hpp"
+
+namespace ideo::tiles {
+
+struct TileOptions {
+    std::uint32_t extent = 4096;
+    std::uint32_t buffer = 64;  // in tile units, on each side
+};
+
+class TileRenderer {
+public:
+    TileRenderer(std::shared_ptr<const index::Snapshot> snapshot, TileOptions options = {});
+    ~TileRenderer();
+    TileRenderer(const TileRenderer&) = delete;
+    TileRenderer& operator=(const TileRenderer&) = delete;
+
+    // The MVT bytes of `layers` at tile `t`; empty when no feature falls in it.
+    // Throws InputError naming an unknown layer. Safe to call from many threads at once.
+    std::string render(const std::vector<std::string>& layers, TileId t) const;
+
+    const index::Snapshot& snapshot() const { return *snapshot_; }
+    const TileOptions& options() const { return options_; }
+
+private:
+    struct PreparedLayer;
+    void render_layer(const PreparedLayer& layer, TileId t, std::string& out) const;
+
+    std::shared_ptr<const index::Snapshot> snapshot_;
+    TileOptions options_;
+    std::vector<std::unique_ptr<PreparedLayer>> layers_;
+};
+
+}  // namespace ideo::tiles

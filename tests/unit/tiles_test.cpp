@@ -1,0 +1,181 @@
+// Vector tiles decoded by an independent decoder (GDAL's MVT driver) against index queries.
+#include <gtest/gtest.h>
+
+#include <cpl_vsi.h>
+#include <gdal_priv.h>
+#include <ogrsf_frmts.h>
+
+#include <cmath>
+#include <map>
+#include <set>
+
+#include "ideo/core/error.hpp"
+#include "ideo/harvest/pipeline.hpp"
+#include "ideo/index/snapshot.hpp"
+#include "ideo/store/store.hpp"
+#include "ideo/tiles/mvt.hpp"
+#include "ideo/tiles/renderer.hpp"
+#include "test_support.hpp"
+
+using namespace ideo;
+using ideo::tiles::TileId;
+
+namespace {
+
+class TilesBelfort : public ::testing::Test {
+protected:
+    static void SetUpTestSuite() {
+        GDALAllRegister();
+        tmp_ = new test::TempDir();
+        catalog_ = new LayerCatalog(load_layers(test::layers_dir()));
+        auto store = store::open_store((tmp_->path() / "ideo.gpkg").string());
+        const auto& communes = catalog_->get("communes");
+        harvest::import_file(communes, harvest::source_for(communes, test::data("communes/communes-90-territoire-de-belfort.geojson").string()),
+                             test::data("communes/communes-90-territoire-de-belfort.geojson").string(), nullptr, store.get());
+        auto index = harvest::load_communes(*catalog_, store.get());
+        const auto& pei = catalog_->get("pei");
+        const std::string pei_file = test::data("deci/d_pei_cd90_p.zip").string();
+        harvest::import_file(pei, harvest::source_for(pei, pei_file), pei_file, index.get(), store.get());
+        snapshot_ = new std::shared_ptr<const index::Snapshot>(index::load_snapshot(*store, *catalog_));
+        renderer_ = new tiles::TileRenderer(*snapshot_);
+    }
+    static void TearDownTestSuite() {
+        delete renderer_;
+        delete snapshot_;
+        delete catalog_;
+        delete tmp_;
+    }
+
+    // Decodes one layer of a tile with GDAL: feature "id" property -> (x, y) in EPSG:3857 (or point_count for clusters).
+    struct Decoded {
+        std::map<std::string, std::pair<double, double>> points;
+        long cluster_points = 0;
+        long polygons = 0;
+        bool all_valid = true;
+    };
+    static Decoded decode(const std::string& bytes, TileId t, const std::string& layer) {
+        Decoded d;
+        const std::string path = "/vsimem/tiles_test_" + std::to_string(t.z) + "_" + std::to_string(t.x) + "_" +
+                                 std::to_string(t.y) + ".pbf";
+        VSILFILE* f = VSIFileFromMemBuffer(path.c_str(), reinterpret_cast<GByte*>(const_cast<char*>(bytes.data())),
+                                           bytes.size(), FALSE);
+        VSIFCloseL(f);
+        const std::string x = "X=" + std::to_string(t.x), y = "Y=" + std::to_string(t.y), z = "Z=" + std::to_string(t.z);
+        const char* options[] = {x.c_str(), y.c_str(), z.c_str(), "CLIP=NO", nullptr};  // keep the buffer
+        const char* drivers[] = {"MVT", nullptr};
+        GDALDatasetUniquePtr ds(GDALDataset::Open(path.c_str(), GDAL_OF_VECTOR, drivers, options));
+        if (ds) {
+            if (OGRLayer* l = ds->GetLayerByName(layer.c_str())) {
+                for (auto& feat : *l) {
+                    const OGRGeometry* g = feat->GetGeometryRef();
+                    if (!g) continue;
+                    const int pc = feat->GetFieldIndex("point_count");
+                    const int cl = feat->GetFieldIndex("cluster");
+                    if (wkbFlatten(g->getGeometryType()) == wkbPoint) {
+                        const auto* p = g->toPoint();
+                        if (cl >= 0 && feat->IsFieldSetAndNotNull(cl)) {
+                            d.cluster_points += feat->GetFieldAsInteger64(pc);
+                        } else {
+                            d.points[feat->GetFieldAsString("id")] = {p->getX(), p->getY()};
+                            if (pc >= 0 && feat->IsFieldSetAndNotNull(pc)) d.cluster_points += 1;
+                        }
+                    } else {
+                        d.polygons++;
+                        d.all_valid = d.all_valid && g->IsValid();
+                    }
+                }
+            }
+        }
+        VSIUnlink(path.c_str());
+        return d;
+    }
+
+    static test::TempDir* tmp_;
+    static LayerCatalog* catalog_;
+    static std::shared_ptr<const index::Snapshot>* snapshot_;
+    static tiles::TileRenderer* renderer_;
+};
+
+test::TempDir* TilesBelfort::tmp_ = nullptr;
+LayerCatalog* TilesBelfort::catalog_ = nullptr;
+std::shared_ptr<const index::Snapshot>* TilesBelfort::snapshot_ = nullptr;
+tiles::TileRenderer* TilesBelfort::renderer_ = nullptr;
+
+TileId tile_of(double lon, double lat, int z) {
+    const auto w = tiles::lonlat_to_world(lon, lat);
+    const double n = static_cast<double>(1u << z);
+    return {z, static_cast<std::uint32_t>(w.x * n), static_cast<std::uint32_t>(w.y * n)};
+}
+
+}  // namespace
+
+TEST_F(TilesBelfort, PointTileHoldsExactlyTheFeaturesOfItsBufferedExtent) {
+    const auto* pei = (*snapshot_)->layer("pei");
+    ASSERT_NE(pei, nullptr);
+    const TileId t = tile_of(6.8628, 47.6380, 15);  // Belfort's centre, above the cluster zooms
+    const std::string bytes = renderer_->render({"pei"}, t);
+    ASSERT_FALSE(bytes.empty());
+    const auto decoded = decode(bytes, t, "pei");
+
+    std::vector<std::uint32_t> hits;
+    pei->rtree.search(tiles::tile_lonlat_bounds(t, renderer_->options().buffer), hits);
+    std::set<std::string> expected, got;
+    for (auto i : hits) expected.insert(pei->features[i].id);
+    for (const auto& [id, xy] : decoded.points) got.insert(id);
+    EXPECT_EQ(got, expected);
+    EXPECT_GT(got.size(), 5u);
+
+    // Coordinates round-trip within one tile unit (1/4096 of the tile).
+    const double unit_m = 2 * M_PI * 6378137.0 / (1u << t.z) / 4096.0;
+    for (auto i : hits) {
+        const auto& f = pei->features[i];
+        const double mx = f.geometry.envelope.min_x * M_PI / 180.0 * 6378137.0;
+        const double my = std::log(std::tan(M_PI / 4 + f.geometry.envelope.min_y * M_PI / 360.0)) * 6378137.0;
+        const auto it = decoded.points.find(f.id);
+        ASSERT_NE(it, decoded.points.end());
+        EXPECT_NEAR(it->second.first, mx, unit_m) << f.id;
+        EXPECT_NEAR(it->second.second, my, unit_m) << f.id;
+    }
+}
+
+TEST_F(TilesBelfort, ClustersAddUpToThePointsTheyReplace) {
+    const auto* pei = (*snapshot_)->layer("pei");
+    ASSERT_LT(8, pei->spec.tiles.cluster_below);
+    std::size_t located = 0;
+    for (const auto& f : pei->features) located += f.geometry.empty() ? 0 : 1;
+    const int z = 9;
+    const TileId a = tile_of(pei->extent.min_x, pei->extent.max_y, z);
+    const TileId b = tile_of(pei->extent.max_x, pei->extent.min_y, z);
+    long total = 0;
+    for (auto x = a.x; x <= b.x; ++x)
+        for (auto y = a.y; y <= b.y; ++y) {
+            const TileId t{z, x, y};
+            const auto bytes = renderer_->render({"pei"}, t);
+            if (!bytes.empty()) total += decode(bytes, t, "pei").cluster_points;
+        }
+    EXPECT_EQ(total, static_cast<long>(located));
+}
+
+TEST_F(TilesBelfort, CommunePolygonsAreClippedValidAndWound) {
+    const TileId t = tile_of(6.8628, 47.6380, 11);
+    const std::string bytes = renderer_->render({"communes"}, t);
+    ASSERT_FALSE(bytes.empty());
+    const auto decoded = decode(bytes, t, "communes");
+    EXPECT_GT(decoded.polygons, 3);
+    EXPECT_TRUE(decoded.all_valid);
+}
+
+TEST_F(TilesBelfort, SeveralLayersShareOneTileAndEmptyTilesAreEmpty) {
+    const TileId t = tile_of(6.8628, 47.6380, 14);
+    const std::string both = renderer_->render({"communes", "pei"}, t);
+    EXPECT_FALSE(decode(both, t, "pei").points.empty());
+    EXPECT_GT(decode(both, t, "communes").polygons, 0);
+    EXPECT_TRUE(renderer_->render({"pei"}, tile_of(-40.0, 10.0, 14)).empty()) << "mid-Atlantic";
+    EXPECT_THROW(renderer_->render({"hydrants"}, t), ideo::InputError);
+}
+
+TEST(MvtEncoding, RingAreaSignFollowsTheSpec) {
+    // Clockwise on screen (y down) is positive: the exterior ring orientation of MVT 2.1.
+    const tiles::TileRing cw{{0, 0}, {10, 0}, {10, 10}, {0, 10}};
+    EXPECT_GT(tiles::ring_area(cw), 0);
+}
