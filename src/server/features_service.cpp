@@ -101,6 +101,12 @@ void append_feature(std::string& out, const LayerSpec& spec, const Feature& f) {
     out += "]}}";
 }
 
+// Everything here derives from the published snapshot: its version is the validator.
+void cacheable(Response& res, const index::Snapshot& snapshot) {
+    res.headers.emplace_back("ETag", snapshot_etag(snapshot));
+    res.headers.emplace_back("Cache-Control", "public, max-age=60");
+}
+
 }  // namespace
 
 Response collections(const Request& req, const index::Snapshot& snapshot) {
@@ -116,6 +122,7 @@ Response collections(const Request& req, const index::Snapshot& snapshot) {
     res.body += "],\"links\":[";
     append_link(res.body, req.base_url() + "/collections", "self", "application/json");
     res.body += "]}";
+    cacheable(res, snapshot);
     return res;
 }
 
@@ -124,6 +131,7 @@ Response collection(const Request& req, const index::Snapshot& snapshot, std::st
     parse_format_only(req.query);
     Response res;
     append_collection(res.body, req, layer);
+    cacheable(res, snapshot);
     return res;
 }
 
@@ -166,6 +174,7 @@ Response items(const Request& req, const index::Snapshot& snapshot, std::string_
     res.body += ',';
     append_link(res.body, req.base_url() + collection_path(layer), "collection", "application/json", layer.spec.title);
     res.body += "]}";
+    cacheable(res, snapshot);
     return res;
 }
 
@@ -187,6 +196,7 @@ Response item(const Request& req, const index::Snapshot& snapshot, std::string_v
     res.body += ',';
     append_link(res.body, req.base_url() + collection_path(layer), "collection", "application/json", layer.spec.title);
     res.body += "]}";
+    cacheable(res, snapshot);
     return res;
 }
 

@@ -152,6 +152,12 @@ Request parse_request(std::string_view method, std::string_view target, std::str
     return r;
 }
 
+const std::string* Request::header(std::string_view name) const {
+    for (const auto& [k, v] : headers)
+        if (k == name) return &v;
+    return nullptr;
+}
+
 Response json_error(int status, std::string_view code, std::string_view description) {
     Response r;
     r.status = status;

@@ -62,10 +62,16 @@ struct Request {
     std::string path;    // the raw path, before '?'
     QueryParams query;
     std::string host;    // the Host header, for absolute links ("" = relative links)
+    std::vector<std::pair<std::string, std::string>> headers;  // lower-case names
+    std::string body;
 
     // "http://host" or "" when the client sent no Host.
     std::string base_url() const;
+    // A request header by lower-case name, or null.
+    const std::string* header(std::string_view name) const;
 };
+
+using Headers = std::vector<std::pair<std::string, std::string>>;
 
 // Splits the target into path and decoded query; 414 for an overlong target, 400 for a broken one.
 Request parse_request(std::string_view method, std::string_view target, std::string_view host);

@@ -5,36 +5,118 @@
 #include "http.hpp"
 #include "services.hpp"
 
+#include <algorithm>
+#include <cctype>
+
+#include "ideo/core/gzip.hpp"
+#include "ideo/core/text.hpp"
+
 namespace ideo::server {
 
-Response handle_request(std::string_view method, std::string_view target, std::string_view host,
-                        const index::Snapshot* snapshot) {
-    try {
-        const Request req = parse_request(method, target, host);
-        const Route r = route(req.method, req.path);
-        if (r.endpoint == Endpoint::NotFound)
-            throw HttpError(404, "NotFound", "no resource at '" + req.path.substr(0, 200) + "'");
-        if (r.endpoint == Endpoint::MethodNotAllowed) {
-            Response res = json_error(405, "MethodNotAllowed", "method " + req.method + " not allowed; use GET or HEAD");
-            res.headers.emplace_back("Allow", "GET, HEAD");
+Response dispatch(const Request& req, const index::Snapshot* snapshot);
+
+namespace {
+
+bool etag_matches(const std::string& if_none_match, const std::string& etag) {
+    if (if_none_match == "*") return true;
+    std::size_t pos = 0;
+    while (pos < if_none_match.size()) {
+        std::size_t end = if_none_match.find(',', pos);
+        if (end == std::string::npos) end = if_none_match.size();
+        std::string tag = text::trim(std::string_view(if_none_match).substr(pos, end - pos));
+        if (tag.rfind("W/", 0) == 0) tag = tag.substr(2);  // weak comparison, as RFC 9110 asks for GET
+        if (tag == etag || "W/" + tag == etag) return true;
+        pos = end + 1;
+    }
+    return false;
+}
+
+bool compressible(const std::string& content_type) {
+    return content_type.find("json") != std::string::npos || content_type.rfind("text/", 0) == 0 ||
+           content_type.find("javascript") != std::string::npos || content_type.find("xml") != std::string::npos ||
+           content_type.find("vnd.mapbox-vector-tile") != std::string::npos;
+}
+
+const std::string* response_header(const Response& r, std::string_view name) {
+    for (const auto& [k, v] : r.headers)
+        if (k.size() == name.size() && std::equal(k.begin(), k.end(), name.begin(), [](char a, char b) {
+                return std::tolower(static_cast<unsigned char>(a)) == b;
+            }))
+            return &v;
+    return nullptr;
+}
+
+// Conditional GET and compression, the same for every service.
+Response finish(const Request& req, Response res) {
+    if (res.status == 200) {
+        const std::string* etag = response_header(res, "etag");
+        const std::string* inm = req.header("if-none-match");
+        if (etag && inm && etag_matches(*inm, *etag)) {
+            res.status = 304;
+            res.body.clear();
             return res;
         }
-        if (!snapshot) throw HttpError(503, "ServiceUnavailable", "no data loaded yet");
-        switch (r.endpoint) {
-            case Endpoint::Health: return health(req, *snapshot);
-            case Endpoint::Collections: return collections(req, *snapshot);
-            case Endpoint::Collection: return collection(req, *snapshot, r.layer);
-            case Endpoint::Items: return items(req, *snapshot, r.layer);
-            case Endpoint::Item: return item(req, *snapshot, r.layer, r.id);
-            case Endpoint::DeciExtract: return deci_extract(req, *snapshot, r.insee, r.format);
-            default: break;
-        }
-        throw HttpError(404, "NotFound", "no resource at '" + req.path.substr(0, 200) + "'");
+    }
+    const std::string* ae = req.header("accept-encoding");
+    if (ae && ae->find("gzip") != std::string::npos && res.body.size() >= 1024 && compressible(res.content_type) &&
+        !response_header(res, "content-encoding")) {
+        res.body = gzip_compress(res.body, 5);
+        res.headers.emplace_back("Content-Encoding", "gzip");
+    }
+    if (compressible(res.content_type)) res.headers.emplace_back("Vary", "Accept-Encoding");
+    return res;
+}
+
+}  // namespace
+
+std::string snapshot_etag(const index::Snapshot& snapshot, std::string_view variant) {
+    std::string tag = "\"v" + std::to_string(snapshot.version);
+    if (!variant.empty()) {
+        tag += '-';
+        tag += variant;
+    }
+    return tag + '"';
+}
+
+Response handle_request(std::string_view method, std::string_view target, Headers headers, std::string body,
+                        const index::Snapshot* snapshot) {
+    std::string_view host;
+    for (const auto& [k, v] : headers)
+        if (k == "host") host = v;
+    Request req;
+    try {
+        req = parse_request(method, target, host);
+        req.headers = std::move(headers);
+        req.body = std::move(body);
+        return finish(req, dispatch(req, snapshot));
     } catch (const HttpError& e) {
         return error_response(e);
     } catch (const std::exception& e) {
         return json_error(500, "ServerError", e.what());
     }
+}
+
+// Which service answers: thrown HttpErrors are rendered by handle_request.
+Response dispatch(const Request& req, const index::Snapshot* snapshot) {
+    const Route r = route(req.method, req.path);
+    if (r.endpoint == Endpoint::NotFound)
+        throw HttpError(404, "NotFound", "no resource at '" + req.path.substr(0, 200) + "'");
+    if (r.endpoint == Endpoint::MethodNotAllowed) {
+        Response res = json_error(405, "MethodNotAllowed", "method " + req.method + " not allowed; use GET or HEAD");
+        res.headers.emplace_back("Allow", "GET, HEAD");
+        return res;
+    }
+    if (!snapshot) throw HttpError(503, "ServiceUnavailable", "no data loaded yet");
+    switch (r.endpoint) {
+        case Endpoint::Health: return health(req, *snapshot);
+        case Endpoint::Collections: return collections(req, *snapshot);
+        case Endpoint::Collection: return collection(req, *snapshot, r.layer);
+        case Endpoint::Items: return items(req, *snapshot, r.layer);
+        case Endpoint::Item: return item(req, *snapshot, r.layer, r.id);
+        case Endpoint::DeciExtract: return deci_extract(req, *snapshot, r.insee, r.format);
+        default: break;
+    }
+    throw HttpError(404, "NotFound", "no resource at '" + req.path.substr(0, 200) + "'");
 }
 
 }  // namespace ideo::server

@@ -101,7 +101,13 @@ private:
         counted_ = true;
         // One snapshot for the whole request: a publish meanwhile does not change its answer.
         const std::shared_ptr<const index::Snapshot> snapshot = server_.snapshots.get();
-        Response r = handle_request(req.method_string(), req.target(), req[http::field::host], snapshot.get());
+        Headers headers;
+        for (const auto& h : req) {
+            std::string name(h.name_string());
+            for (auto& c : name) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+            headers.emplace_back(std::move(name), std::string(h.value()));
+        }
+        Response r = handle_request(req.method_string(), req.target(), std::move(headers), req.body(), snapshot.get());
         send(std::move(r), req.version(), req.keep_alive() && !server_.stopping, req.method() == http::verb::head);
     }
 

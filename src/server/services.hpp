@@ -22,9 +22,13 @@ Response item(const Request& req, const index::Snapshot& snapshot, std::string_v
 Response deci_extract(const Request& req, const index::Snapshot& snapshot, std::string_view insee,
                       std::string_view format);
 
-// router.cpp: the whole request, from method and target to a response; never throws.
-// snapshot may be null while none is loaded (503).
-Response handle_request(std::string_view method, std::string_view target, std::string_view host,
+// router.cpp: the whole request, from method, target, headers (lower-case names) and body to a
+// response; never throws. snapshot may be null while none is loaded (503). Then, for every
+// service: 304 when the response's ETag matches If-None-Match, gzip when the client accepts it.
+Response handle_request(std::string_view method, std::string_view target, Headers headers, std::string body,
                         const index::Snapshot* snapshot);
+
+// The ETag of everything derived from one published snapshot (collections, items, tiles...).
+std::string snapshot_etag(const index::Snapshot& snapshot, std::string_view variant = {});
 
 }  // namespace ideo::server

@@ -2,6 +2,8 @@
 // de Belfort corpus, then the OGC API Features and the DECI extract checked against the store.
 #include <gdal.h>
 #include <gtest/gtest.h>
+
+#include <regex>
 #include <ogr_api.h>
 #include <rapidjson/document.h>
 
@@ -15,6 +17,7 @@
 #include <set>
 
 #include "ideo/core/layer.hpp"
+#include "ideo/core/gzip.hpp"
 #include "test_support.hpp"
 
 using namespace ideo;
@@ -329,4 +332,27 @@ TEST_F(ServerTest, MalformedRequestsGetTheRight4xxAndTheServerKeepsServing) {
 
     EXPECT_TRUE(server_->alive());
     EXPECT_EQ(get("/health").status, 200);
+}
+
+TEST_F(ServerTest, ItemsCarryTheSnapshotEtagAndAnswer304WhenItMatches) {
+    const auto first = get("/collections/pei/items?limit=5");
+    ASSERT_EQ(first.status, 200);
+    ASSERT_TRUE(first.headers.count("etag"));
+    EXPECT_TRUE(first.headers.count("cache-control"));
+    const auto again = http_get(server_->port(), "/collections/pei/items?limit=5", {{"If-None-Match", first.headers.at("etag")}});
+    EXPECT_EQ(again.status, 304);
+    EXPECT_TRUE(again.body.empty());
+    const auto other = http_get(server_->port(), "/collections/pei/items?limit=5", {{"If-None-Match", "\"v0\""}});
+    EXPECT_EQ(other.status, 200);
+}
+
+TEST_F(ServerTest, ResponsesAreGzippedWhenTheClientAcceptsIt) {
+    const auto plain = get("/collections/pei/items?limit=50");
+    const auto zipped = http_get(server_->port(), "/collections/pei/items?limit=50", {{"Accept-Encoding", "gzip, br"}});
+    ASSERT_EQ(zipped.status, 200);
+    EXPECT_EQ(zipped.headers.at("content-encoding"), "gzip");
+    EXPECT_LT(zipped.body.size(), plain.body.size());
+    const std::regex stamp(R"("timeStamp":"[^"]*")");  // the only part that may change between two requests
+    EXPECT_EQ(std::regex_replace(ideo::gzip_decompress(zipped.body, 64 << 20), stamp, ""),
+              std::regex_replace(plain.body, stamp, ""));
 }

@@ -2,6 +2,9 @@
 // The serving snapshot: every published layer in memory with its indexes. Immutable once built;
 // the server swaps a new one in atomically when a harvest or import publishes.
 #include <atomic>
+#include <functional>
+#include <mutex>
+#include <typeindex>
 #include <cstdint>
 #include <map>
 #include <memory>
@@ -38,6 +41,20 @@ struct Snapshot {
 
     const LayerData* layer(std::string_view id) const;
     std::string commune_name(std::string_view insee) const;
+
+    // Derived state built on first use and freed with the snapshot (tile renderer, caches,
+    // coverage results): a new publish never serves stale derived data. Thread-safe.
+    template <class T>
+    std::shared_ptr<T> attachment(const std::function<std::shared_ptr<T>()>& make) const {
+        std::lock_guard lock(attachments_mutex_);
+        auto& slot = attachments_[std::type_index(typeid(T))];
+        if (!slot) slot = make();
+        return std::static_pointer_cast<T>(slot);
+    }
+
+private:
+    mutable std::mutex attachments_mutex_;
+    mutable std::map<std::type_index, std::shared_ptr<void>> attachments_;
 };
 
 // Loads every layer of the catalogue from the store and builds its indexes.
