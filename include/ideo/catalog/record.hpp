@@ -1,0 +1,38 @@
+#pragma once
+// The harvested catalogue's one record model (DCAT-like), whatever protocol it came from.
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "ideo/core/geometry.hpp"
+
+namespace ideo::catalog {
+
+struct Distribution {
+    std::string url;
+    std::string title;
+    std::string format;      // normalised: "GeoJSON", "Shapefile (zip)", "CSV", "XLSX", "GeoPackage", "WFS", "OGC API Features", "WMS", "PDF"...
+    std::string protocol;    // service protocol when a service: "OGC:WFS", "OGC:WMS", "OGC API - Features", "download"
+    std::string layer_name;  // the service's layer or feature type, when given
+};
+
+struct Record {
+    std::string id;  // stable across harvests: "{partner}:{remote_id}"
+    std::string title, description, publisher;
+    std::vector<std::string> themes;    // the portal's 14 themes (mapped, configurable)
+    std::vector<std::string> keywords;  // as published
+    std::vector<std::string> topic_categories;  // ISO topic categories / INSPIRE themes as published
+    std::optional<Envelope> bbox;       // WGS84
+    std::string issued, modified;       // ISO 8601 as published (modified orders updates)
+    std::string licence;
+    std::vector<Distribution> distributions;
+    std::string partner;       // the partner's id (layers/partners/*.json)
+    std::string remote_id;     // the record's id at the partner
+    std::string harvested_at;  // ISO 8601 UTC
+    std::string feeds_layer;   // our layer this record's data is imported into, if any
+    std::string original;         // the partner's document for this record, verbatim
+    std::string original_format;  // "iso19139", "dc", "ckan", "udata", "dcat-rdfxml", "dcat-turtle", "dcat-jsonld", "ods"
+    std::string content_hash;     // of the normalised record: unchanged records are not rewritten
+};
+
+}  // namespace ideo::catalog

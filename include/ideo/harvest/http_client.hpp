@@ -1,0 +1,65 @@
+#pragma once
+// The harvester's HTTP client (Boost.Beast): partner portals are slow, paged, sometimes down,
+// sometimes wrong. Timeouts, bounded retries with back-off, a request rate, a body limit,
+// redirects, gzip, conditional GET. Errors say what failed and why.
+#include <chrono>
+#include <cstddef>
+#include <string>
+#include <string_view>
+#include <utility>
+#include <vector>
+
+#include "ideo/core/error.hpp"
+
+namespace ideo::harvest {
+
+struct HttpRequest {
+    std::string method = "GET";
+    std::string url;  // http:// (https:// where OpenSSL is built in)
+    std::vector<std::pair<std::string, std::string>> headers;  // e.g. If-None-Match, Content-Type
+    std::string body;
+};
+
+struct HttpResponse {
+    int status = 0;
+    std::vector<std::pair<std::string, std::string>> headers;  // lower-case names
+    std::string body;       // decompressed when the partner sent gzip
+    std::string final_url;  // after redirects
+
+    const std::string* header(std::string_view lower_name) const {
+        for (const auto& [k, v] : headers)
+            if (k == lower_name) return &v;
+        return nullptr;
+    }
+};
+
+struct HttpOptions {
+    std::chrono::milliseconds timeout{30000};  // per attempt: connect, send and the whole read
+    int max_retries = 3;                        // on connection errors, timeouts, 429 and 5xx
+    std::chrono::milliseconds backoff{500};     // doubled at each retry
+    std::size_t max_body = 512u << 20;
+    int max_redirects = 5;
+    double requests_per_second = 0;  // per client (one client per partner); 0 = no limit
+    std::string user_agent = "ideo-harvester/0.1";
+};
+
+// A fetch that failed for good (after retries): the message names the URL and the reason
+// ("HTTP 503 after 3 retries", "timed out after 30000 ms", "body exceeds 536870912 bytes").
+class FetchError : public Error {
+public:
+    using Error::Error;
+};
+
+class HttpClient {
+public:
+    explicit HttpClient(HttpOptions options = {});
+    // Returns 2xx and 304 answers; throws FetchError otherwise. Thread-compatible: one client per partner.
+    HttpResponse fetch(const HttpRequest& request);
+    const HttpOptions& options() const { return options_; }
+
+private:
+    HttpOptions options_;
+    std::chrono::steady_clock::time_point last_request_{};
+};
+
+}  // namespace ideo::harvest

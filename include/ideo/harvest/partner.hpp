@@ -1,0 +1,36 @@
+#pragma once
+// Partners as data: layers/partners/*.json, one file per partner portal.
+#include <filesystem>
+#include <map>
+#include <string>
+#include <vector>
+
+namespace ideo::harvest {
+
+struct PartnerSpec {
+    std::string id;        // "geoide-ddt24"
+    std::string name;      // "DDT de la Dordogne (Géo-IDE)"
+    std::string protocol;  // csw | ckan | udata | dcat | ods | wfs | oapif | file
+    std::string url;       // the endpoint (catalogue) or resource (geodata)
+    std::string layer;     // geodata protocols: the layer fed (pei, erp, icpe...)
+    bool withdraw_missing = true;     // records gone from the partner are withdrawn
+    double requests_per_second = 0;   // politeness; 0 = no limit
+    int page_size = 100;
+    std::map<std::string, std::string> options;  // protocol specifics: typeName, outputSchema, method=POST...
+    std::filesystem::path file;  // where the spec was read from
+};
+
+// Reads every *.json of dir (layers/partners); errors name the file and the key.
+std::vector<PartnerSpec> load_partners(const std::filesystem::path& dir);
+
+// What one run did with one partner.
+struct PartnerReport {
+    std::string partner, protocol, started_at, finished_at;
+    std::size_t added = 0, updated = 0, unchanged = 0, withdrawn = 0, failed = 0;
+    bool downloaded_nothing = false;      // every resource answered 304 or an unchanged hash
+    bool kept_last_good = false;          // the run failed and the last published data was kept
+    std::vector<std::string> failures;    // "GET http://...: HTTP 503 after 3 retries", "record 12 (id): invalid XML at line 4, column 7"
+    std::string to_json() const;
+};
+
+}  // namespace ideo::harvest
