@@ -191,8 +191,32 @@ Route route(std::string_view method, std::string_view path) {
         else if (n == 2) r.endpoint = Endpoint::Collection;
         else if (n == 3 && seg[2] == "items") r.endpoint = Endpoint::Items;
         else if (n == 4 && seg[2] == "items") r.endpoint = Endpoint::Item;
+        else if (n == 3 && seg[2] == "tiles") r.endpoint = Endpoint::CollectionTilesets;
+        else if (n == 4 && seg[2] == "tiles") r.endpoint = Endpoint::CollectionTileset;
+        else if (n == 7 && seg[2] == "tiles") r.endpoint = Endpoint::CollectionTile;
+        if (n >= 4 && seg[2] == "tiles") r.tileset = seg[3];  // the tile matrix set id
+        if (n == 7 && seg[2] == "tiles") {
+            r.tile_z = seg[4];
+            r.tile_y = seg[5];
+            r.tile_x = seg[6];
+        }
         if (n >= 2) r.layer = seg[1];
         if (n == 4) r.id = seg[3];
+    } else if (seg[0] == "tiles" && n == 2 && seg[1].size() > 5 && seg[1].substr(seg[1].size() - 5) == ".json") {
+        r.endpoint = Endpoint::TileJson;
+        r.tileset = seg[1].substr(0, seg[1].size() - 5);
+    } else if (seg[0] == "tiles" && n == 5) {
+        r.endpoint = Endpoint::XyzTile;  // /tiles/{layers}/{z}/{x}/{y}.mvt
+        r.tileset = seg[1];
+        r.tile_z = seg[2];
+        r.tile_x = seg[3];
+        r.tile_y = seg[4];
+    } else if (seg[0] == "styles" && n == 2) {
+        r.endpoint = Endpoint::Style;
+        r.tileset = seg[1];
+    } else if (seg[0] == "tileMatrixSets" && n <= 2) {
+        r.endpoint = n == 1 ? Endpoint::TileMatrixSets : Endpoint::TileMatrixSet;
+        if (n == 2) r.tileset = seg[1];
     } else if (n == 4 && seg[0] == "deci" && seg[1] == "communes" && seg[3].rfind("extract.", 0) == 0 &&
                seg[3].size() > 8) {
         r.endpoint = Endpoint::DeciExtract;

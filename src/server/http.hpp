@@ -10,6 +10,8 @@
 
 namespace ideo::server {
 
+struct ServerOptions;
+
 // Longest request target served; longer ones get 414 (the parser's header limit catches far longer).
 inline constexpr std::size_t max_target_length = 8 * 1024;
 
@@ -64,6 +66,7 @@ struct Request {
     std::string host;    // the Host header, for absolute links ("" = relative links)
     std::vector<std::pair<std::string, std::string>> headers;  // lower-case names
     std::string body;
+    const ServerOptions* options = nullptr;  // the server's configuration (static folders, admin hooks)
 
     // "http://host" or "" when the client sent no Host.
     std::string base_url() const;
@@ -86,12 +89,15 @@ struct Response {
 Response json_error(int status, std::string_view code, std::string_view description);
 Response error_response(const HttpError& e);
 
-enum class Endpoint { NotFound, MethodNotAllowed, Health, Collections, Collection, Items, Item, DeciExtract };
+enum class Endpoint { NotFound, MethodNotAllowed, Health, Collections, Collection, Items, Item, DeciExtract,
+                      CollectionTilesets, CollectionTileset, CollectionTile, XyzTile, TileJson, Style, TileMatrixSets, TileMatrixSet };
 
 struct Route {
     Endpoint endpoint = Endpoint::NotFound;
     std::string layer, id;       // /collections/{layer}/items/{id}
     std::string insee, format;   // /deci/communes/{insee}/extract.{format}
+    std::string tileset;                 // /tiles/{tileset}/... : comma-separated layers; /styles/{id}; /tileMatrixSets/{id}
+    std::string tile_z, tile_x, tile_y;  // raw path segments, validated by the tiles service
 };
 
 // Matches a path (segments percent-decoded) to an endpoint; GET and HEAD only.

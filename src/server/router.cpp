@@ -79,7 +79,7 @@ std::string snapshot_etag(const index::Snapshot& snapshot, std::string_view vari
 }
 
 Response handle_request(std::string_view method, std::string_view target, Headers headers, std::string body,
-                        const index::Snapshot* snapshot) {
+                        const index::Snapshot* snapshot, const ServerOptions* options) {
     std::string_view host;
     for (const auto& [k, v] : headers)
         if (k == "host") host = v;
@@ -88,6 +88,7 @@ Response handle_request(std::string_view method, std::string_view target, Header
         req = parse_request(method, target, host);
         req.headers = std::move(headers);
         req.body = std::move(body);
+        req.options = options;
         return finish(req, dispatch(req, snapshot));
     } catch (const HttpError& e) {
         return error_response(e);
@@ -114,6 +115,14 @@ Response dispatch(const Request& req, const index::Snapshot* snapshot) {
         case Endpoint::Items: return items(req, *snapshot, r.layer);
         case Endpoint::Item: return item(req, *snapshot, r.layer, r.id);
         case Endpoint::DeciExtract: return deci_extract(req, *snapshot, r.insee, r.format);
+        case Endpoint::XyzTile: return xyz_tile(req, *snapshot, r);
+        case Endpoint::CollectionTile: return collection_tile(req, *snapshot, r);
+        case Endpoint::CollectionTilesets: return collection_tilesets(req, *snapshot, r);
+        case Endpoint::CollectionTileset: return collection_tileset(req, *snapshot, r);
+        case Endpoint::TileJson: return tilejson(req, *snapshot, r);
+        case Endpoint::TileMatrixSets:
+        case Endpoint::TileMatrixSet: return tile_matrix_sets(req, r);
+        case Endpoint::Style: return style(req, r);
         default: break;
     }
     throw HttpError(404, "NotFound", "no resource at '" + req.path.substr(0, 200) + "'");

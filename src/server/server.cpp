@@ -107,7 +107,7 @@ private:
             for (auto& c : name) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
             headers.emplace_back(std::move(name), std::string(h.value()));
         }
-        Response r = handle_request(req.method_string(), req.target(), std::move(headers), req.body(), snapshot.get());
+        Response r = handle_request(req.method_string(), req.target(), std::move(headers), req.body(), snapshot.get(), &server_.options);
         send(std::move(r), req.version(), req.keep_alive() && !server_.stopping, req.method() == http::verb::head);
     }
 

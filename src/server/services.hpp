@@ -22,11 +22,20 @@ Response item(const Request& req, const index::Snapshot& snapshot, std::string_v
 Response deci_extract(const Request& req, const index::Snapshot& snapshot, std::string_view insee,
                       std::string_view format);
 
+// tiles_service.cpp: OGC API Tiles, XYZ tiles and TileJSON, tile matrix sets, styles.
+Response xyz_tile(const Request& req, const index::Snapshot& snapshot, const Route& r);
+Response collection_tile(const Request& req, const index::Snapshot& snapshot, const Route& r);
+Response collection_tilesets(const Request& req, const index::Snapshot& snapshot, const Route& r);
+Response collection_tileset(const Request& req, const index::Snapshot& snapshot, const Route& r);
+Response tilejson(const Request& req, const index::Snapshot& snapshot, const Route& r);
+Response tile_matrix_sets(const Request& req, const Route& r);
+Response style(const Request& req, const Route& r);
+
 // router.cpp: the whole request, from method, target, headers (lower-case names) and body to a
 // response; never throws. snapshot may be null while none is loaded (503). Then, for every
 // service: 304 when the response's ETag matches If-None-Match, gzip when the client accepts it.
 Response handle_request(std::string_view method, std::string_view target, Headers headers, std::string body,
-                        const index::Snapshot* snapshot);
+                        const index::Snapshot* snapshot, const ServerOptions* options = nullptr);
 
 // The ETag of everything derived from one published snapshot (collections, items, tiles...).
 std::string snapshot_etag(const index::Snapshot& snapshot, std::string_view variant = {});

@@ -124,8 +124,8 @@ struct TileRenderer::PreparedLayer {
     }
 };
 
-TileRenderer::TileRenderer(std::shared_ptr<const index::Snapshot> snapshot, TileOptions options)
-    : snapshot_(std::move(snapshot)), options_(options) {
+TileRenderer::TileRenderer(const index::Snapshot& snapshot, TileOptions options)
+    : snapshot_(&snapshot), options_(options) {
     auto ctx = geos();
     GEOSWKBReader* reader = GEOSWKBReader_create_r(ctx);
     for (const auto& [id, data] : snapshot_->layers) {

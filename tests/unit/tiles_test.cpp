@@ -37,7 +37,7 @@ protected:
         const std::string pei_file = test::data("deci/d_pei_cd90_p.zip").string();
         harvest::import_file(pei, harvest::source_for(pei, pei_file), pei_file, index.get(), store.get());
         snapshot_ = new std::shared_ptr<const index::Snapshot>(index::load_snapshot(*store, *catalog_));
-        renderer_ = new tiles::TileRenderer(*snapshot_);
+        renderer_ = new tiles::TileRenderer(**snapshot_);
     }
     static void TearDownTestSuite() {
         delete renderer_;

@@ -18,7 +18,8 @@ struct TileOptions {
 
 class TileRenderer {
 public:
-    TileRenderer(std::shared_ptr<const index::Snapshot> snapshot, TileOptions options = {});
+    // The snapshot must outlive the renderer (the server attaches the renderer to its snapshot).
+    explicit TileRenderer(const index::Snapshot& snapshot, TileOptions options = {});
     ~TileRenderer();
     TileRenderer(const TileRenderer&) = delete;
     TileRenderer& operator=(const TileRenderer&) = delete;
@@ -34,7 +35,7 @@ private:
     struct PreparedLayer;
     void render_layer(const PreparedLayer& layer, TileId t, std::string& out) const;
 
-    std::shared_ptr<const index::Snapshot> snapshot_;
+    const index::Snapshot* snapshot_;
     TileOptions options_;
     std::vector<std::unique_ptr<PreparedLayer>> layers_;
 };

@@ -1,0 +1,35 @@
+#pragma once
+// A byte-bounded LRU cache of encoded tiles, one per published snapshot (so a new harvest never
+// serves stale tiles). Each entry keeps the tile and its gzip, compressed once.
+#include <cstddef>
+#include <list>
+#include <memory>
+#include <mutex>
+#include <string>
+#include <unordered_map>
+
+namespace ideo::tiles {
+
+struct CachedTile {
+    std::string mvt;   // empty for a tile with no feature
+    std::string gzip;  // the same, gzip-compressed (empty when mvt is)
+};
+
+class TileCache {
+public:
+    explicit TileCache(std::size_t max_bytes) : max_bytes_(max_bytes) {}
+
+    std::shared_ptr<const CachedTile> find(const std::string& key);
+    void insert(const std::string& key, std::shared_ptr<const CachedTile> tile);
+    std::size_t bytes() const;
+    std::size_t size() const;
+
+private:
+    using Lru = std::list<std::pair<std::string, std::shared_ptr<const CachedTile>>>;
+    mutable std::mutex mutex_;
+    Lru lru_;  // most recent first
+    std::unordered_map<std::string, Lru::iterator> index_;
+    std::size_t bytes_ = 0, max_bytes_;
+};
+
+}  // namespace ideo::tiles

@@ -1,0 +1,347 @@
+// Vector tiles: OGC API Tiles for one collection, XYZ for one or several layers, TileJSON 3.0,
+// the WebMercatorQuad tile matrix set, and the MapLibre styles that point at them.
+#include <charconv>
+#include <cmath>
+#include <cstdlib>
+#include <fstream>
+#include <sstream>
+
+#include "ideo/core/gzip.hpp"
+#include "ideo/server/server.hpp"
+#include "ideo/tiles/cache.hpp"
+#include "ideo/tiles/renderer.hpp"
+#include "services.hpp"
+
+namespace ideo::server {
+namespace {
+
+constexpr const char* kMvtType = "application/vnd.mapbox-vector-tile";
+constexpr const char* kWebMercatorQuadUri = "http://www.opengis.net/def/tilematrixset/OGC/1.0/WebMercatorQuad";
+constexpr const char* kEpsg3857Uri = "http://www.opengis.net/def/crs/EPSG/0/3857";
+
+// Per-snapshot tile state: the renderer's prepared coordinates and the cache die with the snapshot.
+struct TileState {
+    tiles::TileRenderer renderer;
+    tiles::TileCache cache;
+
+    explicit TileState(const index::Snapshot& s) : renderer(s), cache(cache_bytes()) {}
+
+    static std::size_t cache_bytes() {
+        const char* mb = std::getenv("IDEO_TILE_CACHE_MB");
+        return (mb ? std::strtoull(mb, nullptr, 10) : 256ull) << 20;
+    }
+};
+
+TileState& tile_state(const index::Snapshot& snapshot) {
+    return *snapshot.attachment<TileState>([&] { return std::make_shared<TileState>(snapshot); });
+}
+
+std::uint32_t parse_tile_number(std::string_view name, std::string_view text) {
+    std::uint32_t v = 0;
+    const auto r = std::from_chars(text.data(), text.data() + text.size(), v);
+    if (r.ec != std::errc() || r.ptr != text.data() + text.size())
+        throw_bad_parameter(name, "expected a whole number, got '" + std::string(text.substr(0, 40)) + "'");
+    return v;
+}
+
+// Layers named in a tileset ("pei,erp"): each must exist; 404 names the first that does not.
+std::vector<std::string> parse_layers(const index::Snapshot& snapshot, std::string_view tileset) {
+    std::vector<std::string> out;
+    std::size_t pos = 0;
+    while (pos <= tileset.size()) {
+        std::size_t end = tileset.find(',', pos);
+        if (end == std::string_view::npos) end = tileset.size();
+        const std::string name(tileset.substr(pos, end - pos));
+        if (name.empty()) throw_bad_parameter("layers", "empty layer name in '" + std::string(tileset.substr(0, 100)) + "'");
+        if (!snapshot.layer(name)) throw HttpError(404, "NotFound", "unknown layer '" + name.substr(0, 100) + "'");
+        out.push_back(name);
+        pos = end + 1;
+    }
+    return out;
+}
+
+Response tile_response(const Request& req, const index::Snapshot& snapshot, const std::vector<std::string>& layers,
+                       tiles::TileId t) {
+    if (!t.valid())
+        throw HttpError(404, "NotFound",
+                        "tile " + std::to_string(t.z) + "/" + std::to_string(t.x) + "/" + std::to_string(t.y) +
+                            " is outside the WebMercatorQuad matrix (zoom 0 to " + std::to_string(tiles::kMaxZoom) + ")");
+    auto& state = tile_state(snapshot);
+    std::string key;
+    for (const auto& l : layers) key += l + ',';
+    key += std::to_string(t.z) + '/' + std::to_string(t.x) + '/' + std::to_string(t.y);
+    auto cached = state.cache.find(key);
+    if (!cached) {
+        auto tile = std::make_shared<tiles::CachedTile>();
+        tile->mvt = state.renderer.render(layers, t);
+        if (!tile->mvt.empty()) tile->gzip = gzip_compress(tile->mvt, 6);  // once per cached tile
+        state.cache.insert(key, tile);
+        cached = std::move(tile);
+    }
+    Response res;
+    res.content_type = kMvtType;
+    res.headers.emplace_back("ETag", snapshot_etag(snapshot));
+    res.headers.emplace_back("Cache-Control", "public, max-age=300");
+    if (cached->mvt.empty()) {
+        res.status = 204;  // an empty tile, always the same answer
+        return res;
+    }
+    const std::string* ae = req.header("accept-encoding");
+    if (ae && ae->find("gzip") != std::string::npos) {
+        res.body = cached->gzip;
+        res.headers.emplace_back("Content-Encoding", "gzip");
+    } else {
+        res.body = cached->mvt;
+    }
+    return res;
+}
+
+std::string strip_suffix(std::string_view y) {
+    for (std::string_view ext : {".mvt", ".pbf"})
+        if (y.size() > ext.size() && y.substr(y.size() - ext.size()) == ext) return std::string(y.substr(0, y.size() - ext.size()));
+    return std::string(y);
+}
+
+const index::LayerData& layer_or_404(const index::Snapshot& snapshot, std::string_view id) {
+    const auto* l = snapshot.layer(id);
+    if (!l) throw HttpError(404, "NotFound", "unknown collection '" + std::string(id.substr(0, 100)) + "'");
+    return *l;
+}
+
+void append_link(std::string& out, const std::string& href, const char* rel, const char* type, bool templated = false) {
+    out += "{\"href\":";
+    append_json_string(out, href);
+    out += ",\"rel\":\"";
+    out += rel;
+    out += "\",\"type\":\"";
+    out += type;
+    out += '"';
+    if (templated) out += ",\"templated\":true";
+    out += '}';
+}
+
+void append_bounds(std::string& out, const Envelope& e) {
+    out += '[';
+    append_json_number(out, e.empty() ? -180.0 : e.min_x);
+    out += ',';
+    append_json_number(out, e.empty() ? -85.0511 : e.min_y);
+    out += ',';
+    append_json_number(out, e.empty() ? 180.0 : e.max_x);
+    out += ',';
+    append_json_number(out, e.empty() ? 85.0511 : e.max_y);
+    out += ']';
+}
+
+const char* json_type(FieldType t) {
+    switch (t) {
+        case FieldType::Integer:
+        case FieldType::Number:
+        case FieldType::Boolean: return "Number";
+        default: return "String";
+    }
+}
+
+// The fields a layer writes in its tiles, as TileJSON vector_layers describes them.
+void append_vector_layer(std::string& out, const index::LayerData& l) {
+    const auto& ts = l.spec.tiles;
+    out += "{\"id\":";
+    append_json_string(out, l.spec.id);
+    out += ",\"description\":";
+    append_json_string(out, l.spec.title);
+    out += ",\"minzoom\":" + std::to_string(ts.minzoom) + ",\"maxzoom\":" + std::to_string(ts.maxzoom) + ",\"fields\":{";
+    out += "\"id\":\"String\"";
+    for (const auto& f : l.spec.fields) {
+        const bool shown = ts.properties.empty() ? f.derived == Derived::None
+                                                 : std::find(ts.properties.begin(), ts.properties.end(), f.name) != ts.properties.end();
+        if (!shown) continue;
+        out += ',';
+        append_json_string(out, f.name);
+        out += ':';
+        append_json_string(out, json_type(f.type));
+    }
+    if (ts.cluster_below >= 0) {
+        out += ",\"cluster\":\"Number\",\"point_count\":\"Number\"";
+        for (const auto& s : ts.cluster_stats) {
+            out += ',';
+            append_json_string(out, s.name + "_count");
+            out += ":\"Number\",";
+            append_json_string(out, s.name + "_share");
+            out += ":\"Number\"";
+        }
+    }
+    out += "}}";
+}
+
+Response json_response(std::string body, const index::Snapshot& snapshot) {
+    Response res;
+    res.body = std::move(body);
+    res.headers.emplace_back("ETag", snapshot_etag(snapshot));
+    res.headers.emplace_back("Cache-Control", "public, max-age=60");
+    return res;
+}
+
+}  // namespace
+
+Response xyz_tile(const Request& req, const index::Snapshot& snapshot, const Route& r) {
+    const auto layers = parse_layers(snapshot, r.tileset);
+    tiles::TileId t;
+    t.z = static_cast<int>(std::min<std::uint32_t>(parse_tile_number("z", r.tile_z), 99));
+    t.x = parse_tile_number("x", r.tile_x);
+    t.y = parse_tile_number("y", strip_suffix(r.tile_y));
+    return tile_response(req, snapshot, layers, t);
+}
+
+Response collection_tile(const Request& req, const index::Snapshot& snapshot, const Route& r) {
+    layer_or_404(snapshot, r.layer);
+    if (r.tileset != "WebMercatorQuad")
+        throw HttpError(404, "NotFound", "unknown tile matrix set '" + r.tileset.substr(0, 100) + "' (WebMercatorQuad only)");
+    tiles::TileId t;
+    t.z = static_cast<int>(std::min<std::uint32_t>(parse_tile_number("tileMatrix", r.tile_z), 99));
+    t.y = parse_tile_number("tileRow", r.tile_y);
+    t.x = parse_tile_number("tileCol", r.tile_x);
+    return tile_response(req, snapshot, {r.layer}, t);
+}
+
+Response collection_tilesets(const Request& req, const index::Snapshot& snapshot, const Route& r) {
+    const auto& l = layer_or_404(snapshot, r.layer);
+    const std::string base = req.base_url() + "/collections/" + percent_encode(l.spec.id) + "/tiles";
+    std::string out = "{\"tilesets\":[{\"title\":";
+    append_json_string(out, l.spec.title + " (WebMercatorQuad)");
+    out += ",\"dataType\":\"vector\",\"crs\":\"";
+    out += kEpsg3857Uri;
+    out += "\",\"tileMatrixSetURI\":\"";
+    out += kWebMercatorQuadUri;
+    out += "\",\"links\":[";
+    append_link(out, base + "/WebMercatorQuad", "self", "application/json");
+    out += ',';
+    append_link(out, req.base_url() + "/tileMatrixSets/WebMercatorQuad", "http://www.opengis.net/def/rel/ogc/1.0/tiling-scheme", "application/json");
+    out += "]}],\"links\":[";
+    append_link(out, base, "self", "application/json");
+    out += "]}";
+    return json_response(std::move(out), snapshot);
+}
+
+Response collection_tileset(const Request& req, const index::Snapshot& snapshot, const Route& r) {
+    const auto& l = layer_or_404(snapshot, r.layer);
+    if (r.tileset != "WebMercatorQuad")
+        throw HttpError(404, "NotFound", "unknown tile matrix set '" + r.tileset.substr(0, 100) + "' (WebMercatorQuad only)");
+    const std::string base = req.base_url() + "/collections/" + percent_encode(l.spec.id) + "/tiles/WebMercatorQuad";
+    std::string out = "{\"title\":";
+    append_json_string(out, l.spec.title);
+    out += ",\"dataType\":\"vector\",\"crs\":\"";
+    out += kEpsg3857Uri;
+    out += "\",\"tileMatrixSetURI\":\"";
+    out += kWebMercatorQuadUri;
+    out += "\",\"boundingBox\":{\"lowerLeft\":[";
+    append_json_number(out, l.extent.empty() ? -180.0 : l.extent.min_x);
+    out += ',';
+    append_json_number(out, l.extent.empty() ? -85.0511 : l.extent.min_y);
+    out += "],\"upperRight\":[";
+    append_json_number(out, l.extent.empty() ? 180.0 : l.extent.max_x);
+    out += ',';
+    append_json_number(out, l.extent.empty() ? 85.0511 : l.extent.max_y);
+    out += "],\"crs\":";
+    append_json_string(out, crs84_uri);
+    out += "},\"layers\":[";
+    append_vector_layer(out, l);
+    out += "],\"links\":[";
+    append_link(out, base, "self", "application/json");
+    out += ',';
+    append_link(out, req.base_url() + "/tileMatrixSets/WebMercatorQuad", "http://www.opengis.net/def/rel/ogc/1.0/tiling-scheme", "application/json");
+    out += ',';
+    append_link(out, base + "/{tileMatrix}/{tileRow}/{tileCol}", "item", kMvtType, true);
+    out += "]}";
+    return json_response(std::move(out), snapshot);
+}
+
+Response tilejson(const Request& req, const index::Snapshot& snapshot, const Route& r) {
+    const auto layers = parse_layers(snapshot, r.tileset);
+    Envelope bounds;
+    int minzoom = tiles::kMaxZoom, maxzoom = 0;
+    for (const auto& id : layers) {
+        const auto* l = snapshot.layer(id);
+        bounds.expand(l->extent);
+        minzoom = std::min(minzoom, l->spec.tiles.minzoom);
+        maxzoom = std::max(maxzoom, l->spec.tiles.maxzoom);
+    }
+    std::string out = "{\"tilejson\":\"3.0.0\",\"name\":";
+    append_json_string(out, r.tileset);
+    out += ",\"scheme\":\"xyz\",\"tiles\":[";
+    append_json_string(out, req.base_url() + "/tiles/" + r.tileset + "/{z}/{x}/{y}.mvt");
+    out += "],\"minzoom\":" + std::to_string(minzoom) + ",\"maxzoom\":" + std::to_string(maxzoom) + ",\"bounds\":";
+    append_bounds(out, bounds);
+    out += ",\"center\":[";
+    append_json_number(out, bounds.empty() ? 0.0 : (bounds.min_x + bounds.max_x) / 2);
+    out += ',';
+    append_json_number(out, bounds.empty() ? 0.0 : (bounds.min_y + bounds.max_y) / 2);
+    out += ',' + std::to_string(std::max(minzoom, 8)) + "],\"vector_layers\":[";
+    for (std::size_t i = 0; i < layers.size(); ++i) {
+        if (i) out += ',';
+        append_vector_layer(out, *snapshot.layer(layers[i]));
+    }
+    out += "]}";
+    return json_response(std::move(out), snapshot);
+}
+
+Response tile_matrix_sets(const Request& req, const Route& r) {
+    const std::string self = req.base_url() + "/tileMatrixSets/WebMercatorQuad";
+    std::string out;
+    if (r.endpoint == Endpoint::TileMatrixSets) {
+        out = "{\"tileMatrixSets\":[{\"id\":\"WebMercatorQuad\",\"uri\":\"";
+        out += kWebMercatorQuadUri;
+        out += "\",\"links\":[";
+        append_link(out, self, "self", "application/json");
+        out += "]}]}";
+    } else {
+        if (r.tileset != "WebMercatorQuad")
+            throw HttpError(404, "NotFound", "unknown tile matrix set '" + r.tileset.substr(0, 100) + "'");
+        // OGC 17-083r4 WebMercatorQuad: 256-pixel tiles, origin top-left at the projection's corner.
+        constexpr double kOrigin = 20037508.3427892;
+        out = "{\"id\":\"WebMercatorQuad\",\"title\":\"Google Maps Compatible for the World\",\"uri\":\"";
+        out += kWebMercatorQuadUri;
+        out += "\",\"crs\":\"";
+        out += kEpsg3857Uri;
+        out += "\",\"orderedAxes\":[\"X\",\"Y\"],\"tileMatrices\":[";
+        for (int z = 0; z <= tiles::kMaxZoom; ++z) {
+            const double cell = 2 * kOrigin / 256.0 / std::pow(2.0, z);
+            if (z) out += ',';
+            out += "{\"id\":\"" + std::to_string(z) + "\",\"scaleDenominator\":";
+            append_json_number(out, cell / 0.00028);
+            out += ",\"cellSize\":";
+            append_json_number(out, cell);
+            out += ",\"cornerOfOrigin\":\"topLeft\",\"pointOfOrigin\":[";
+            append_json_number(out, -kOrigin);
+            out += ',';
+            append_json_number(out, kOrigin);
+            const auto n = std::to_string(1ull << z);
+            out += "],\"tileWidth\":256,\"tileHeight\":256,\"matrixWidth\":" + n + ",\"matrixHeight\":" + n + "}";
+        }
+        out += "]}";
+    }
+    Response res;
+    res.body = std::move(out);
+    res.headers.emplace_back("Cache-Control", "public, max-age=86400");
+    return res;
+}
+
+Response style(const Request& req, const Route& r) {
+    for (const char c : r.tileset)
+        if (!(std::isalnum(static_cast<unsigned char>(c)) || c == '-' || c == '_'))
+            throw HttpError(404, "NotFound", "unknown style '" + r.tileset.substr(0, 100) + "'");
+    const std::filesystem::path dir = req.options && !req.options->styles_dir.empty() ? req.options->styles_dir : "styles";
+    std::ifstream in(dir / (r.tileset + ".json"), std::ios::binary);
+    if (!in) throw HttpError(404, "NotFound", "unknown style '" + r.tileset.substr(0, 100) + "'");
+    std::stringstream ss;
+    ss << in.rdbuf();
+    // Styles are stored with "{base}" where this server's own URL goes: tiles resolve wherever it runs.
+    std::string body = ss.str();
+    const std::string base = req.base_url();
+    for (std::size_t pos = 0; (pos = body.find("{base}", pos)) != std::string::npos; pos += base.size())
+        body.replace(pos, 6, base);
+    Response res;
+    res.body = std::move(body);
+    res.headers.emplace_back("Cache-Control", "public, max-age=300");
+    return res;
+}
+
+}  // namespace ideo::server
