@@ -95,14 +95,15 @@ void LayerBuilder::add_point(std::uint64_t id, TilePoint p) {
     write_feature(id, kPoint, {command(kMoveTo, 1), zigzag(p.x), zigzag(p.y)});
 }
 
-void LayerBuilder::add_linestring(std::uint64_t id, const std::vector<TilePoint>& line) {
-    if (line.size() < 2) {
+void LayerBuilder::add_multilinestring(std::uint64_t id, const std::vector<std::vector<TilePoint>>& parts) {
+    std::vector<std::uint32_t> g;
+    TilePoint cursor{0, 0};
+    for (const auto& line : parts)
+        if (line.size() >= 2) encode_run(g, line, line.size(), cursor);
+    if (g.empty()) {
         tags_.clear();
         return;
     }
-    std::vector<std::uint32_t> g;
-    TilePoint cursor{0, 0};
-    encode_run(g, line, line.size(), cursor);
     write_feature(id, kLineString, g);
 }
 

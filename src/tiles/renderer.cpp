@@ -100,6 +100,29 @@ void collect_rings(const GEOSGeometry* poly, TileId t, double extent, std::vecto
     for (int i = 0; i < holes; ++i) read_ring(GEOSGetInteriorRingN_r(ctx, poly, i), false);
 }
 
+// A clipped line's parts in tile coordinates, repeated points dropped.
+void collect_lines(const GEOSGeometry* g, TileId t, double extent, std::vector<std::vector<TilePoint>>& parts) {
+    auto ctx = geos();
+    const int type = GEOSGeomTypeId_r(ctx, g);
+    if (type == GEOS_MULTILINESTRING || type == GEOS_GEOMETRYCOLLECTION) {
+        for (int k = 0, n = GEOSGetNumGeometries_r(ctx, g); k < n; ++k) collect_lines(GEOSGetGeometryN_r(ctx, g, k), t, extent, parts);
+        return;
+    }
+    if (type != GEOS_LINESTRING) return;
+    const GEOSCoordSequence* seq = GEOSGeom_getCoordSeq_r(ctx, g);
+    unsigned int n = 0;
+    GEOSCoordSeq_getSize_r(ctx, seq, &n);
+    std::vector<TilePoint> line;
+    line.reserve(n);
+    for (unsigned int i = 0; i < n; ++i) {
+        double x, y;
+        GEOSCoordSeq_getXY_r(ctx, seq, i, &x, &y);
+        const TilePoint p = to_tile(x, y, t, extent);
+        if (line.empty() || line.back().x != p.x || line.back().y != p.y) line.push_back(p);
+    }
+    if (line.size() >= 2) parts.push_back(std::move(line));
+}
+
 }  // namespace
 
 struct TileRenderer::PreparedLayer {
@@ -263,6 +286,14 @@ void TileRenderer::render_layer(const PreparedLayer& layer, TileId t, std::strin
             if (!shapes[i]) continue;
             GeomPtr clipped(GEOSClipByRect_r(ctx, shapes[i].get(), clip.min_x, clip.min_y, clip.max_x, clip.max_y));
             if (!clipped || GEOSisEmpty_r(ctx, clipped.get())) continue;
+            if (data.spec.geometry_type == "line") {
+                std::vector<std::vector<TilePoint>> parts;
+                collect_lines(clipped.get(), t, extent, parts);
+                if (parts.empty()) continue;
+                add_properties(data.features[i]);
+                builder.add_multilinestring(i, parts);
+                continue;
+            }
             std::vector<TileRing> rings;
             const int type = GEOSGeomTypeId_r(ctx, clipped.get());
             if (type == GEOS_POLYGON) {

@@ -179,3 +179,66 @@ TEST(MvtEncoding, RingAreaSignFollowsTheSpec) {
     const tiles::TileRing cw{{0, 0}, {10, 0}, {10, 10}, {0, 10}};
     EXPECT_GT(tiles::ring_area(cw), 0);
 }
+
+// Lines: real BD TOPO road segments of Marseille 10e, in a line layer built for the test.
+TEST(TilesLines, RoadSegmentsAreClippedAndEncodedAsLines) {
+    GDALAllRegister();
+    const LayerSpec spec = parse_layer(R"({"id": "roads", "geometry": "line", "id_field": "id",
+        "fields": [{"name": "id", "type": "string"}, {"name": "nature", "type": "string"}]})", "roads-test.json");
+    GDALDatasetUniquePtr ds(GDALDataset::Open(test::data("roads/troncon_route_marseille10.gpkg").c_str(), GDAL_OF_VECTOR));
+    ASSERT_TRUE(ds);
+    OGRLayer* layer = ds->GetLayer(0);
+    OGRSpatialReference wgs84;
+    wgs84.importFromEPSG(4326);
+    wgs84.SetAxisMappingStrategy(OAMS_TRADITIONAL_GIS_ORDER);
+    std::vector<Feature> features;
+    for (auto& f : *layer) {
+        OGRGeometry* g = f->GetGeometryRef();
+        if (!g) continue;
+        g->transformTo(&wgs84);
+        g->flattenTo2D();
+        Feature out;
+        out.id = std::to_string(f->GetFID());
+        out.values = {Value{out.id}, Value{std::string(f->GetFieldAsString("nature"))}};
+        out.geometry.wkb.resize(g->WkbSize());
+        g->exportToWkb(wkbNDR, reinterpret_cast<unsigned char*>(out.geometry.wkb.data()), wkbVariantIso);
+        OGREnvelope e;
+        g->getEnvelope(&e);
+        out.geometry.envelope.expand(e.MinX, e.MinY);
+        out.geometry.envelope.expand(e.MaxX, e.MaxY);
+        features.push_back(std::move(out));
+    }
+    ASSERT_GT(features.size(), 2000u);
+    auto snapshot = std::make_shared<index::Snapshot>();
+    snapshot->layers.emplace("roads", index::make_layer_data(spec, std::move(features), ""));
+    tiles::TileRenderer renderer(*snapshot);
+    const TileId t = tile_of(5.40, 43.28, 15);
+    const std::string bytes = renderer.render({"roads"}, t);
+    ASSERT_FALSE(bytes.empty());
+
+    const auto& roads = *snapshot->layer("roads");
+    std::vector<std::uint32_t> hits;
+    roads.rtree.search(tiles::tile_lonlat_bounds(t, renderer.options().buffer), hits);
+    std::set<std::string> candidates;
+    for (auto i : hits) candidates.insert(roads.features[i].id);
+
+    const std::string path = "/vsimem/tiles_test_roads.pbf";
+    VSILFILE* f = VSIFileFromMemBuffer(path.c_str(), reinterpret_cast<GByte*>(const_cast<char*>(bytes.data())), bytes.size(), FALSE);
+    VSIFCloseL(f);
+    const std::string x = "X=" + std::to_string(t.x), y = "Y=" + std::to_string(t.y), z = "Z=" + std::to_string(t.z);
+    const char* options[] = {x.c_str(), y.c_str(), z.c_str(), "CLIP=NO", nullptr};
+    const char* drivers[] = {"MVT", nullptr};
+    GDALDatasetUniquePtr mvt(GDALDataset::Open(path.c_str(), GDAL_OF_VECTOR, drivers, options));
+    ASSERT_TRUE(mvt);
+    OGRLayer* decoded = mvt->GetLayerByName("roads");
+    ASSERT_NE(decoded, nullptr);
+    std::size_t lines = 0;
+    for (auto& feat : *decoded) {
+        const auto type = wkbFlatten(feat->GetGeometryRef()->getGeometryType());
+        EXPECT_TRUE(type == wkbLineString || type == wkbMultiLineString);
+        EXPECT_TRUE(candidates.count(feat->GetFieldAsString("id"))) << "a line from outside the buffered tile";
+        ++lines;
+    }
+    VSIUnlink(path.c_str());
+    EXPECT_GT(lines, candidates.size() / 2) << "most candidate segments cross the tile";
+}

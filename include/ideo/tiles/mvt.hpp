@@ -24,7 +24,8 @@ public:
     // One property of the next feature; null values are skipped (MVT has no null).
     void add_property(std::string_view key, const Value& value);
     void add_point(std::uint64_t id, TilePoint p);
-    void add_linestring(std::uint64_t id, const std::vector<TilePoint>& line);
+    void add_linestring(std::uint64_t id, const std::vector<TilePoint>& line) { add_multilinestring(id, {line}); }
+    void add_multilinestring(std::uint64_t id, const std::vector<std::vector<TilePoint>>& parts);
     // Rings must already be oriented: exterior clockwise in tile coordinates (y down), holes counter-clockwise.
     void add_polygon(std::uint64_t id, const std::vector<TileRing>& rings);
 
