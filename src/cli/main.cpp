@@ -1,6 +1,7 @@
 // The ideo command line: one binary, a few verbs (ARCHITECTURE.md).
 #include <unistd.h>
 
+#include <algorithm>
 #include <atomic>
 #include <chrono>
 #include <cstdlib>
@@ -8,14 +9,20 @@
 #include <fstream>
 #include <iostream>
 #include <map>
+#include <mutex>
+#include <optional>
 #include <string>
 #include <thread>
 #include <vector>
 
 #include "ideo/core/error.hpp"
 #include "ideo/core/layer.hpp"
+#include "ideo/catalog/harvest.hpp"
+#include "ideo/deci/arrete.hpp"
+#include "ideo/deci/coverage.hpp"
 #include "ideo/deci/extract.hpp"
 #include "ideo/harvest/pipeline.hpp"
+#include "ideo/harvest/runner.hpp"
 #include "ideo/index/snapshot.hpp"
 #include "ideo/server/server.hpp"
 #include "ideo/store/store.hpp"
@@ -26,11 +33,14 @@ using namespace ideo;
 namespace {
 
 constexpr const char* kUsage = R"(usage:
-  ideo harvest  [--layers DIR] [--store URI] [--only SOURCE...]   import every configured partner source once
-  ideo serve    [--layers DIR] [--store URI] [--listen 127.0.0.1:8080] [--threads N]
+  ideo harvest  [--layers DIR] [--store URI] [--only SOURCE...] [--json]   import every configured source and partner (layers/partners) once
+  ideo harvest  --url URL --protocol csw|ckan|udata|dcat|ods|wfs|oapif|file [--layer LAYER] [--json]   try one partner, no configuration
+  ideo serve    [--layers DIR] [--store URI] [--listen 127.0.0.1:8080] [--threads N] [--web DIR] [--harvest-every 6h]
   ideo import   LAYER FILE [--store URI] [--layers DIR] [--source ID] [--json]
   ideo check    LAYER FILE [--layers DIR] [--json]                 validate a partner file, print the report, change nothing
-  ideo extract  INSEE --format xlsx [--crs EPSG:2154] -o FILE [--store URI] [--layers DIR]
+  ideo extract  INSEE|DEPT --format xlsx|ods|csv|geojson|gpkg|shp|kml [--crs EPSG:2154] -o FILE [--store URI] [--layers DIR]
+  ideo coverage INSEE|DEPT [--rules DEPT] [--mode straight|road] -o FILE.geojson [--store URI] [--layers DIR]
+  ideo arrete   INSEE [--rules DEPT] -o FILE.docx [--store URI] [--layers DIR]   draft municipal DECI order
 
 --layers defaults to ./layers, --store to var/ideo.gpkg.
 )";
@@ -131,9 +141,60 @@ int cmd_import(const Args& a, bool dry_run) {
     return 0;
 }
 
+// Harvest options shared by `ideo harvest` and `ideo serve --harvest-every`: progress on a terminal only.
+harvest::RunOptions harvest_options(bool progress) {
+    harvest::RunOptions o;
+    o.catalogue = catalog::harvest_catalogue_partner;
+    if (progress)
+        o.progress = [](const std::string& partner, const std::string& line) { std::cerr << partner << ": " << line << "\n"; };
+    return o;
+}
+
+void print_run(const harvest::RunResult& run, bool json) {
+    if (json) {
+        std::cout << run.to_json() << "\n";
+        return;
+    }
+    for (const auto& r : run.reports) {
+        std::cout << r.partner << " (" << r.protocol << "): added " << r.added << ", updated " << r.updated
+                  << ", unchanged " << r.unchanged << ", withdrawn " << r.withdrawn << ", failed " << r.failed
+                  << (r.downloaded_nothing ? ", downloaded nothing" : "")
+                  << (r.kept_last_good ? "; FAILED, last published data kept" : "") << "\n";
+        for (const auto& f : r.failures) std::cout << "  " << f << "\n";
+    }
+    std::cout << "run " << run.run_id << " recorded\n";
+}
+
+// `ideo harvest --url URL --protocol P [--layer L]`: one partner tried without configuration.
+harvest::PartnerSpec adhoc_partner(const Args& a) {
+    harvest::PartnerSpec p;
+    p.url = a.get("url");
+    p.protocol = a.get("protocol");
+    p.layer = a.get("layer");
+    static const std::vector<std::string> protocols = {"csw", "ckan", "udata", "dcat", "ods", "wfs", "oapif", "file"};
+    if (std::find(protocols.begin(), protocols.end(), p.protocol) == protocols.end())
+        throw UsageError("--protocol \"" + p.protocol + "\" is not one of csw, ckan, udata, dcat, ods, wfs, oapif, file");
+    if ((p.protocol == "wfs" || p.protocol == "oapif" || p.protocol == "file") && p.layer.empty())
+        throw UsageError("--protocol " + p.protocol + " needs --layer (the layer the data feeds)");
+    if (a.has("type-names")) p.options["typeNames"] = a.get("type-names");
+    const std::string stem = fs::path(p.url.substr(0, p.url.find('?'))).stem().string();
+    p.id = "adhoc-" + (stem.empty() ? p.protocol : stem);
+    p.name = p.url;
+    return p;
+}
+
 int cmd_harvest(const Args& a) {
     const auto cat = catalog(a);
     auto store = store::open_store(store_uri(a));
+    const bool json = a.has("json");
+    const bool progress = !json && isatty(STDERR_FILENO);
+    if (a.has("url")) {
+        const auto run = harvest::run_harvest({adhoc_partner(a)}, cat, *store, harvest_options(progress));
+        print_run(run, json);
+        return run.ok() ? 0 : 3;
+    }
+    // With --json, stdout carries only the run's JSON: the file sources' lines go to stderr.
+    std::ostream& out = json ? std::cerr : std::cout;
     std::vector<std::string> only;
     if (a.has("only")) only = a.options.at("only");
     auto wanted = [&](const LayerSpec& l, const SourceSpec& s) {
@@ -154,25 +215,84 @@ int cmd_harvest(const Args& a) {
         for (const auto& src : layer->sources) {
             if (!wanted(*layer, src)) continue;
             if (src.protocol != "file") {
-                std::cout << layer->id << "/" << src.id << ": skipped, protocol " << src.protocol
+                out << layer->id << "/" << src.id << ": skipped, protocol " << src.protocol
                           << " is not harvested yet\n";
                 continue;
             }
             try {
                 auto r = harvest::import_file(*layer, src, src.url, communes.get(), store.get(), fault_options());
                 const auto& c = r.report;
-                std::cout << layer->id << "/" << src.id << ": read " << c.read << ", published " << c.published
+                out << layer->id << "/" << src.id << ": read " << c.read << ", published " << c.published
                           << " (repaired " << c.repaired << ", flagged " << c.flagged << "), rejected " << c.rejected
                           << ", superseded " << c.superseded << " -> version " << r.publication->version << "\n";
             } catch (const std::exception& e) {
                 // One failing partner never stops the others; its last good data stays published.
                 ++failed;
-                std::cout << layer->id << "/" << src.id << ": FAILED, last published data kept: " << e.what() << "\n";
+                out << layer->id << "/" << src.id << ": FAILED, last published data kept: " << e.what() << "\n";
             }
         }
     }
+    // Partners configured as data (layers/partners/*.json): fetched in parallel, incrementally.
+    auto partners = harvest::load_partners(fs::path(a.get("layers", "layers")) / "partners");
+    if (!only.empty())
+        partners.erase(std::remove_if(partners.begin(), partners.end(),
+                                      [&](const harvest::PartnerSpec& p) {
+                                          return std::find(only.begin(), only.end(), p.id) == only.end() &&
+                                                 std::find(only.begin(), only.end(), p.layer) == only.end();
+                                      }),
+                       partners.end());
+    if (!partners.empty() || json) {
+        const auto run = harvest::run_harvest(partners, cat, *store, harvest_options(progress));
+        print_run(run, json);
+        if (!run.ok()) ++failed;
+    }
     return failed ? 3 : 0;
 }
+
+// The serving process's harvester: one run at a time, started by the --harvest-every clock or by
+// POST /admin/harvest; it publishes into the store, and the server's version poll swaps the snapshot.
+class BackgroundHarvester {
+public:
+    BackgroundHarvester(LayerCatalog catalog, std::string store_uri, fs::path partners_dir)
+        : catalog_(std::move(catalog)), store_uri_(std::move(store_uri)), partners_dir_(std::move(partners_dir)) {}
+    ~BackgroundHarvester() {
+        if (thread_.joinable()) thread_.join();
+    }
+    // Starts a run unless one is going on; returns the id of the run that is going on.
+    std::string trigger() {
+        std::lock_guard lock(mutex_);
+        if (running_) return run_id_;
+        if (thread_.joinable()) thread_.join();
+        running_ = true;
+        run_id_ = harvest::new_run_id();
+        thread_ = std::thread([this, id = run_id_] {
+            try {
+                auto store = store::open_store(store_uri_);
+                auto options = harvest_options(false);
+                options.run_id = id;
+                const auto run = harvest::run_harvest(harvest::load_partners(partners_dir_), catalog_, *store, options);
+                std::size_t failed = 0;
+                for (const auto& r : run.reports) failed += r.kept_last_good ? 1 : 0;
+                std::cout << "harvest " << id << ": " << run.reports.size() << " partner(s), " << failed << " failed"
+                          << std::endl;
+            } catch (const std::exception& e) {
+                std::cerr << "harvest " << id << " failed: " << e.what() << std::endl;
+            }
+            std::lock_guard done(mutex_);
+            running_ = false;
+        });
+        return run_id_;
+    }
+
+private:
+    LayerCatalog catalog_;
+    std::string store_uri_;
+    fs::path partners_dir_;
+    std::mutex mutex_;
+    std::thread thread_;
+    bool running_ = false;
+    std::string run_id_;
+};
 
 std::pair<std::string, unsigned short> parse_listen(const std::string& s) {
     const auto colon = s.rfind(':');
@@ -191,8 +311,13 @@ int cmd_serve(const Args& a) {
     server::ServerOptions opt;
     std::tie(opt.address, opt.port) = parse_listen(a.get("listen", "127.0.0.1:8080"));
     if (a.has("threads")) opt.threads = static_cast<unsigned>(std::atoi(a.get("threads").c_str()));
-    opt.web_dir = "web";
+    opt.web_dir = a.get("web", "web");  // the map page is served from its dist/ (scripts/build-web)
     opt.styles_dir = "styles";
+    BackgroundHarvester harvester(cat, store_uri(a), fs::path(a.get("layers", "layers")) / "partners");
+    if (const char* token = std::getenv("IDEO_ADMIN_TOKEN")) opt.admin_token = token;
+    opt.trigger_harvest = [&harvester] { return harvester.trigger(); };
+    const std::optional<std::chrono::seconds> every =
+        a.has("harvest-every") ? std::optional(harvest::parse_duration(a.get("harvest-every"))) : std::nullopt;
     server::Server server(opt, holder);
 
     // Publishes by other processes (ideo import, ideo harvest) are picked up by polling the store's
@@ -200,7 +325,12 @@ int cmd_serve(const Args& a) {
     std::atomic<bool> stopping{false};
     std::thread watcher([&] {
         std::int64_t seen = holder.get()->version;
+        auto next_harvest = std::chrono::steady_clock::now();
         while (!stopping) {
+            if (every && std::chrono::steady_clock::now() >= next_harvest) {
+                harvester.trigger();
+                next_harvest = std::chrono::steady_clock::now() + *every;
+            }
             for (int i = 0; i < 20 && !stopping; ++i) std::this_thread::sleep_for(std::chrono::milliseconds(100));
             if (stopping) break;
             try {
@@ -223,6 +353,17 @@ int cmd_serve(const Args& a) {
     return 0;
 }
 
+// Writes bytes to `out` through a temporary name: never a half-written file under the final name.
+void write_atomically(const std::string& out, const std::string& bytes) {
+    const std::string tmp = out + ".part";
+    {
+        std::ofstream f(tmp, std::ios::binary);
+        f.write(bytes.data(), static_cast<std::streamsize>(bytes.size()));
+        if (!f) throw Error("cannot write " + tmp);
+    }
+    fs::rename(tmp, out);
+}
+
 int cmd_extract(const Args& a) {
     if (a.positional.size() != 1) throw UsageError("extract needs one INSEE code");
     if (!a.has("output")) throw UsageError("extract needs -o FILE");
@@ -230,19 +371,57 @@ int cmd_extract(const Args& a) {
     auto store = store::open_store(store_uri(a));
     const auto snapshot = index::load_snapshot(*store, cat);
     deci::ExtractRequest req;
-    req.insee = a.positional[0];
+    if (a.positional[0].size() <= 3) req.dept = a.positional[0];  // a department: every commune of it
+    else req.insee = a.positional[0];
     req.format = a.get("format", "xlsx");
-    req.crs = a.get("crs", "EPSG:2154");
+    req.crs = a.get("crs", "");
     const auto file = deci::build_extract(*snapshot, req);
     const std::string out = a.get("output");
-    const std::string tmp = out + ".part";
-    {
-        std::ofstream f(tmp, std::ios::binary);
-        f.write(file.bytes.data(), static_cast<std::streamsize>(file.bytes.size()));
-        if (!f) throw Error("cannot write " + tmp);
-    }
-    fs::rename(tmp, out);  // never a half-written file under the final name
+    write_atomically(out, file.bytes);
     std::cout << "wrote " << out << " (" << file.filename << ", " << file.bytes.size() << " bytes)\n";
+    return 0;
+}
+
+int cmd_coverage(const Args& a) {
+    if (a.positional.size() != 1) throw UsageError("coverage needs one INSEE code or department code");
+    if (!a.has("output")) throw UsageError("coverage needs -o FILE.geojson");
+    const auto cat = catalog(a);
+    auto store = store::open_store(store_uri(a));
+    const auto snapshot = index::load_snapshot(*store, cat);
+    const std::string& code = a.positional[0];
+    const bool dept = code.size() <= 3;
+    const std::string rules_dept = a.get("rules", deci::department_of(code));
+    const deci::Rules rules = deci::load_rules(fs::path(a.get("layers", "layers")) / "deci-rules", rules_dept);
+    const deci::Mode mode = deci::parse_mode(a.get("mode", "straight"));
+    const std::vector<std::string> codes = dept ? deci::department_communes(*snapshot, code) : std::vector<std::string>{code};
+    if (codes.empty()) throw InputError("department '" + code + "': no commune polygon loaded");
+    const auto started = std::chrono::steady_clock::now();
+    const auto result = deci::communes_coverage(*snapshot, rules, codes, mode);
+    const double seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count();
+    write_atomically(a.get("output"), deci::coverage_geojson(result));
+    double area = 0, covered = 0;
+    for (const auto& c : result) {
+        area += c.area_m2;
+        covered += c.covered_m2;
+    }
+    std::cout << "wrote " << a.get("output") << ": " << result.size() << " commune(s), mode " << deci::to_string(mode)
+              << ", rules " << rules.id << ", covered share " << (area > 0 ? covered / area : 0) << ", computed in "
+              << seconds << " s\n";
+    return 0;
+}
+
+int cmd_arrete(const Args& a) {
+    if (a.positional.size() != 1) throw UsageError("arrete needs one INSEE code");
+    if (!a.has("output")) throw UsageError("arrete needs -o FILE.docx");
+    const auto cat = catalog(a);
+    auto store = store::open_store(store_uri(a));
+    const auto snapshot = index::load_snapshot(*store, cat);
+    const std::string& insee = a.positional[0];
+    const deci::Rules rules =
+        deci::load_rules(fs::path(a.get("layers", "layers")) / "deci-rules", a.get("rules", deci::department_of(insee)));
+    const auto file = deci::build_arrete(*snapshot, rules, insee);
+    write_atomically(a.get("output"), file.bytes);
+    std::cout << "wrote " << a.get("output") << " (" << file.filename << ", " << file.bytes.size() << " bytes)\n";
     return 0;
 }
 
@@ -256,6 +435,8 @@ int main(int argc, char** argv) {
         if (a.verb == "harvest") return cmd_harvest(a);
         if (a.verb == "serve") return cmd_serve(a);
         if (a.verb == "extract") return cmd_extract(a);
+        if (a.verb == "coverage") return cmd_coverage(a);
+        if (a.verb == "arrete") return cmd_arrete(a);
         if (a.verb == "help" || a.verb == "--help" || a.verb == "-h") {
             std::cout << kUsage;
             return 0;

@@ -50,85 +50,107 @@ void append_number(std::string& out, double v, int decimals) {
     out.append(buf, static_cast<size_t>(n));
 }
 
-void append_point(std::string& out, WkbReader& r, int dims, int decimals) {
-    out += '[';
-    append_number(out, r.f64(), decimals);
-    out += ',';
-    append_number(out, r.f64(), decimals);
-    for (int k = 2; k < dims; ++k) r.f64();  // Z/M dropped: the API serves 2D
-    out += ']';
-}
+// Writes WKB as GeoJSON coordinates or WKT text, each position through the optional transform.
+struct Writer {
+    std::string& out;
+    int decimals;
+    const PositionTransform* transform;
+    bool wkt;
 
-void append_points(std::string& out, WkbReader& r, int dims, int decimals) {
-    const std::uint32_t n = r.u32();
-    r.need(static_cast<size_t>(n) * 8 * dims);
-    out += '[';
-    for (std::uint32_t i = 0; i < n; ++i) {
-        if (i) out += ',';
-        append_point(out, r, dims, decimals);
+    void open() { out += wkt ? '(' : '['; }
+    void close() { out += wkt ? ')' : ']'; }
+    void separator() { out += wkt ? ", " : ","; }
+
+    // `bracketed`: a position alone (GeoJSON always; WKT in POINT and MULTIPOINT) rather than in a sequence.
+    void point(WkbReader& r, int dims, bool bracketed) {
+        double x = r.f64(), y = r.f64();
+        for (int k = 2; k < dims; ++k) r.f64();  // Z/M dropped: the API serves 2D
+        if (transform && *transform) (*transform)(x, y);
+        if (bracketed || !wkt) open();
+        append_number(out, x, decimals);
+        out += wkt ? ' ' : ',';
+        append_number(out, y, decimals);
+        if (bracketed || !wkt) close();
     }
-    out += ']';
-}
 
-void append_rings(std::string& out, WkbReader& r, int dims, int decimals) {
-    const std::uint32_t n = r.u32();
-    out += '[';
-    for (std::uint32_t i = 0; i < n; ++i) {
-        if (i) out += ',';
-        append_points(out, r, dims, decimals);
-    }
-    out += ']';
-}
-
-void append_wkb(std::string& out, WkbReader& r, int decimals, int depth) {
-    if (depth > 4) throw Error("WKB nesting too deep");
-    r.little = r.u8() == 1;
-    std::uint32_t type = r.u32();
-    int dims = 2;
-    if (type & 0x80000000u) dims++;  // EWKB-style Z flag
-    if (type & 0x40000000u) dims++;
-    type &= 0x0FFFFFFFu;
-    if (type >= 3000) { dims = 4; type -= 3000; }
-    else if (type >= 2000) { dims = 3; type -= 2000; }
-    else if (type >= 1000) { dims = 3; type -= 1000; }
-    static const char* names[] = {"", "Point", "LineString", "Polygon", "MultiPoint", "MultiLineString", "MultiPolygon",
-                                  "GeometryCollection"};
-    if (type < 1 || type > 7) throw Error("unsupported WKB geometry type " + std::to_string(type));
-    out += "{\"type\":\"";
-    out += names[type];
-    out += type == 7 ? "\",\"geometries\":[" : "\",\"coordinates\":";
-    switch (type) {
-        case 1: append_point(out, r, dims, decimals); break;
-        case 2: append_points(out, r, dims, decimals); break;
-        case 3: append_rings(out, r, dims, decimals); break;
-        case 4:
-        case 5:
-        case 6: {
-            const std::uint32_t n = r.u32();
-            out += '[';
-            for (std::uint32_t i = 0; i < n; ++i) {
-                if (i) out += ',';
-                r.little = r.u8() == 1;
-                r.u32();
-                if (type == 4) append_point(out, r, dims, decimals);
-                else if (type == 5) append_points(out, r, dims, decimals);
-                else append_rings(out, r, dims, decimals);
-            }
-            out += ']';
-            break;
+    void points(WkbReader& r, int dims) {
+        const std::uint32_t n = r.u32();
+        r.need(static_cast<size_t>(n) * 8 * dims);
+        open();
+        for (std::uint32_t i = 0; i < n; ++i) {
+            if (i) separator();
+            point(r, dims, false);
         }
-        case 7: {
-            const std::uint32_t n = r.u32();
-            for (std::uint32_t i = 0; i < n; ++i) {
-                if (i) out += ',';
-                append_wkb(out, r, decimals, depth + 1);
-            }
-            out += ']';
-            break;
-        }
+        close();
     }
-    out += '}';
-}
+
+    void rings(WkbReader& r, int dims) {
+        const std::uint32_t n = r.u32();
+        open();
+        for (std::uint32_t i = 0; i < n; ++i) {
+            if (i) separator();
+            points(r, dims);
+        }
+        close();
+    }
+
+    void geometry(WkbReader& r, int depth) {
+        if (depth > 4) throw Error("WKB nesting too deep");
+        r.little = r.u8() == 1;
+        std::uint32_t type = r.u32();
+        int dims = 2;
+        if (type & 0x80000000u) dims++;  // EWKB-style Z flag
+        if (type & 0x40000000u) dims++;
+        type &= 0x0FFFFFFFu;
+        if (type >= 3000) { dims = 4; type -= 3000; }
+        else if (type >= 2000) { dims = 3; type -= 2000; }
+        else if (type >= 1000) { dims = 3; type -= 1000; }
+        static const char* names[] = {"", "Point", "LineString", "Polygon", "MultiPoint", "MultiLineString", "MultiPolygon",
+                                      "GeometryCollection"};
+        static const char* wkt_names[] = {"", "POINT ", "LINESTRING ", "POLYGON ", "MULTIPOINT ", "MULTILINESTRING ",
+                                          "MULTIPOLYGON ", "GEOMETRYCOLLECTION "};
+        if (type < 1 || type > 7) throw Error("unsupported WKB geometry type " + std::to_string(type));
+        if (wkt) {
+            out += wkt_names[type];
+        } else {
+            out += "{\"type\":\"";
+            out += names[type];
+            out += type == 7 ? "\",\"geometries\":" : "\",\"coordinates\":";
+        }
+        switch (type) {
+            case 1: point(r, dims, true); break;
+            case 2: points(r, dims); break;
+            case 3: rings(r, dims); break;
+            case 4:
+            case 5:
+            case 6: {
+                const std::uint32_t n = r.u32();
+                open();
+                for (std::uint32_t i = 0; i < n; ++i) {
+                    if (i) separator();
+                    r.little = r.u8() == 1;
+                    r.u32();
+                    if (type == 4) point(r, dims, true);
+                    else if (type == 5) points(r, dims);
+                    else rings(r, dims);
+                }
+                close();
+                break;
+            }
+            case 7: {
+                const std::uint32_t n = r.u32();
+                open();
+                for (std::uint32_t i = 0; i < n; ++i) {
+                    if (i) separator();
+                    geometry(r, depth + 1);
+                }
+                close();
+                break;
+            }
+        }
+        if (!wkt) out += '}';
+    }
+};
 
 }  // namespace
 
@@ -151,13 +173,21 @@ Geometry Geometry::point(double lon, double lat) {
     return g;
 }
 
-void append_geojson(std::string& out, const Geometry& g, int decimals) {
+void append_geojson(std::string& out, const Geometry& g, int decimals) { append_geojson(out, g, decimals, {}); }
+
+void append_geojson(std::string& out, const Geometry& g, int decimals, const PositionTransform& transform) {
     if (g.empty()) {
         out += "null";
         return;
     }
     WkbReader r{g.wkb};
-    append_wkb(out, r, decimals, 0);
+    Writer{out, decimals, &transform, false}.geometry(r, 0);
+}
+
+void append_wkt(std::string& out, const Geometry& g, int decimals, const PositionTransform& transform) {
+    if (g.empty()) return;
+    WkbReader r{g.wkb};
+    Writer{out, decimals, &transform, true}.geometry(r, 0);
 }
 
 }  // namespace ideo

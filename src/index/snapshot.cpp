@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <limits>
 
+#include "ideo/catalog/search.hpp"
 #include "ideo/store/store.hpp"
 
 namespace ideo::index {
@@ -72,6 +73,7 @@ std::shared_ptr<const Snapshot> load_snapshot(store::Store& store, const LayerCa
         auto features = store.load(spec);
         snapshot->layers.emplace(spec.id, make_layer_data(spec, std::move(features), std::move(published_at)));
     }
+    snapshot->catalog = ideo::catalog::build_catalog(store.load_catalog_records());
     if (const LayerData* communes = snapshot->layer("communes"); communes && !communes->features.empty()) {
         const LayerSpec& spec = communes->spec;
         snapshot->communes = std::make_shared<const CommuneIndex>(communes->features, spec.field_index(spec.id_field),

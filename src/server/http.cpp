@@ -178,19 +178,28 @@ Route route(std::string_view method, std::string_view path) {
     Route r;
     if (path.size() > 1 && path.back() == '/') path.remove_suffix(1);  // "/collections/" is "/collections"
     if (path.empty() || path.front() != '/') return r;
+    if (path == "/") {
+        r.endpoint = method == "GET" || method == "HEAD" ? Endpoint::Landing : Endpoint::MethodNotAllowed;
+        return r;
+    }
     std::vector<std::string> seg;
     for (const std::string_view s : split(path.substr(1), '/')) seg.push_back(percent_decode(s, false));
     for (const auto& s : seg)
         if (s.empty()) return r;  // "//" never names a resource
 
     const auto n = seg.size();
-    if (n == 1 && seg[0] == "health") {
+    if (n == 1 && seg[0] == "conformance") {
+        r.endpoint = Endpoint::Conformance;
+    } else if (n == 1 && seg[0] == "api") {
+        r.endpoint = Endpoint::Api;
+    } else if (n == 1 && seg[0] == "health") {
         r.endpoint = Endpoint::Health;
     } else if (seg[0] == "collections") {
         if (n == 1) r.endpoint = Endpoint::Collections;
         else if (n == 2) r.endpoint = Endpoint::Collection;
         else if (n == 3 && seg[2] == "items") r.endpoint = Endpoint::Items;
         else if (n == 4 && seg[2] == "items") r.endpoint = Endpoint::Item;
+        else if (n == 3 && seg[2] == "queryables") r.endpoint = Endpoint::Queryables;
         else if (n == 3 && seg[2] == "tiles") r.endpoint = Endpoint::CollectionTilesets;
         else if (n == 4 && seg[2] == "tiles") r.endpoint = Endpoint::CollectionTileset;
         else if (n == 7 && seg[2] == "tiles") r.endpoint = Endpoint::CollectionTile;
@@ -222,8 +231,33 @@ Route route(std::string_view method, std::string_view path) {
         r.endpoint = Endpoint::DeciExtract;
         r.insee = seg[2];
         r.format = seg[3].substr(8);
+    } else if (seg[0] == "deci" && n == 2 && seg[1].rfind("extract.", 0) == 0 && seg[1].size() > 8) {
+        r.endpoint = Endpoint::DeciExtractMany;  // /deci/extract.{format}?insee=...|dept=...
+        r.format = seg[1].substr(8);
+    } else if (seg[0] == "deci" && n == 2 && seg[1] == "check") {
+        r.endpoint = Endpoint::DeciCheck;
+    } else if (seg[0] == "deci" && n == 3 && seg[1] == "communes") {
+        r.endpoint = Endpoint::DeciCommune;
+        r.insee = seg[2];
+    } else if (seg[0] == "deci" && n == 4 && seg[1] == "communes" && (seg[3] == "arrete.docx" || seg[3] == "coverage")) {
+        r.endpoint = seg[3] == "coverage" ? Endpoint::DeciCoverage : Endpoint::DeciArrete;
+        r.insee = seg[2];
+    } else if (seg[0] == "map") {
+        r.endpoint = n == 1 ? Endpoint::MapPage : n == 2 && seg[1] == "embed" ? Endpoint::MapEmbed : Endpoint::MapAsset;
+        if (r.endpoint == Endpoint::MapAsset) r.asset.assign(seg.begin() + 1, seg.end());
+    } else if (n == 2 && seg[0] == "communes" && seg[1] == "search") {
+        r.endpoint = Endpoint::CommuneSearch;
+    } else if (seg[0] == "catalog" && n == 2 && seg[1] == "records") {
+        r.endpoint = Endpoint::CatalogRecords;
+    } else if (seg[0] == "catalog" && n == 3 && seg[1] == "records") {
+        r.endpoint = Endpoint::CatalogRecord;
+        r.id = seg[2];
+    } else if (seg[0] == "catalog" && n == 2 && seg[1] == "dcat.jsonld") {
+        r.endpoint = Endpoint::CatalogDcat;
     }
-    if (r.endpoint != Endpoint::NotFound && method != "GET" && method != "HEAD") r.endpoint = Endpoint::MethodNotAllowed;
+    if (n == 2 && seg[0] == "admin" && seg[1] == "harvest")  // the one POST: it starts work, it reads nothing
+        r.endpoint = method == "POST" ? Endpoint::AdminHarvest : Endpoint::MethodNotAllowed;
+    else if (r.endpoint != Endpoint::NotFound && method != "GET" && method != "HEAD") r.endpoint = Endpoint::MethodNotAllowed;
     return r;
 }
 

@@ -89,8 +89,11 @@ struct Response {
 Response json_error(int status, std::string_view code, std::string_view description);
 Response error_response(const HttpError& e);
 
-enum class Endpoint { NotFound, MethodNotAllowed, Health, Collections, Collection, Items, Item, DeciExtract,
-                      CollectionTilesets, CollectionTileset, CollectionTile, XyzTile, TileJson, Style, TileMatrixSets, TileMatrixSet };
+enum class Endpoint { NotFound, MethodNotAllowed, Health, Landing, Conformance, Api, Queryables, Collections, Collection, Items, Item, DeciExtract,
+                      CollectionTilesets, CollectionTileset, CollectionTile, XyzTile, TileJson, Style, TileMatrixSets, TileMatrixSet,
+                      MapPage, MapEmbed, MapAsset, CommuneSearch,
+                      DeciExtractMany, DeciArrete, DeciCoverage, DeciCommune, DeciCheck,
+                      CatalogRecords, CatalogRecord, CatalogDcat, AdminHarvest };
 
 struct Route {
     Endpoint endpoint = Endpoint::NotFound;
@@ -98,6 +101,7 @@ struct Route {
     std::string insee, format;   // /deci/communes/{insee}/extract.{format}
     std::string tileset;                 // /tiles/{tileset}/... : comma-separated layers; /styles/{id}; /tileMatrixSets/{id}
     std::string tile_z, tile_x, tile_y;  // raw path segments, validated by the tiles service
+    std::vector<std::string> asset;      // /map/{asset...}: decoded segments below the built page, checked by static_file
 };
 
 // Matches a path (segments percent-decoded) to an endpoint; GET and HEAD only.

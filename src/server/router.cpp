@@ -107,14 +107,27 @@ Response dispatch(const Request& req, const index::Snapshot* snapshot) {
         res.headers.emplace_back("Allow", "GET, HEAD");
         return res;
     }
+    if (r.endpoint == Endpoint::AdminHarvest) return admin_harvest(req);  // needs no snapshot either
+    // The page itself needs no data: it loads, then asks the API.
+    if (r.endpoint == Endpoint::MapPage || r.endpoint == Endpoint::MapEmbed || r.endpoint == Endpoint::MapAsset)
+        return static_file(req, r);
     if (!snapshot) throw HttpError(503, "ServiceUnavailable", "no data loaded yet");
     switch (r.endpoint) {
         case Endpoint::Health: return health(req, *snapshot);
+        case Endpoint::Landing: return landing(req, *snapshot);
+        case Endpoint::Conformance: return conformance(req, *snapshot);
+        case Endpoint::Api: return api(req, *snapshot);
+        case Endpoint::Queryables: return queryables(req, *snapshot, r.layer);
         case Endpoint::Collections: return collections(req, *snapshot);
         case Endpoint::Collection: return collection(req, *snapshot, r.layer);
         case Endpoint::Items: return items(req, *snapshot, r.layer);
         case Endpoint::Item: return item(req, *snapshot, r.layer, r.id);
         case Endpoint::DeciExtract: return deci_extract(req, *snapshot, r.insee, r.format);
+        case Endpoint::DeciExtractMany: return deci_extract_many(req, *snapshot, r.format);
+        case Endpoint::DeciArrete: return deci_arrete(req, *snapshot, r.insee);
+        case Endpoint::DeciCoverage: return deci_coverage(req, *snapshot, r.insee);
+        case Endpoint::DeciCommune: return deci_commune(req, *snapshot, r.insee);
+        case Endpoint::DeciCheck: return deci_check(req, *snapshot);
         case Endpoint::XyzTile: return xyz_tile(req, *snapshot, r);
         case Endpoint::CollectionTile: return collection_tile(req, *snapshot, r);
         case Endpoint::CollectionTilesets: return collection_tilesets(req, *snapshot, r);
@@ -123,6 +136,10 @@ Response dispatch(const Request& req, const index::Snapshot* snapshot) {
         case Endpoint::TileMatrixSets:
         case Endpoint::TileMatrixSet: return tile_matrix_sets(req, r);
         case Endpoint::Style: return style(req, r);
+        case Endpoint::CommuneSearch: return communes_search(req, *snapshot);
+        case Endpoint::CatalogRecords: return catalog_records(req, *snapshot);
+        case Endpoint::CatalogRecord: return catalog_record(req, *snapshot, r.id);
+        case Endpoint::CatalogDcat: return catalog_dcat(req, *snapshot);
         default: break;
     }
     throw HttpError(404, "NotFound", "no resource at '" + req.path.substr(0, 200) + "'");

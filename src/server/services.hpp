@@ -11,6 +11,7 @@ namespace ideo::server {
 
 // health_service.cpp
 Response health(const Request& req, const index::Snapshot& snapshot);
+Response admin_harvest(const Request& req);  // POST /admin/harvest (admin_service.cpp)
 
 // features_service.cpp
 Response collections(const Request& req, const index::Snapshot& snapshot);
@@ -18,9 +19,20 @@ Response collection(const Request& req, const index::Snapshot& snapshot, std::st
 Response items(const Request& req, const index::Snapshot& snapshot, std::string_view layer);
 Response item(const Request& req, const index::Snapshot& snapshot, std::string_view layer, std::string_view id);
 
+// ogc_service.cpp: landing page, conformance, OpenAPI document, queryables.
+Response landing(const Request& req, const index::Snapshot& snapshot);
+Response conformance(const Request& req, const index::Snapshot& snapshot);
+Response api(const Request& req, const index::Snapshot& snapshot);
+Response queryables(const Request& req, const index::Snapshot& snapshot, std::string_view layer);
+
 // deci_service.cpp
 Response deci_extract(const Request& req, const index::Snapshot& snapshot, std::string_view insee,
                       std::string_view format);
+Response deci_extract_many(const Request& req, const index::Snapshot& snapshot, std::string_view format);
+Response deci_arrete(const Request& req, const index::Snapshot& snapshot, std::string_view insee);
+Response deci_coverage(const Request& req, const index::Snapshot& snapshot, std::string_view insee);
+Response deci_commune(const Request& req, const index::Snapshot& snapshot, std::string_view insee);
+Response deci_check(const Request& req, const index::Snapshot& snapshot);
 
 // tiles_service.cpp: OGC API Tiles, XYZ tiles and TileJSON, tile matrix sets, styles.
 Response xyz_tile(const Request& req, const index::Snapshot& snapshot, const Route& r);
@@ -30,6 +42,18 @@ Response collection_tileset(const Request& req, const index::Snapshot& snapshot,
 Response tilejson(const Request& req, const index::Snapshot& snapshot, const Route& r);
 Response tile_matrix_sets(const Request& req, const Route& r);
 Response style(const Request& req, const Route& r);
+
+// communes_service.cpp: GET /communes/search?q=&limit= (name, INSEE code or postcode).
+Response communes_search(const Request& req, const index::Snapshot& snapshot);
+
+// catalog_service.cpp: GET /catalog/records (search, filters, facets, paging), /catalog/records/{id},
+// /catalog/dcat.jsonld (DCAT-AP JSON-LD, Hydra-paged).
+Response catalog_records(const Request& req, const index::Snapshot& snapshot);
+Response catalog_record(const Request& req, const index::Snapshot& snapshot, std::string_view id);
+Response catalog_dcat(const Request& req, const index::Snapshot& snapshot);
+
+// static_service.cpp: the built map page under /map (ServerOptions::web_dir / "dist").
+Response static_file(const Request& req, const Route& r);
 
 // router.cpp: the whole request, from method, target, headers (lower-case names) and body to a
 // response; never throws. snapshot may be null while none is loaded (503). Then, for every

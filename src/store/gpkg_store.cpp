@@ -6,6 +6,7 @@
 // datasets are not thread-safe, a fresh handle always sees the latest commit and the latest tables,
 // and opening costs a few milliseconds, which a 2 s version poll does not notice.
 #include "gpkg_store.hpp"
+#include "gpkg_util.hpp"
 
 #include <gdal_priv.h>
 #include <ogr_spatialref.h>
@@ -34,35 +35,9 @@ struct DatasetCloser {
 };
 using Dataset = std::unique_ptr<GDALDataset, DatasetCloser>;
 
-// An ExecuteSQL result set, released with its dataset.
-class ResultSet {
-public:
-    ResultSet(GDALDataset& ds, OGRLayer* layer) : ds_(ds), layer_(layer) {}
-    ~ResultSet() {
-        if (layer_) ds_.ReleaseResultSet(layer_);
-    }
-    ResultSet(const ResultSet&) = delete;
-    ResultSet& operator=(const ResultSet&) = delete;
-    explicit operator bool() const { return layer_ != nullptr; }
-    OGRLayer* operator->() const { return layer_; }
-    OGRLayer& operator*() const { return *layer_; }
-
-private:
-    GDALDataset& ds_;
-    OGRLayer* layer_;
-};
-
-// SQL quoting by doubling the quote character: 'text' for literals, "name" for identifiers.
-std::string quoted(std::string_view s, char quote) {
-    std::string out(1, quote);
-    for (char c : s) {
-        if (c == quote) out += quote;
-        out += c;
-    }
-    return out + quote;
-}
-std::string sql_literal(std::string_view s) { return quoted(s, '\''); }
-std::string sql_identifier(std::string_view s) { return quoted(s, '"'); }
+using gpkg::ResultSet;
+using gpkg::sql_identifier;
+using gpkg::sql_literal;
 
 std::string quarantine_table_name(const LayerSpec& layer) { return layer.id + "_quarantine"; }
 
@@ -235,6 +210,21 @@ public:
     std::vector<std::string> ids_from_other_sources(const LayerSpec& layer, const std::string& source) override;
     std::int64_t version() override;
     std::vector<Publication> publications(std::size_t limit) override;
+    std::optional<ResourceState> resource_state(const std::string& partner, const std::string& resource) override {
+        return gpkg_resource_state(path_, partner, resource);
+    }
+    void save_resource_state(const ResourceState& state) override { gpkg_save_resource_state(path_, state); }
+    void record_harvest_run(const std::string& run_id, const std::string& partner, const std::string& report_json) override {
+        gpkg_record_harvest_run(path_, run_id, partner, report_json);
+    }
+    std::vector<HarvestRunEntry> harvest_runs(std::size_t runs) override { return gpkg_harvest_runs(path_, runs); }
+    Publication replace_catalog_records(const std::string& partner, const std::vector<catalog::Record>& records,
+                                        const std::string& report_json) override {
+        return gpkg_replace_catalog(path_, partner, records, report_json);
+    }
+    std::vector<catalog::Record> load_catalog_records(const std::string& partner) override {
+        return gpkg_load_catalog(path_, partner);
+    }
 
 private:
     void create();

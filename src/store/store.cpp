@@ -5,6 +5,13 @@
 
 namespace ideo::store {
 
+// Stores without a catalogue table (test doubles, future backends) say so rather than lose records.
+Publication Store::replace_catalog_records(const std::string& partner, const std::vector<catalog::Record>&,
+                                           const std::string&) {
+    throw Error("this store keeps no catalogue records (partner " + partner + ")");
+}
+std::vector<catalog::Record> Store::load_catalog_records(const std::string&) { return {}; }
+
 std::unique_ptr<Store> open_store(const std::string& uri) {
     if (uri.rfind("PG:", 0) == 0)
         // The URI is not echoed: it may carry a password.

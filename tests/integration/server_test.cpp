@@ -320,9 +320,9 @@ TEST_F(ServerTest, MalformedRequestsGetTheRight4xxAndTheServerKeepsServing) {
     r = get("/deci/communes/99999/extract.xlsx");
     EXPECT_EQ(r.status, 404) << r.body;
 
-    r = get("/deci/communes/90010/extract.csv");
+    r = get("/deci/communes/90010/extract.pdf");
     EXPECT_TRUE(r.status == 400 || r.status == 404) << r.status;
-    EXPECT_NE(description_of(r).find("csv"), std::string::npos) << r.body;
+    EXPECT_NE(description_of(r).find("pdf"), std::string::npos) << r.body;
 
     r = get("/collections/pei/items?q=" + std::string(100 * 1024, 'x'));
     EXPECT_TRUE(r.status == 414 || r.status == 431) << r.status;

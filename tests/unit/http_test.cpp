@@ -102,9 +102,11 @@ TEST(Routing, MatchesEveryEndpoint) {
 }
 
 TEST(Routing, UnknownPathsAreNotFoundAndOtherMethodsNotAllowed) {
-    EXPECT_EQ(route("GET", "/").endpoint, Endpoint::NotFound);
+    EXPECT_EQ(route("GET", "/").endpoint, Endpoint::Landing);
+    EXPECT_EQ(route("GET", "/collections/pei/queryables").endpoint, Endpoint::Queryables);
     EXPECT_EQ(route("GET", "/nothing").endpoint, Endpoint::NotFound);
-    EXPECT_EQ(route("GET", "/collections/pei/tiles").endpoint, Endpoint::NotFound);
+    EXPECT_EQ(route("GET", "/collections/pei/tiles").endpoint, Endpoint::CollectionTilesets);
+    EXPECT_EQ(route("GET", "/collections/pei/tiles/WebMercatorQuad/1").endpoint, Endpoint::NotFound);
     EXPECT_EQ(route("GET", "/collections//items").endpoint, Endpoint::NotFound);
     EXPECT_EQ(route("GET", "/deci/communes/90010/extract.").endpoint, Endpoint::NotFound);
     EXPECT_EQ(route("POST", "/collections").endpoint, Endpoint::MethodNotAllowed);
@@ -139,7 +141,9 @@ TEST(ItemsParameters, BadValuesAre400NamingTheParameter) {
         {"offset=-3", "offset"},       {"offset=1.5", "offset"},       {"bbox=1,2,3", "bbox"},
         {"bbox=1,2,3,4,5,6", "bbox"},  {"bbox=3,2,1,4", "bbox"},       {"bbox=1,4,3,2", "bbox"},
         {"bbox=a,b,c,d", "bbox"},      {"bbox=1,2,3,nan", "bbox"},     {"bbox=", "bbox"},
-        {"f=html", "f"},               {"colour=red", "colour"},       {"sortby=debit", "sortby"},
+        {"f=xml", "f"},                {"colour=red", "colour"},       {"sortby=nothing", "sortby"},
+        {"crs=EPSG:9999", "crs"},      {"bbox-crs=EPSG:27572", "bbox-crs"}, {"filter=debit%20%3D", "filter"},
+        {"filter-lang=cql2-json", "filter-lang"}, {"properties=nothing", "properties"}, {"datetime=2024", "datetime"},
     };
     for (const auto& [query, name] : cases) {
         const auto [status, what] = error_of([&] { parse_items_parameters(parse_query(query), pei); });
@@ -154,9 +158,9 @@ TEST(ExtractParameters, ValidatesInseeFormatAndCrs) {
     EXPECT_EQ(p.crs, "EPSG:3946");
     EXPECT_EQ(parse_extract_parameters("90010", "xlsx", {}).crs, "EPSG:2154");
 
-    auto [status, what] = error_of([] { parse_extract_parameters("90010", "csv", {}); });
+    auto [status, what] = error_of([] { parse_extract_parameters("90010", "pdf", {}); });
     EXPECT_EQ(status, 404);
-    EXPECT_NE(what.find("csv"), std::string::npos);
+    EXPECT_NE(what.find("pdf"), std::string::npos);
     std::tie(status, what) = error_of([] { parse_extract_parameters("9001", "xlsx", {}); });
     EXPECT_EQ(status, 400);
     EXPECT_EQ(what.rfind("insee:", 0), 0u);

@@ -1,6 +1,7 @@
 #pragma once
 // Geometries as stored and served: ISO WKB in WGS84 (lon, lat), with their envelope.
 #include <cstdint>
+#include <functional>
 #include <limits>
 #include <string>
 #include <string_view>
@@ -43,5 +44,11 @@ struct Geometry {
 
 // Appends the geometry as a GeoJSON geometry object ("null" when empty) with the given precision.
 void append_geojson(std::string& out, const Geometry& g, int decimals = 7);
+
+// Rewrites one position while a geometry is written (reprojection, axis swap); may throw.
+using PositionTransform = std::function<void(double& x, double& y)>;
+void append_geojson(std::string& out, const Geometry& g, int decimals, const PositionTransform& transform);
+// Appends the geometry as WKT ("POINT (5.1 47.3)"; nothing when empty), positions through transform.
+void append_wkt(std::string& out, const Geometry& g, int decimals, const PositionTransform& transform = {});
 
 }  // namespace ideo

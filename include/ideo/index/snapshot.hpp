@@ -21,6 +21,9 @@
 namespace ideo::store {
 class Store;
 }
+namespace ideo::catalog {
+struct Catalog;
+}
 
 namespace ideo::index {
 
@@ -38,6 +41,7 @@ struct Snapshot {
     std::int64_t version = 0;  // the store's publish counter when loaded: the ETag base
     std::map<std::string, LayerData, std::less<>> layers;
     std::shared_ptr<const CommuneIndex> communes;  // null when no commune layer is loaded
+    std::shared_ptr<const catalog::Catalog> catalog;  // harvested records with their search index (never null once loaded)
 
     const LayerData* layer(std::string_view id) const;
     std::string commune_name(std::string_view insee) const;

@@ -21,6 +21,10 @@ struct ServerOptions {
     std::size_t body_limit = 1024 * 1024;
     std::filesystem::path web_dir;     // static files of the map page (later issues)
     std::filesystem::path styles_dir;  // MapLibre styles (later issues)
+    // POST /admin/harvest: the bearer token (empty = endpoint disabled) and the hook that starts one
+    // harvest in the background and returns its run id (set by `ideo serve`).
+    std::string admin_token;
+    std::function<std::string()> trigger_harvest;
 };
 
 // Serves until stop() or a SIGINT/SIGTERM. on_listening is called once bound, with the port.

@@ -8,9 +8,11 @@
 // an import that fails or is killed half-way leaves the published version intact.
 #include <cstdint>
 #include <memory>
+#include <optional>
 #include <string>
 #include <vector>
 
+#include "ideo/catalog/record.hpp"
 #include "ideo/core/feature.hpp"
 #include "ideo/core/layer.hpp"
 #include "ideo/core/report.hpp"
@@ -28,6 +30,20 @@ struct Publication {
     std::int64_t version = 0;
     std::string layer, source, published_at;
     std::size_t count = 0;
+};
+
+// What the harvester remembers of one partner resource, so an unchanged one is neither
+// downloaded (conditional GET) nor imported (same content hash) again. Table ideo_harvest_state.
+struct ResourceState {
+    std::string partner, resource;  // resource: the URL (or path) fetched
+    std::string etag, last_modified, content_hash;
+    std::size_t records = 0;  // features published from it last time
+    std::string checked_at;
+};
+
+// One partner's report in one harvest run (table ideo_harvest_runs), kept as history.
+struct HarvestRunEntry {
+    std::string run_id, partner, recorded_at, report_json;
 };
 
 class Store {
@@ -51,6 +67,20 @@ public:
 
     // The last publications, newest first.
     virtual std::vector<Publication> publications(std::size_t limit = 50) = 0;
+
+    // Harvest bookkeeping (src/store/gpkg_harvest_state.cpp for the GeoPackage).
+    virtual std::optional<ResourceState> resource_state(const std::string& partner, const std::string& resource) = 0;
+    virtual void save_resource_state(const ResourceState& state) = 0;
+    virtual void record_harvest_run(const std::string& run_id, const std::string& partner, const std::string& report_json) = 0;
+    // Entries of the last `runs` runs, newest run first.
+    virtual std::vector<HarvestRunEntry> harvest_runs(std::size_t runs = 20) = 0;
+
+    // The harvested catalogue (src/store/gpkg_catalog.cpp, table ideo_catalog_records): replaces every
+    // record of `partner` (withdrawn ones included, flagged) in one transaction and bumps the version.
+    virtual Publication replace_catalog_records(const std::string& partner, const std::vector<catalog::Record>& records,
+                                                const std::string& report_json);
+    // The records of one partner, or of every partner when empty (withdrawn ones too), ordered by id.
+    virtual std::vector<catalog::Record> load_catalog_records(const std::string& partner = {});
 };
 
 // "var/ideo.gpkg" (created with its folder when absent) or "PG:dbname=..." (not available yet: throws).

@@ -1,0 +1,77 @@
+#pragma once
+// Small GDAL/SQLite helpers shared by the GeoPackage store's files (private to store/).
+#include <gdal_priv.h>
+#include <ogrsf_frmts.h>
+
+#include <string>
+#include <string_view>
+
+namespace ideo::store::gpkg {
+
+// An ExecuteSQL result set, released with its dataset.
+class ResultSet {
+public:
+    ResultSet(GDALDataset& ds, OGRLayer* layer) : ds_(ds), layer_(layer) {}
+    ~ResultSet() {
+        if (layer_) ds_.ReleaseResultSet(layer_);
+    }
+    ResultSet(const ResultSet&) = delete;
+    ResultSet& operator=(const ResultSet&) = delete;
+    explicit operator bool() const { return layer_ != nullptr; }
+    OGRLayer* operator->() const { return layer_; }
+    OGRLayer& operator*() const { return *layer_; }
+
+private:
+    GDALDataset& ds_;
+    OGRLayer* layer_;
+};
+
+// SQL quoting by doubling the quote character: 'text' for literals, "name" for identifiers.
+inline std::string quoted(std::string_view s, char quote) {
+    std::string out(1, quote);
+    for (char c : s) {
+        if (c == quote) out += quote;
+        out += c;
+    }
+    return out + quote;
+}
+inline std::string sql_literal(std::string_view s) { return quoted(s, '\''); }
+inline std::string sql_identifier(std::string_view s) { return quoted(s, '"'); }
+
+}  // namespace ideo::store::gpkg
+
+#include <filesystem>
+#include <memory>
+
+#include "ideo/core/error.hpp"
+
+namespace ideo::store::gpkg {
+
+struct DatasetCloser {
+    void operator()(GDALDataset* ds) const { GDALClose(ds); }
+};
+using Dataset = std::unique_ptr<GDALDataset, DatasetCloser>;
+
+// Throws an Error naming the store file, what failed, and GDAL's last message.
+[[noreturn]] inline void fail(const std::filesystem::path& path, const std::string& what) {
+    std::string msg = path.string() + ": " + what;
+    if (CPLGetLastErrorType() >= CE_Warning && *CPLGetLastErrorMsg()) msg += ": " + std::string(CPLGetLastErrorMsg());
+    throw Error(msg);
+}
+
+inline Dataset open_dataset(const std::filesystem::path& path, bool update) {
+    static const char* const drivers[] = {"GPKG", nullptr};
+    CPLErrorReset();
+    auto* ds = GDALDataset::Open(path.c_str(), GDAL_OF_VECTOR | (update ? GDAL_OF_UPDATE : GDAL_OF_READONLY), drivers,
+                                 nullptr, nullptr);
+    if (!ds) fail(path, "cannot open the GeoPackage store");
+    return Dataset(ds);
+}
+
+inline void exec(GDALDataset& ds, const std::filesystem::path& path, const std::string& sql, const std::string& what) {
+    CPLErrorReset();
+    ResultSet rs(ds, ds.ExecuteSQL(sql.c_str(), nullptr, nullptr));
+    if (CPLGetLastErrorType() >= CE_Failure) fail(path, what);
+}
+
+}  // namespace ideo::store::gpkg
