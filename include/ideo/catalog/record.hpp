@@ -33,6 +33,8 @@ struct Record {
     std::string original;         // the partner's document for this record, verbatim
     std::string original_format;  // "iso19139", "dc", "ckan", "udata", "dcat-rdfxml", "dcat-turtle", "dcat-jsonld", "ods"
     std::string content_hash;     // of the normalised record: unchanged records are not rewritten
+    bool withdrawn = false;       // gone from the partner (kept, flagged, no longer listed)
+    std::string withdrawn_at;     // ISO 8601 UTC
 };
 
 }  // namespace ideo::catalog

@@ -31,6 +31,9 @@ struct HttpResponse {
             if (k == lower_name) return &v;
         return nullptr;
     }
+    // The charset declared by Content-Type ("utf-8", "iso-8859-1"), lower-case; empty when none:
+    // bodies stay bytes as sent, callers decode.
+    std::string charset() const;
 };
 
 struct HttpOptions {
@@ -49,6 +52,9 @@ class FetchError : public Error {
 public:
     using Error::Error;
 };
+
+// `ref` (absolute, "/path", "path?q" or "?q") resolved against `base`, as a browser follows a link.
+std::string resolve_url(const std::string& base, const std::string& ref);
 
 class HttpClient {
 public:

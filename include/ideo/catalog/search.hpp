@@ -1,0 +1,59 @@
+#pragma once
+// The catalogue as served: listed records with an inverted index over title, description and
+// keywords (accent- and case-insensitive French), ranked by BM25 with a title boost, with filters
+// and facets. Built once per snapshot, immutable.
+#include <cstdint>
+#include <map>
+#include <memory>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <unordered_map>
+#include <vector>
+
+#include "ideo/catalog/record.hpp"
+
+namespace ideo::catalog {
+
+struct Posting {
+    std::uint32_t doc;
+    float tf;  // field-weighted term frequency
+};
+
+struct Catalog {
+    std::vector<Record> records;  // listed records (not withdrawn), ordered by id
+    std::unordered_map<std::string, std::uint32_t> by_id;
+    std::unordered_map<std::string, std::vector<Posting>> postings;  // token -> ascending docs
+    std::vector<float> length;  // weighted tokens per record
+    float average_length = 1;
+};
+
+// Lower case, accents removed, split on non-alphanumerics, French plural 's'/'x' trimmed.
+std::vector<std::string> tokenize(std::string_view text);
+
+std::shared_ptr<const Catalog> build_catalog(std::vector<Record> records);
+
+struct SearchQuery {
+    std::string q;
+    std::vector<std::string> themes, publishers, keywords, formats;  // each: any of the values
+    std::optional<Envelope> bbox;
+    std::size_t limit = 20, offset = 0;
+};
+
+struct FacetCount {
+    std::string value;
+    std::size_t count = 0;
+};
+
+struct SearchResult {
+    std::size_t matched = 0;
+    std::vector<std::uint32_t> page;  // record indices, best first
+    std::map<std::string, std::vector<FacetCount>> facets;  // themes, publishers, keywords, formats
+};
+
+SearchResult search(const Catalog& catalog, const SearchQuery& query);
+
+// The catalogue page as DCAT-AP JSON-LD with a Hydra PartialCollectionView; links absolute on base_url.
+std::string dcat_jsonld(const Catalog& catalog, std::size_t offset, std::size_t limit, const std::string& base_url);
+
+}  // namespace ideo::catalog

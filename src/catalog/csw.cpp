@@ -1,0 +1,342 @@
+// CSW 2.0.2 answers with libxml2 and XPath: ISO 19139, Dublin Core and GeoNetwork's DCAT records.
+#include <libxml/parser.h>
+#include <libxml/tree.h>
+#include <libxml/xpath.h>
+#include <libxml/xpathInternals.h>
+
+#include <algorithm>
+#include <cmath>
+#include <memory>
+#include <set>
+
+#include "ideo/catalog/parse.hpp"
+#include "ideo/catalog/rules.hpp"
+#include "ideo/core/text.hpp"
+
+namespace ideo::catalog {
+namespace {
+
+struct DocFree {
+    void operator()(xmlDoc* d) const { xmlFreeDoc(d); }
+};
+struct CtxFree {
+    void operator()(xmlXPathContext* c) const { xmlXPathFreeContext(c); }
+};
+struct ObjFree {
+    void operator()(xmlXPathObject* o) const { xmlXPathFreeObject(o); }
+};
+struct ParserFree {
+    void operator()(xmlParserCtxt* c) const { xmlFreeParserCtxt(c); }
+};
+using Doc = std::unique_ptr<xmlDoc, DocFree>;
+
+const std::pair<const char*, const char*> kNamespaces[] = {
+    {"csw", "http://www.opengis.net/cat/csw/2.0.2"}, {"gmd", "http://www.isotc211.org/2005/gmd"},
+    {"gco", "http://www.isotc211.org/2005/gco"},     {"gmx", "http://www.isotc211.org/2005/gmx"},
+    {"srv", "http://www.isotc211.org/2005/srv"},     {"xlink", "http://www.w3.org/1999/xlink"},
+    {"dc", "http://purl.org/dc/elements/1.1/"},      {"dct", "http://purl.org/dc/terms/"},
+    {"ows", "http://www.opengis.net/ows"},           {"rdf", "http://www.w3.org/1999/02/22-rdf-syntax-ns#"},
+    {"gml", "http://www.opengis.net/gml"},           {"gml32", "http://www.opengis.net/gml/3.2"}};
+
+// Every MD_Metadata child ISO 19139 allows: anything else is a schema defect.
+const std::set<std::string> kMdMetadataChildren = {
+    "fileIdentifier", "language", "characterSet", "parentIdentifier", "hierarchyLevel", "hierarchyLevelName",
+    "contact", "dateStamp", "metadataStandardName", "metadataStandardVersion", "dataSetURI", "locale",
+    "spatialRepresentationInfo", "referenceSystemInfo", "metadataExtensionInfo", "identificationInfo",
+    "contentInfo", "distributionInfo", "dataQualityInfo", "portrayalCatalogueInfo", "metadataConstraints",
+    "applicationSchemaInfo", "metadataMaintenance", "series", "describes", "propertyType", "featureType",
+    "featureAttribute"};
+
+std::string content(const xmlNode* n) {
+    xmlChar* c = xmlNodeGetContent(n);
+    if (!c) return {};
+    std::string s = text::trim(reinterpret_cast<const char*>(c));
+    xmlFree(c);
+    return s;
+}
+
+std::string attr(const xmlNode* n, const char* name, const char* ns = nullptr) {
+    xmlChar* c = ns ? xmlGetNsProp(n, BAD_CAST name, BAD_CAST ns) : xmlGetProp(n, BAD_CAST name);
+    if (!c) return {};
+    std::string s = reinterpret_cast<const char*>(c);
+    xmlFree(c);
+    return s;
+}
+
+std::string qname(const xmlNode* n) {
+    std::string s = n->ns && n->ns->prefix ? std::string(reinterpret_cast<const char*>(n->ns->prefix)) + ":" : "";
+    return s + reinterpret_cast<const char*>(n->name);
+}
+
+class XPath {
+public:
+    explicit XPath(xmlDoc* doc) : ctx_(xmlXPathNewContext(doc)) {
+        for (const auto& [p, uri] : kNamespaces) xmlXPathRegisterNs(ctx_.get(), BAD_CAST p, BAD_CAST uri);
+    }
+    std::vector<xmlNode*> nodes(xmlNode* at, const char* expr) {
+        ctx_->node = at;
+        std::unique_ptr<xmlXPathObject, ObjFree> o(xmlXPathEvalExpression(BAD_CAST expr, ctx_.get()));
+        std::vector<xmlNode*> out;
+        if (o && o->nodesetval)
+            for (int i = 0; i < o->nodesetval->nodeNr; ++i) out.push_back(o->nodesetval->nodeTab[i]);
+        return out;
+    }
+    std::vector<std::string> texts(xmlNode* at, const char* expr) {
+        std::vector<std::string> out;
+        for (auto* n : nodes(at, expr))
+            if (auto s = content(n); !s.empty()) out.push_back(std::move(s));
+        return out;
+    }
+    std::string text(xmlNode* at, const char* expr) {
+        auto t = texts(at, expr);
+        return t.empty() ? std::string() : t.front();
+    }
+
+private:
+    std::unique_ptr<xmlXPathContext, CtxFree> ctx_;
+};
+
+// The element as a standalone document: namespaces declared on its ancestors are copied in.
+std::string serialise(xmlNode* node) {
+    Doc doc(xmlNewDoc(BAD_CAST "1.0"));
+    xmlNode* copy = xmlDocCopyNode(node, doc.get(), 1);
+    xmlDocSetRootElement(doc.get(), copy);
+    xmlReconciliateNs(doc.get(), copy);
+    xmlBuffer* buf = xmlBufferCreate();
+    xmlNodeDump(buf, doc.get(), copy, 0, 0);
+    std::string out(reinterpret_cast<const char*>(xmlBufferContent(buf)), static_cast<std::size_t>(xmlBufferLength(buf)));
+    xmlBufferFree(buf);
+    return out;
+}
+
+void add_unique(std::vector<std::string>& v, std::string s) {
+    if (!s.empty() && std::find(v.begin(), v.end(), s) == v.end()) v.push_back(std::move(s));
+}
+
+std::optional<double> number(const std::string& s) {
+    try {
+        std::size_t used = 0;
+        const double v = std::stod(s, &used);
+        if (used == 0 || !std::isfinite(v)) return std::nullopt;
+        return v;
+    } catch (...) {
+        return std::nullopt;
+    }
+}
+
+Record iso_record(XPath& xp, xmlNode* md, std::vector<std::string>& defects) {
+    for (xmlNode* c = md->children; c; c = c->next)
+        if (c->type == XML_ELEMENT_NODE && !kMdMetadataChildren.count(reinterpret_cast<const char*>(c->name)))
+            defects.push_back("schema defect: unexpected element " + qname(c) + " in gmd:MD_Metadata at line " +
+                              std::to_string(xmlGetLineNo(c)));
+    Record r;
+    r.original_format = "iso19139";
+    r.original = serialise(md);
+    r.remote_id = xp.text(md, "gmd:fileIdentifier/*");
+    const char* ident = "gmd:identificationInfo/*";
+    xmlNode* id = nullptr;
+    if (auto ids = xp.nodes(md, ident); !ids.empty()) id = ids.front();
+    if (!id) {
+        defects.push_back("schema defect: no gmd:identificationInfo");
+        return r;
+    }
+    r.title = xp.text(id, "gmd:citation/*/gmd:title/*");
+    r.description = xp.text(id, "gmd:abstract/*");
+    for (const char* role : {"publisher", "owner", "custodian", "pointOfContact", "originator"}) {
+        const std::string expr = std::string("gmd:pointOfContact/*[gmd:role/*/@codeListValue='") + role +
+                                 "']/gmd:organisationName/*";
+        r.publisher = xp.text(id, expr.c_str());
+        if (!r.publisher.empty()) break;
+    }
+    if (r.publisher.empty()) r.publisher = xp.text(id, "gmd:pointOfContact/*/gmd:organisationName/*");
+    if (r.publisher.empty()) r.publisher = xp.text(md, "gmd:contact/*/gmd:organisationName/*");
+
+    for (auto* kw : xp.nodes(id, "gmd:descriptiveKeywords/gmd:MD_Keywords")) {
+        const std::string thesaurus = text::fold_key(xp.text(kw, "gmd:thesaurusName/*/gmd:title/*"));
+        const bool inspire_themes = thesaurus.find("inspire_themes") != std::string::npos ||
+                                    thesaurus.find("inspire_theme") != std::string::npos;
+        for (auto* k : xp.nodes(kw, "gmd:keyword/*")) {
+            const std::string label = content(k);
+            add_unique(r.keywords, label);
+            const std::string href = attr(k, "href", "http://www.w3.org/1999/xlink");
+            if (href.find("inspire.ec.europa.eu/theme/") != std::string::npos) add_unique(r.topic_categories, href);
+            else if (inspire_themes) add_unique(r.topic_categories, label);
+        }
+    }
+    for (auto& c : xp.texts(id, "gmd:topicCategory/gmd:MD_TopicCategoryCode")) add_unique(r.topic_categories, c);
+
+    for (auto* b : xp.nodes(id, ".//gmd:EX_GeographicBoundingBox")) {
+        const auto w = number(xp.text(b, "gmd:westBoundLongitude/*")), e = number(xp.text(b, "gmd:eastBoundLongitude/*"));
+        const auto s = number(xp.text(b, "gmd:southBoundLatitude/*")), n = number(xp.text(b, "gmd:northBoundLatitude/*"));
+        if (!w || !e || !s || !n) continue;
+        Envelope env = r.bbox.value_or(Envelope{});
+        env.expand(*w, *s);
+        env.expand(*e, *n);
+        r.bbox = env;
+    }
+    for (auto* d : xp.nodes(id, "gmd:citation/*/gmd:date/gmd:CI_Date")) {
+        const std::string type = xp.text(d, "gmd:dateType/*/@codeListValue");
+        const std::string value = xp.text(d, "gmd:date/*");
+        if ((type == "publication" || (type == "creation" && r.issued.empty()))) r.issued = value;
+        if (type == "revision") r.modified = value;
+    }
+    if (const std::string stamp = xp.text(md, "gmd:dateStamp/*"); !stamp.empty()) r.modified = stamp;
+    r.licence = xp.text(id, "gmd:resourceConstraints/*/gmd:otherConstraints/*");
+    if (r.licence.empty()) r.licence = xp.text(id, "gmd:resourceConstraints/*/gmd:useLimitation/*");
+
+    const std::string format = xp.text(md, "gmd:distributionInfo/*/gmd:distributionFormat/*/gmd:name/*");
+    for (auto* o : xp.nodes(md, "gmd:distributionInfo//gmd:CI_OnlineResource")) {
+        Distribution dist;
+        dist.url = xp.text(o, "gmd:linkage/gmd:URL");
+        if (dist.url.empty()) continue;
+        dist.protocol = xp.text(o, "gmd:protocol/*");
+        dist.layer_name = xp.text(o, "gmd:name/*");
+        dist.title = xp.text(o, "gmd:description/*");
+        const bool service = dist.protocol.find("OGC") != std::string::npos || dist.protocol.find("WFS") != std::string::npos ||
+                             dist.protocol.find("WMS") != std::string::npos;
+        if (!service) dist.format = format;
+        normalise_distribution(dist);
+        r.distributions.push_back(std::move(dist));
+    }
+    if (r.remote_id.empty()) defects.push_back("schema defect: no gmd:fileIdentifier");
+    if (r.title.empty()) defects.push_back("schema defect: no title in gmd:citation");
+    return r;
+}
+
+// ows:BoundingBox in EPSG:4326 URNs is latitude first; WGS84BoundingBox is longitude first.
+std::optional<Envelope> ows_bbox(XPath& xp, xmlNode* rec) {
+    for (auto* b : xp.nodes(rec, "ows:WGS84BoundingBox|ows:BoundingBox")) {
+        const std::string crs = attr(b, "crs");
+        const bool lat_first = std::string(reinterpret_cast<const char*>(b->name)) == "BoundingBox" &&
+                               crs.find("urn:ogc:def:crs:EPSG") != std::string::npos && crs.find("4326") != std::string::npos;
+        auto corner = [&](const char* expr) -> std::optional<std::pair<double, double>> {
+            const std::string s = xp.text(b, expr);
+            const auto sp = s.find(' ');
+            if (sp == std::string::npos) return std::nullopt;
+            auto a = number(s.substr(0, sp)), c = number(text::trim(s.substr(sp + 1)));
+            if (!a || !c) return std::nullopt;
+            return lat_first ? std::make_pair(*c, *a) : std::make_pair(*a, *c);
+        };
+        const auto lo = corner("ows:LowerCorner"), hi = corner("ows:UpperCorner");
+        if (!lo || !hi) continue;
+        Envelope e;
+        e.expand(lo->first, lo->second);
+        e.expand(hi->first, hi->second);
+        return e;
+    }
+    return std::nullopt;
+}
+
+Record dc_record(XPath& xp, xmlNode* rec, std::vector<std::string>& defects) {
+    Record r;
+    r.original_format = "dc";
+    r.original = serialise(rec);
+    r.remote_id = xp.text(rec, "dc:identifier");
+    r.title = xp.text(rec, "dc:title");
+    r.description = xp.text(rec, "dct:abstract");
+    if (r.description.empty()) r.description = xp.text(rec, "dc:description");
+    r.publisher = xp.text(rec, "dc:publisher");
+    if (r.publisher.empty()) r.publisher = xp.text(rec, "dc:creator");
+    for (auto& s : xp.texts(rec, "dc:subject")) add_unique(r.keywords, s);
+    r.modified = xp.text(rec, "dct:modified");
+    r.issued = xp.text(rec, "dc:date");
+    if (r.modified.empty()) r.modified = r.issued;
+    r.licence = xp.text(rec, "dct:license");
+    if (r.licence.empty()) r.licence = xp.text(rec, "dc:rights");
+    r.bbox = ows_bbox(xp, rec);
+    for (auto* u : xp.nodes(rec, "dc:URI|dct:references")) {
+        Distribution d;
+        d.url = content(u);
+        if (d.url.empty()) continue;
+        d.protocol = attr(u, "protocol");
+        if (d.protocol.empty()) d.protocol = attr(u, "scheme");
+        d.layer_name = attr(u, "name");
+        d.title = attr(u, "description");
+        normalise_distribution(d);
+        r.distributions.push_back(std::move(d));
+    }
+    if (r.remote_id.empty()) defects.push_back("no dc:identifier");
+    if (r.title.empty()) defects.push_back("no dc:title");
+    return r;
+}
+
+std::optional<std::size_t> count_attr(xmlNode* n, const char* name) {
+    const std::string s = attr(n, name);
+    if (s.empty()) return std::nullopt;
+    try {
+        return static_cast<std::size_t>(std::stoull(s));
+    } catch (...) {
+        return std::nullopt;
+    }
+}
+
+}  // namespace
+
+static Doc read_xml(std::string_view xml) {
+    std::unique_ptr<xmlParserCtxt, ParserFree> ctx(xmlNewParserCtxt());
+    // NONET: a partner's document never makes us fetch its DTD or entities.
+    Doc doc(xmlCtxtReadMemory(ctx.get(), xml.data(), static_cast<int>(xml.size()), nullptr, nullptr,
+                              XML_PARSE_NONET | XML_PARSE_NOERROR | XML_PARSE_NOWARNING | XML_PARSE_HUGE));
+    if (!doc || !ctx->wellFormed) {
+        const xmlError* e = xmlCtxtGetLastError(ctx.get());
+        std::string msg = e && e->message ? text::trim(e->message) : "not well-formed";
+        throw ParseError("invalid XML at line " + std::to_string(e ? e->line : 0) + ", column " +
+                         std::to_string(e ? e->int2 : 0) + ": " + msg);
+    }
+    return doc;
+}
+
+ParseResult parse_csw(std::string_view xml) {
+    Doc doc = read_xml(xml);
+    xmlNode* root = xmlDocGetRootElement(doc.get());
+    if (!root) throw ParseError("empty XML document");
+    XPath xp(doc.get());
+    ParseResult out;
+    const std::string root_name = reinterpret_cast<const char*>(root->name);
+    if (root_name == "ExceptionReport")
+        throw ParseError("CSW exception: " + xp.text(root, ".//*[local-name()='ExceptionText']"));
+    if (auto sr = xp.nodes(root, "//csw:SearchResults"); !sr.empty()) {
+        out.paging.matched = count_attr(sr.front(), "numberOfRecordsMatched");
+        out.paging.returned = count_attr(sr.front(), "numberOfRecordsReturned");
+        out.paging.next_record = count_attr(sr.front(), "nextRecord");
+    } else if (root_name != "MD_Metadata" && root_name != "GetRecordByIdResponse" && root_name != "Record") {
+        throw ParseError("not a CSW answer: root element " + qname(root) + " at line " + std::to_string(xmlGetLineNo(root)));
+    }
+    std::size_t position = 0;
+    const auto records = xp.nodes(root, "//gmd:MD_Metadata[not(ancestor::gmd:MD_Metadata)] | //csw:Record | "
+                                        "//csw:SummaryRecord | //csw:BriefRecord | //csw:SearchResults/rdf:RDF");
+    for (xmlNode* n : records) {
+        ++position;
+        const std::string name = reinterpret_cast<const char*>(n->name);
+        std::vector<std::string> defects;
+        if (name == "RDF") {
+            try {
+                const std::string rdf = serialise(n);
+                auto dcat = parse_dcat(rdf, RdfSyntax::RdfXml);
+                for (auto& r : dcat.records) {
+                    if (dcat.records.size() == 1) r.original = rdf;
+                    out.records.push_back(std::move(r));
+                }
+                for (auto& f : dcat.failures) out.failures.push_back({position, f.remote_id, f.reason});
+            } catch (const ParseError& e) {
+                out.failures.push_back({position, "", std::string("line ") + std::to_string(xmlGetLineNo(n)) + ": " + e.what()});
+            }
+            continue;
+        }
+        Record r = name == "MD_Metadata" ? iso_record(xp, n, defects) : dc_record(xp, n, defects);
+        if (!defects.empty()) {
+            std::string reason;
+            for (const auto& d : defects) reason += (reason.empty() ? "" : "; ") + d;
+            out.failures.push_back({position, r.remote_id, reason});
+            continue;
+        }
+        out.records.push_back(std::move(r));
+    }
+    return out;
+}
+
+std::string RecordFailure::to_string() const {
+    return "record " + std::to_string(position) + (remote_id.empty() ? "" : " (" + remote_id + ")") + ": " + reason;
+}
+
+}  // namespace ideo::catalog

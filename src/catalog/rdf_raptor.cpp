@@ -1,0 +1,84 @@
+// RDF/XML and Turtle through Raptor 2 (Debian libraptor2): one maintained parser for both syntaxes.
+#include <raptor2.h>
+
+#include <memory>
+#include <mutex>
+
+#include "ideo/catalog/parse.hpp"
+#include "rdf.hpp"
+
+namespace ideo::catalog::rdf {
+namespace {
+
+struct State {
+    Graph graph;
+    std::string error;
+};
+
+std::string term_string(raptor_term* t, Term::Kind& kind, std::string& lang, std::string& datatype) {
+    switch (t->type) {
+        case RAPTOR_TERM_TYPE_URI:
+            kind = Term::Iri;
+            return reinterpret_cast<const char*>(raptor_uri_as_string(t->value.uri));
+        case RAPTOR_TERM_TYPE_BLANK:
+            kind = Term::Blank;
+            return "_:" + std::string(reinterpret_cast<const char*>(t->value.blank.string), t->value.blank.string_len);
+        case RAPTOR_TERM_TYPE_LITERAL:
+            kind = Term::Literal;
+            if (t->value.literal.language)
+                lang.assign(reinterpret_cast<const char*>(t->value.literal.language), t->value.literal.language_len);
+            if (t->value.literal.datatype)
+                datatype = reinterpret_cast<const char*>(raptor_uri_as_string(t->value.literal.datatype));
+            return std::string(reinterpret_cast<const char*>(t->value.literal.string), t->value.literal.string_len);
+        default: kind = Term::Literal; return {};
+    }
+}
+
+void on_triple(void* user, raptor_statement* st) {
+    auto* state = static_cast<State*>(user);
+    Term::Kind k;
+    std::string l, d;
+    const std::string s = term_string(st->subject, k, l, d);
+    const std::string p = term_string(st->predicate, k, l, d);
+    Term o;
+    o.value = term_string(st->object, o.kind, o.lang, o.datatype);
+    state->graph.add(s, p, std::move(o));
+}
+
+void on_log(void* user, raptor_log_message* m) {
+    if (m->level < RAPTOR_LOG_LEVEL_ERROR) return;
+    auto* state = static_cast<State*>(user);
+    if (!state->error.empty()) return;
+    state->error = m->text ? m->text : "parse error";
+    if (m->locator && m->locator->line > 0) state->error = "line " + std::to_string(m->locator->line) + ": " + state->error;
+}
+
+}  // namespace
+
+Graph parse_raptor(std::string_view body, const char* syntax, const std::string& base_uri) {
+    // One world per parse: Raptor worlds are not shared between threads.
+    std::unique_ptr<raptor_world, decltype(&raptor_free_world)> world(raptor_new_world(), raptor_free_world);
+    if (!world || raptor_world_open(world.get())) throw ParseError("cannot start the RDF parser");
+    State state;
+    raptor_world_set_log_handler(world.get(), &state, on_log);
+    std::unique_ptr<raptor_parser, decltype(&raptor_free_parser)> parser(raptor_new_parser(world.get(), syntax),
+                                                                         raptor_free_parser);
+    if (!parser) throw ParseError(std::string("no RDF parser for ") + syntax);
+    // Never fetch anything a partner's document points at.
+    raptor_parser_set_option(parser.get(), RAPTOR_OPTION_NO_NET, nullptr, 1);
+    raptor_parser_set_statement_handler(parser.get(), &state, on_triple);
+    std::unique_ptr<raptor_uri, decltype(&raptor_free_uri)> base(
+        raptor_new_uri(world.get(), reinterpret_cast<const unsigned char*>(base_uri.c_str())), raptor_free_uri);
+    if (raptor_parser_parse_start(parser.get(), base.get()) ||
+        raptor_parser_parse_chunk(parser.get(), reinterpret_cast<const unsigned char*>(body.data()), body.size(), 1) ||
+        !state.error.empty()) {
+        if (state.error.rfind("line ", 0) != 0)
+            if (raptor_locator* loc = raptor_parser_get_locator(parser.get()); loc && loc->line > 0)
+                state.error = "line " + std::to_string(loc->line) + ": " + state.error;
+        throw ParseError(std::string(syntax == std::string("turtle") ? "invalid Turtle" : "invalid RDF/XML") +
+                         (state.error.empty() ? "" : " at " + state.error));
+    }
+    return std::move(state.graph);
+}
+
+}  // namespace ideo::catalog::rdf

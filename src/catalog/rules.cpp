@@ -1,0 +1,352 @@
+// Themes, layer links, distribution formats, hashes and the record's JSON form.
+#include "ideo/catalog/rules.hpp"
+
+#include <rapidjson/document.h>
+#include <rapidjson/error/en.h>
+#include <rapidjson/stringbuffer.h>
+#include <rapidjson/writer.h>
+
+#include <algorithm>
+#include <cstdint>
+#include <cstdio>
+#include <fstream>
+#include <sstream>
+
+#include "ideo/core/error.hpp"
+#include "ideo/core/text.hpp"
+
+namespace ideo::catalog {
+namespace {
+
+[[noreturn]] void fail(const std::filesystem::path& file, const std::string& key, const std::string& why) {
+    throw InputError(file.string() + ": " + key + ": " + why);
+}
+
+std::vector<std::string> strings(const rapidjson::Value& obj, const char* key, const std::filesystem::path& file,
+                                 const std::string& where, bool fold) {
+    std::vector<std::string> out;
+    const auto it = obj.FindMember(key);
+    if (it == obj.MemberEnd()) return out;
+    if (!it->value.IsArray()) fail(file, where + "." + key, "expected an array of strings");
+    for (const auto& v : it->value.GetArray()) {
+        if (!v.IsString()) fail(file, where + "." + key, "expected an array of strings");
+        out.push_back(fold ? text::fold_key(v.GetString()) : std::string(v.GetString()));
+    }
+    return out;
+}
+
+// "_a_b_c_" contains "_b_": a folded phrase found as whole words.
+bool contains_words(const std::string& folded_text, const std::string& folded_phrase) {
+    if (folded_phrase.empty()) return false;
+    return ("_" + folded_text + "_").find("_" + folded_phrase + "_") != std::string::npos;
+}
+
+std::string lower(std::string s) {
+    for (auto& c : s) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+    return s;
+}
+
+bool ends_with(std::string_view s, std::string_view suffix) {
+    return s.size() >= suffix.size() && s.substr(s.size() - suffix.size()) == suffix;
+}
+
+}  // namespace
+
+CatalogRules load_catalog_rules(const std::filesystem::path& file) {
+    std::ifstream in(file, std::ios::binary);
+    if (!in) throw InputError(file.string() + ": cannot read the catalogue rules");
+    std::stringstream ss;
+    ss << in.rdbuf();
+    const std::string json = ss.str();
+    rapidjson::Document d;
+    d.Parse(json.c_str(), json.size());
+    if (d.HasParseError())
+        throw InputError(file.string() + ": invalid JSON at offset " + std::to_string(d.GetErrorOffset()) + ": " +
+                         rapidjson::GetParseError_En(d.GetParseError()));
+    if (!d.IsObject()) fail(file, "top level", "expected an object");
+    CatalogRules r;
+    r.file = file;
+    r.themes = strings(d, "themes", file, "", false);
+    if (r.themes.empty()) fail(file, "themes", "expected the list of the portal's themes");
+    if (auto it = d.FindMember("rules"); it != d.MemberEnd()) {
+        if (!it->value.IsArray()) fail(file, "rules", "expected an array");
+        for (rapidjson::SizeType i = 0; i < it->value.Size(); ++i) {
+            const auto& o = it->value[i];
+            const std::string where = "rules[" + std::to_string(i) + "]";
+            if (!o.IsObject() || !o.HasMember("theme") || !o["theme"].IsString())
+                fail(file, where + ".theme", "expected a theme name");
+            ThemeRule t;
+            t.theme = o["theme"].GetString();
+            if (std::find(r.themes.begin(), r.themes.end(), t.theme) == r.themes.end())
+                fail(file, where + ".theme", "\"" + t.theme + "\" is not one of the themes");
+            for (auto& c : strings(o, "topic_categories", file, where, false)) t.topic_categories.push_back(lower(c));
+            t.inspire = strings(o, "inspire", file, where, true);
+            t.keywords = strings(o, "keywords", file, where, true);
+            r.rules.push_back(std::move(t));
+        }
+    }
+    if (auto it = d.FindMember("feeds"); it != d.MemberEnd()) {
+        if (!it->value.IsArray()) fail(file, "feeds", "expected an array");
+        for (rapidjson::SizeType i = 0; i < it->value.Size(); ++i) {
+            const auto& o = it->value[i];
+            const std::string where = "feeds[" + std::to_string(i) + "]";
+            if (!o.IsObject() || !o.HasMember("layer") || !o["layer"].IsString())
+                fail(file, where + ".layer", "expected a layer id");
+            FeedRule f;
+            f.layer = o["layer"].GetString();
+            f.keywords = strings(o, "keywords", file, where, true);
+            f.formats = strings(o, "formats", file, where, false);
+            r.feeds.push_back(std::move(f));
+        }
+    }
+    return r;
+}
+
+void classify(Record& rec, const CatalogRules& rules) {
+    // Topic categories and INSPIRE themes: codes, URIs (".../TopicCategory/farming", ".../theme/hy") or labels.
+    std::vector<std::string> categories, inspire;
+    for (const auto& c : rec.topic_categories) {
+        std::string l = lower(c);
+        if (const auto at = l.find("/theme/"); at != std::string::npos && l.find("inspire") != std::string::npos) {
+            std::string code = l.substr(at + 7);
+            if (auto slash = code.find_first_of("/#?"); slash != std::string::npos) code.resize(slash);
+            inspire.push_back(code);
+            continue;
+        }
+        if (const auto at = l.rfind("topiccategory/"); at != std::string::npos) l = l.substr(at + 14);
+        categories.push_back(l);
+        inspire.push_back(text::fold_key(c));
+    }
+    std::vector<std::string> words;  // folded keywords and title
+    for (const auto& k : rec.keywords) words.push_back(text::fold_key(k));
+    const std::string title = text::fold_key(rec.title);
+
+    rec.themes.clear();
+    const auto add_theme = [&](const std::string& t) {
+        if (std::find(rec.themes.begin(), rec.themes.end(), t) == rec.themes.end()) rec.themes.push_back(t);
+    };
+    for (const auto& rule : rules.rules) {
+        bool hit = false;
+        for (const auto& c : categories)
+            hit = hit || std::find(rule.topic_categories.begin(), rule.topic_categories.end(), c) != rule.topic_categories.end();
+        for (const auto& i : inspire)
+            hit = hit || std::find(rule.inspire.begin(), rule.inspire.end(), i) != rule.inspire.end();
+        for (const auto& w : words)
+            for (const auto& k : rule.keywords) hit = hit || w == k || contains_words(w, k);
+        if (hit) add_theme(rule.theme);
+    }
+    // Keep the display order of the themes list.
+    std::vector<std::string> ordered;
+    for (const auto& t : rules.themes)
+        if (std::find(rec.themes.begin(), rec.themes.end(), t) != rec.themes.end()) ordered.push_back(t);
+    rec.themes = std::move(ordered);
+
+    rec.feeds_layer.clear();
+    for (const auto& feed : rules.feeds) {
+        bool named = false;
+        for (const auto& k : feed.keywords) {
+            named = named || contains_words(title, k);
+            for (const auto& w : words) named = named || w == k || contains_words(w, k);
+            for (const auto& d : rec.distributions) named = named || contains_words(text::fold_key(d.layer_name), k);
+        }
+        if (!named) continue;
+        for (const auto& d : rec.distributions)
+            if (std::find(feed.formats.begin(), feed.formats.end(), d.format) != feed.formats.end()) {
+                rec.feeds_layer = feed.layer;
+                return;
+            }
+    }
+}
+
+void normalise_distribution(Distribution& d) {
+    // "WWW:LINK-1.0-http--link", "OGC:WMS" given as a format are protocols.
+    if (lower(d.format).rfind("www:", 0) == 0 || lower(d.format).rfind("ogc:", 0) == 0) {
+        if (d.protocol.empty()) d.protocol = d.format;
+        d.format.clear();
+    }
+    const std::string f = lower(text::trim(d.format));
+    const std::string p = lower(d.protocol);
+    std::string url = lower(d.url);
+    if (auto q = url.find('?'); q != std::string::npos) url.resize(q);
+    const std::string full_url = lower(d.url);
+    const auto has = [&](std::string_view s, std::string_view needle) { return s.find(needle) != std::string_view::npos; };
+
+    if (has(p, "wfs") || has(f, "wfs") || has(full_url, "service=wfs")) {
+        d.protocol = "OGC:WFS";
+        d.format = "WFS";
+    } else if (has(p, "wms") || has(f, "wms") || has(full_url, "service=wms")) {
+        d.protocol = "OGC:WMS";
+        d.format = "WMS";
+    } else if (has(p, "ogc api") || has(p, "oapif") || has(f, "ogc api") || has(full_url, "/collections/")) {
+        d.protocol = "OGC API - Features";
+        d.format = "OGC API Features";
+    } else {
+        if (d.protocol.empty() || has(p, "download") || has(p, "www:link") || has(p, "http")) d.protocol = "download";
+        if (has(f, "geojson") || ends_with(url, ".geojson")) d.format = "GeoJSON";
+        else if (has(f, "shp") || has(f, "shapefile") || has(f, "esri")) d.format = "Shapefile (zip)";
+        else if (has(f, "geopackage") || has(f, "gpkg") || ends_with(url, ".gpkg")) d.format = "GeoPackage";
+        else if (has(f, "spreadsheetml") || has(f, "xlsx") || ends_with(url, ".xlsx")) d.format = "XLSX";
+        else if (f == "xls" || has(f, "ms-excel") || ends_with(url, ".xls")) d.format = "XLS";
+        else if (has(f, "csv") || ends_with(url, ".csv")) d.format = "CSV";
+        else if (has(f, "pdf") || ends_with(url, ".pdf")) d.format = "PDF";
+        else if (has(f, "kml") || ends_with(url, ".kml")) d.format = "KML";
+        else if (has(f, "zip") || ends_with(url, ".zip")) d.format = has(url, "shp") ? "Shapefile (zip)" : "ZIP";
+        else if (f == "json" || has(f, "application/json") || ends_with(url, ".json")) d.format = "JSON";
+        else if (has(f, "html") || f == "text/html") d.format = "HTML";
+        else if (has(f, "xml")) d.format = "XML";
+        else if (!f.empty()) {
+            // An IRI of a format vocabulary ("http://publications.europa.eu/resource/authority/file-type/CSV").
+            std::string tail = d.format;
+            if (auto slash = tail.find_last_of("/#"); slash != std::string::npos && slash + 1 < tail.size())
+                tail = tail.substr(slash + 1);
+            d.format = tail;
+        }
+    }
+}
+
+namespace {
+
+using Writer = rapidjson::Writer<rapidjson::StringBuffer>;
+
+void put(Writer& w, const char* key, const std::string& v) {
+    w.Key(key);
+    w.String(v.c_str(), static_cast<rapidjson::SizeType>(v.size()));
+}
+void put(Writer& w, const char* key, const std::vector<std::string>& v) {
+    w.Key(key);
+    w.StartArray();
+    for (const auto& s : v) w.String(s.c_str(), static_cast<rapidjson::SizeType>(s.size()));
+    w.EndArray();
+}
+
+// Without provenance times and hash: what content_hash() digests.
+void write_content(Writer& w, const Record& r) {
+    put(w, "id", r.id);
+    put(w, "title", r.title);
+    put(w, "description", r.description);
+    put(w, "publisher", r.publisher);
+    put(w, "themes", r.themes);
+    put(w, "keywords", r.keywords);
+    put(w, "topic_categories", r.topic_categories);
+    w.Key("bbox");
+    if (r.bbox && !r.bbox->empty()) {
+        w.StartArray();
+        for (double v : {r.bbox->min_x, r.bbox->min_y, r.bbox->max_x, r.bbox->max_y}) w.Double(v);
+        w.EndArray();
+    } else {
+        w.Null();
+    }
+    put(w, "issued", r.issued);
+    put(w, "modified", r.modified);
+    put(w, "licence", r.licence);
+    w.Key("distributions");
+    w.StartArray();
+    for (const auto& d : r.distributions) {
+        w.StartObject();
+        put(w, "url", d.url);
+        put(w, "title", d.title);
+        put(w, "format", d.format);
+        put(w, "protocol", d.protocol);
+        put(w, "layer_name", d.layer_name);
+        w.EndObject();
+    }
+    w.EndArray();
+    put(w, "partner", r.partner);
+    put(w, "remote_id", r.remote_id);
+    put(w, "feeds_layer", r.feeds_layer);
+    put(w, "original_format", r.original_format);
+}
+
+std::string str(const rapidjson::Value& o, const char* key) {
+    const auto it = o.FindMember(key);
+    return it != o.MemberEnd() && it->value.IsString() ? std::string(it->value.GetString(), it->value.GetStringLength())
+                                                       : std::string();
+}
+std::vector<std::string> strs(const rapidjson::Value& o, const char* key) {
+    std::vector<std::string> out;
+    const auto it = o.FindMember(key);
+    if (it != o.MemberEnd() && it->value.IsArray())
+        for (const auto& v : it->value.GetArray())
+            if (v.IsString()) out.emplace_back(v.GetString(), v.GetStringLength());
+    return out;
+}
+
+}  // namespace
+
+std::string content_hash(const Record& r) {
+    rapidjson::StringBuffer buf;
+    Writer w(buf);
+    w.StartObject();
+    write_content(w, r);
+    w.EndObject();
+    // FNV-1a 64: change detection between harvests, not security.
+    std::uint64_t h = 1469598103934665603ull;
+    for (const char* p = buf.GetString(); *p; ++p) {
+        h ^= static_cast<unsigned char>(*p);
+        h *= 1099511628211ull;
+    }
+    for (unsigned char c : r.original) {
+        h ^= c;
+        h *= 1099511628211ull;
+    }
+    char out[17];
+    std::snprintf(out, sizeof out, "%016llx", static_cast<unsigned long long>(h));
+    return out;
+}
+
+std::string record_to_json(const Record& r, bool with_original) {
+    rapidjson::StringBuffer buf;
+    Writer w(buf);
+    w.StartObject();
+    write_content(w, r);
+    put(w, "harvested_at", r.harvested_at);
+    put(w, "content_hash", r.content_hash);
+    w.Key("withdrawn");
+    w.Bool(r.withdrawn);
+    put(w, "withdrawn_at", r.withdrawn_at);
+    if (with_original) put(w, "original", r.original);
+    w.EndObject();
+    return std::string(buf.GetString(), buf.GetSize());
+}
+
+Record record_from_json(std::string_view json) {
+    rapidjson::Document d;
+    d.Parse(json.data(), json.size());
+    if (d.HasParseError() || !d.IsObject())
+        throw InputError("catalogue record JSON: invalid at offset " + std::to_string(d.GetErrorOffset()));
+    Record r;
+    r.id = str(d, "id");
+    r.title = str(d, "title");
+    r.description = str(d, "description");
+    r.publisher = str(d, "publisher");
+    r.themes = strs(d, "themes");
+    r.keywords = strs(d, "keywords");
+    r.topic_categories = strs(d, "topic_categories");
+    if (auto it = d.FindMember("bbox"); it != d.MemberEnd() && it->value.IsArray() && it->value.Size() == 4) {
+        Envelope e;
+        e.expand(it->value[0].GetDouble(), it->value[1].GetDouble());
+        e.expand(it->value[2].GetDouble(), it->value[3].GetDouble());
+        r.bbox = e;
+    }
+    r.issued = str(d, "issued");
+    r.modified = str(d, "modified");
+    r.licence = str(d, "licence");
+    if (auto it = d.FindMember("distributions"); it != d.MemberEnd() && it->value.IsArray())
+        for (const auto& o : it->value.GetArray()) {
+            if (!o.IsObject()) continue;
+            r.distributions.push_back({str(o, "url"), str(o, "title"), str(o, "format"), str(o, "protocol"),
+                                       str(o, "layer_name")});
+        }
+    r.partner = str(d, "partner");
+    r.remote_id = str(d, "remote_id");
+    r.feeds_layer = str(d, "feeds_layer");
+    r.original_format = str(d, "original_format");
+    r.harvested_at = str(d, "harvested_at");
+    r.content_hash = str(d, "content_hash");
+    if (auto it = d.FindMember("withdrawn"); it != d.MemberEnd() && it->value.IsBool()) r.withdrawn = it->value.GetBool();
+    r.withdrawn_at = str(d, "withdrawn_at");
+    r.original = str(d, "original");
+    return r;
+}
+
+}  // namespace ideo::catalog

@@ -1,0 +1,198 @@
+// Catalogue partners end to end: the partner simulator serves the real CSW, CKAN and DCAT answers
+// over loopback with their paging; harvest_catalogue_partner writes the store; `ideo serve` answers
+// the catalogue API from it.
+#include <gtest/gtest.h>
+
+#include "ideo/catalog/harvest.hpp"
+#include "ideo/catalog/parse.hpp"
+#include "ideo/store/store.hpp"
+#include "partner_simulator.hpp"
+#include "test_support.hpp"
+
+using namespace ideo;
+using namespace ideo::test;
+
+namespace {
+
+harvest::PartnerSpec partner(const std::string& id, const std::string& protocol, const std::string& url) {
+    harvest::PartnerSpec p;
+    p.id = id;
+    p.protocol = protocol;
+    p.url = url;
+    p.page_size = 2;
+    p.options["rules"] = (layers_dir() / "catalog" / "themes.json").string();
+    return p;
+}
+
+harvest::HttpOptions quick() {
+    harvest::HttpOptions o;
+    o.max_retries = 0;
+    o.timeout = std::chrono::milliseconds(5000);
+    return o;
+}
+
+// GeoNetwork's three recorded pages, chosen by startPosition as the real server does.
+void serve_csw(PartnerSimulator& sim, bool drop_last_page = false) {
+    sim.route("/csw", [drop_last_page](const SimRequest& r) {
+        std::string start = r.param("startPosition");
+        if (r.method == "POST") {
+            const auto at = r.body.find("startPosition=\"");
+            start = r.body.substr(at + 15, r.body.find('"', at + 15) - at - 15);
+        }
+        const std::string page = start == "3" ? "3" : start == "5" ? "5" : "1";
+        std::string body = read_file(data("catalog/csw/udata_geonetwork-iso19139-page-" + page + ".xml"));
+        if (drop_last_page && page == "3") {  // the partner now ends after page 3: page 5's records are gone
+            const auto at = body.find("nextRecord=\"5\"");
+            body.replace(at, 14, "nextRecord=\"0\"");
+        }
+        return SimResponse{200, "application/xml", {}, body};
+    });
+}
+
+}  // namespace
+
+TEST(CatalogueHarvest, PagesThroughCswGetRecordsAddsThenFindsNothingChanged) {
+    TempDir dir;
+    auto store = store::open_store((dir / "ideo.gpkg").string());
+    PartnerSimulator sim;
+    serve_csw(sim);
+    harvest::HttpClient client(quick());
+    const auto spec = partner("geonetwork", "csw", sim.url("/csw"));
+    const auto first = catalog::harvest_catalogue_partner(spec, client, *store);
+    EXPECT_EQ(first.added, 6u) << first.to_json();
+    EXPECT_EQ(first.failed, 0u) << first.to_json();
+    EXPECT_EQ(sim.requests("/csw"), 3u);
+    const auto records = store->load_catalog_records("geonetwork");
+    ASSERT_EQ(records.size(), 6u);
+    EXPECT_EQ(records[0].id.rfind("geonetwork:", 0), 0u);
+    EXPECT_EQ(records[0].original.rfind("<gmd:MD_Metadata", 0), 0u);
+    const auto version = store->version();
+
+    const auto second = catalog::harvest_catalogue_partner(spec, client, *store);
+    EXPECT_EQ(second.unchanged, 6u);
+    EXPECT_EQ(second.added + second.updated + second.withdrawn, 0u);
+    EXPECT_EQ(store->version(), version);  // nothing rewritten, servers keep their snapshot
+}
+
+TEST(CatalogueHarvest, PostsGetRecordsWhenThePartnerAsksForPost) {
+    TempDir dir;
+    auto store = store::open_store((dir / "ideo.gpkg").string());
+    PartnerSimulator sim;
+    serve_csw(sim);
+    harvest::HttpClient client(quick());
+    auto spec = partner("geonetwork", "csw", sim.url("/csw"));
+    spec.options["method"] = "POST";
+    const auto r = catalog::harvest_catalogue_partner(spec, client, *store);
+    EXPECT_EQ(r.added, 6u) << r.to_json();
+    for (const auto& l : sim.log()) EXPECT_EQ(l.method, "POST");
+}
+
+TEST(CatalogueHarvest, WithdrawsRecordsGoneFromThePartnerOnlyAfterACompletePaging) {
+    TempDir dir;
+    auto store = store::open_store((dir / "ideo.gpkg").string());
+    harvest::HttpClient client(quick());
+    {
+        PartnerSimulator sim;
+        serve_csw(sim);
+        catalog::harvest_catalogue_partner(partner("gn", "csw", sim.url("/csw")), client, *store);
+    }
+    {  // page 3 fails: nothing is withdrawn, the last good records stay
+        PartnerSimulator sim;
+        serve_csw(sim);
+        sim.route("/csw", [](const SimRequest& r) {
+            if (r.param("startPosition") == "3") return SimResponse{503, "text/plain", {}, "maintenance"};
+            return SimResponse{200, "application/xml", {}, read_file(data("catalog/csw/udata_geonetwork-iso19139-page-1.xml"))};
+        });
+        const auto r = catalog::harvest_catalogue_partner(partner("gn", "csw", sim.url("/csw")), client, *store);
+        EXPECT_EQ(r.withdrawn, 0u);
+        EXPECT_TRUE(r.kept_last_good);
+        ASSERT_FALSE(r.failures.empty());
+        EXPECT_NE(r.failures[0].find("503"), std::string::npos) << r.failures[0];
+        std::size_t listed = 0;
+        for (const auto& rec : store->load_catalog_records("gn")) listed += !rec.withdrawn;
+        EXPECT_EQ(listed, 6u);
+    }
+    {  // the partner now ends after page 3: the last page's two records are withdrawn
+        PartnerSimulator sim;
+        serve_csw(sim, true);
+        const auto r = catalog::harvest_catalogue_partner(partner("gn", "csw", sim.url("/csw")), client, *store);
+        EXPECT_EQ(r.withdrawn, 2u) << r.to_json();
+        EXPECT_EQ(r.unchanged, 4u);
+        std::size_t withdrawn = 0;
+        for (const auto& rec : store->load_catalog_records("gn")) withdrawn += rec.withdrawn;
+        EXPECT_EQ(withdrawn, 2u);
+    }
+}
+
+TEST(CatalogueHarvest, ReadsCkanAndHydraPagedDcatAndReportsTheInvalidIsoRecord) {
+    TempDir dir;
+    auto store = store::open_store((dir / "ideo.gpkg").string());
+    PartnerSimulator sim;
+    sim.serve_file("/ckan/api/3/action/package_search", data("catalog/ckan/datasud_package_search.json"), "application/json");
+    sim.route("/catalog.jsonld", [&](const SimRequest& r) {
+        std::string body = read_file(data(std::string("catalog/dcat/udata_paged-collection-") +
+                                          (r.param("page") == "2" ? "2" : "1") + ".jsonld"));
+        // The recorded pages link to data.test.org: point them at this simulator.
+        for (std::size_t at; (at = body.find("http://data.test.org/catalog.jsonld")) != std::string::npos;)
+            body.replace(at, 35, sim.url("/catalog.jsonld"));
+        return SimResponse{200, "application/ld+json", {}, body};
+    });
+    sim.serve_file("/iso", data("catalog/csw/ckanext-spatial_dataset-invalid.xml"), "application/xml");
+    harvest::HttpClient client(quick());
+    auto ckan = partner("datasud", "ckan", sim.url("/ckan"));
+    ckan.page_size = 100;
+    const auto c = catalog::harvest_catalogue_partner(ckan, client, *store);
+    EXPECT_EQ(c.added, 7u) << c.to_json();
+    const auto d = catalog::harvest_catalogue_partner(partner("dcat", "dcat", sim.url("/catalog.jsonld")), client, *store);
+    EXPECT_EQ(d.added, 4u) << d.to_json();
+    EXPECT_EQ(sim.requests("/catalog.jsonld"), 2u);
+    const auto bad = catalog::harvest_catalogue_partner(partner("spatial", "csw", sim.url("/iso")), client, *store);
+    EXPECT_EQ(bad.failed, 1u);
+    ASSERT_EQ(bad.failures.size(), 1u);
+    EXPECT_NE(bad.failures[0].find("record 1 (test-dataset): schema defect"), std::string::npos) << bad.failures[0];
+}
+
+TEST(CatalogueApi, SearchesFiltersAndExportsTheHarvestedRecords) {
+    TempDir dir;
+    const std::string gpkg = (dir / "ideo.gpkg").string();
+    {
+        auto store = store::open_store(gpkg);
+        PartnerSimulator sim;
+        serve_csw(sim);
+        sim.serve_file("/ckan/api/3/action/package_search", data("catalog/ckan/datasud_package_search.json"), "application/json");
+        harvest::HttpClient client(quick());
+        catalog::harvest_catalogue_partner(partner("geonetwork", "csw", sim.url("/csw")), client, *store);
+        auto ckan = partner("datasud", "ckan", sim.url("/ckan"));
+        ckan.page_size = 100;
+        catalog::harvest_catalogue_partner(ckan, client, *store);
+    }
+    ServerProcess server({"--store", gpkg, "--layers", layers_dir().string()});
+    auto r = http_get(server.port(), "/catalog/records?q=URBANISME%20cartigny");
+    ASSERT_EQ(r.status, 200) << r.body;
+    EXPECT_NE(r.body.find("\"numberMatched\":1,"), std::string::npos) << r.body.substr(0, 300);
+    EXPECT_NE(r.body.find("Plan local d'urbanisme de la commune de Cartigny"), std::string::npos);
+    r = http_get(server.port(), "/catalog/records?format=WFS&limit=2");
+    ASSERT_EQ(r.status, 200);
+    EXPECT_NE(r.body.find("\"numberMatched\":7,"), std::string::npos) << r.body.substr(0, 300);
+    EXPECT_NE(r.body.find("\"rel\":\"next\""), std::string::npos);
+    r = http_get(server.port(), "/catalog/records?limit=0");
+    EXPECT_EQ(r.status, 400);
+    EXPECT_NE(r.body.find("limit"), std::string::npos);
+    r = http_get(server.port(), "/catalog/records?bbox=1,2,3");
+    EXPECT_EQ(r.status, 400);
+    EXPECT_NE(r.body.find("bbox"), std::string::npos);
+    r = http_get(server.port(), "/catalog/records?colour=red");
+    EXPECT_EQ(r.status, 400);
+    EXPECT_NE(r.body.find("colour"), std::string::npos);
+    r = http_get(server.port(), "/catalog/records/datasud:fe7cdceb-f65e-4e79-9ff2-d7895dc3b155");
+    ASSERT_EQ(r.status, 200) << r.body;
+    EXPECT_NE(r.body.find("\"original\":"), std::string::npos);
+    EXPECT_NE(r.body.find("\"partner\":\"datasud\""), std::string::npos);
+    EXPECT_EQ(http_get(server.port(), "/catalog/records/nope:1").status, 404);
+    r = http_get(server.port(), "/catalog/dcat.jsonld?page_size=5");
+    ASSERT_EQ(r.status, 200);
+    const auto page = catalog::parse_dcat(r.body, catalog::RdfSyntax::JsonLd, "http://127.0.0.1/");
+    EXPECT_EQ(page.records.size(), 5u);
+    EXPECT_EQ(page.paging.matched, 13u);
+    EXPECT_NE(page.paging.next_url.find("page=2"), std::string::npos);
+}

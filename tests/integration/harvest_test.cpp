@@ -1,0 +1,372 @@
+// The harvest engine end to end: partners are real HTTP servers on loopback (PartnerSimulator)
+// serving the corpus; the store is a real GeoPackage.
+#include "ideo/harvest/runner.hpp"
+
+#include <gtest/gtest.h>
+#include <rapidjson/document.h>
+#include <rapidjson/stringbuffer.h>
+#include <rapidjson/writer.h>
+
+#include <fstream>
+#include <set>
+
+#include "communes_fixture.hpp"
+#include "ideo/harvest/pipeline.hpp"
+#include "partner_simulator.hpp"
+#include "test_support.hpp"
+
+using namespace ideo;
+using namespace ideo::test;
+using harvest::PartnerSpec;
+
+namespace fs = std::filesystem;
+
+namespace {
+
+// The first `n` features of a corpus GeoJSON, written to `out` (a slice keeps the suites quick).
+fs::path slice_geojson(const fs::path& src, std::size_t n, const fs::path& out) {
+    rapidjson::Document d;
+    const std::string text = read_file(src);
+    d.Parse(text.c_str(), text.size());
+    auto& features = d["features"];
+    while (features.Size() > n) features.PopBack();
+    rapidjson::StringBuffer sb;
+    rapidjson::Writer<rapidjson::StringBuffer> w(sb);
+    d.Accept(w);
+    std::ofstream(out, std::ios::binary) << sb.GetString();
+    return out;
+}
+
+std::size_t feature_count(const fs::path& geojson) {
+    rapidjson::Document d;
+    const std::string text = read_file(geojson);
+    d.Parse(text.c_str(), text.size());
+    return d["features"].Size();
+}
+
+PartnerSpec partner(const std::string& id, const std::string& protocol, const std::string& url, const std::string& layer) {
+    PartnerSpec p;
+    p.id = id;
+    p.name = id;
+    p.protocol = protocol;
+    p.url = url;
+    p.layer = layer;
+    p.options["backoff_ms"] = "5";
+    return p;
+}
+
+class Harvest : public ::testing::Test {
+protected:
+    // Communes of 21, 71 and 90 published once into a template store that each test copies.
+    static void SetUpTestSuite() {
+        template_dir_ = new TempDir();
+        auto communes = load_communes({"21", "71", "90"});
+        auto store = store::open_store((template_dir_->path() / "ideo.gpkg").string());
+        const LayerSpec& layer = communes->catalog.get("communes");
+        store->publish(layer, "admin-express", communes->features, {}, Report{});
+    }
+    static void TearDownTestSuite() {
+        delete template_dir_;
+        template_dir_ = nullptr;
+    }
+    void SetUp() override {
+        catalog_ = load_layers(layers_dir());
+        for (const auto& e : fs::directory_iterator(template_dir_->path()))
+            fs::copy_file(e.path(), dir_ / e.path().filename().string());
+        store_ = store::open_store((dir_ / "ideo.gpkg").string());
+        options_.work_dir = dir_.path();
+    }
+    harvest::RunResult run(const std::vector<PartnerSpec>& partners) {
+        return harvest::run_harvest(partners, catalog_, *store_, options_);
+    }
+    // Identifiers published in `layer` by `source`.
+    std::set<std::string> ids(const std::string& layer, const std::string& source) {
+        std::set<std::string> out;
+        for (const auto& f : store_->load(catalog_.get(layer)))
+            if (f.provenance.source == source) out.insert(f.id);
+        return out;
+    }
+    // How many records of `file` the pipeline publishes in `layer` (a dry-run import): the corpus
+    // carries deliberate defects, so this is not the file's feature count.
+    std::size_t publishable(const fs::path& file, const std::string& layer) {
+        const LayerSpec& spec = catalog_.get(layer);
+        auto communes = harvest::load_communes(catalog_, store_.get());
+        return ingest::ingest_file(spec, harvest::source_for(spec, file.string()), file.string(), communes.get())
+            .features.size();
+    }
+    static std::string failures(const harvest::PartnerReport& r) {
+        std::string s;
+        for (const auto& f : r.failures) s += f + "\n";
+        return s;
+    }
+
+    static TempDir* template_dir_;
+    TempDir dir_;
+    LayerCatalog catalog_;
+    std::unique_ptr<store::Store> store_;
+    harvest::RunOptions options_;
+    PartnerSimulator sim_;
+};
+TempDir* Harvest::template_dir_ = nullptr;
+
+}  // namespace
+
+TEST_F(Harvest, WfsPagedToTheEndPublishesWhatADirectImportOfTheSameFilePublishes) {
+    const fs::path source = data("deci/pei-21-sdis21.geojson");
+    sim_.serve_wfs("/geoserver/wfs", "sdis21:pei", source);
+    auto p = partner("sdis21-wfs", "wfs", sim_.url("/geoserver/wfs"), "pei");
+    p.options["typeNames"] = "sdis21:pei";
+    p.page_size = 1000;
+    const auto result = run({p});
+    ASSERT_EQ(result.reports.size(), 1u);
+    const auto& r = result.reports[0];
+    EXPECT_FALSE(r.kept_last_good) << failures(r);
+    const std::size_t n = feature_count(source);
+    EXPECT_EQ(sim_.requests("/geoserver/wfs"), (n + 999) / 1000);  // stops at numberMatched or at a short page
+
+    // The same file imported directly, as another source, into a copy of the store: same identifiers.
+    auto direct_store = store::open_store((dir_ / "direct.gpkg").string());
+    const LayerSpec& pei = catalog_.get("pei");
+    auto communes = harvest::load_communes(catalog_, store_.get());
+    SourceSpec src = harvest::source_for(pei, source.string());
+    src.id = "sdis21-wfs";
+    harvest::import_file(pei, src, source.string(), communes.get(), direct_store.get());
+    std::set<std::string> direct;
+    for (const auto& f : direct_store->load(pei)) direct.insert(f.id);
+    EXPECT_EQ(ids("pei", "sdis21-wfs"), direct);
+    EXPECT_GT(direct.size(), 1000u);
+    EXPECT_EQ(r.added, direct.size());
+}
+
+TEST_F(Harvest, OgcApiFeaturesFollowsNextLinksToTheLastPage) {
+    const auto slice = slice_geojson(data("deci/pei-21-sdis21.geojson"), 250, dir_ / "slice.geojson");
+    sim_.serve_oapif("/ogcapi", "pei", slice);
+    auto p = partner("sdis21-oapif", "oapif", sim_.url("/ogcapi/collections/pei/items"), "pei");
+    p.page_size = 100;
+    const auto r = run({p}).reports.at(0);
+    EXPECT_FALSE(r.kept_last_good) << failures(r);
+    EXPECT_EQ(sim_.requests("/ogcapi/collections/pei/items"), 3u);
+    EXPECT_EQ(r.added, publishable(slice, "pei"));
+    EXPECT_EQ(ids("pei", "sdis21-oapif").size(), r.added);
+    EXPECT_GT(r.added, 200u);
+}
+
+TEST_F(Harvest, PlainDownloadsOfZipXlsxAndCsvAreImportedInOneParallelRun) {
+    sim_.serve_file("/files/d_pei_cd90_p.zip", data("deci/d_pei_cd90_p.zip"));
+    sim_.serve_file("/files/pei-71-communes.xlsx", data("deci/pei-71-communes.xlsx"));
+    sim_.serve_file("/files/erp-90-prefecture.csv", data("deci/erp-90-prefecture.csv"));
+    auto zip = partner("sdis90", "file", sim_.url("/files/d_pei_cd90_p.zip"), "pei");
+    auto xlsx = partner("sdis71", "file", sim_.url("/files/pei-71-communes.xlsx"), "pei");
+    auto csv = partner("prefecture90", "file", sim_.url("/files/erp-90-prefecture.csv"), "erp");
+    const auto result = run({zip, xlsx, csv});
+    for (const auto& r : result.reports) {
+        EXPECT_FALSE(r.kept_last_good) << r.partner << ": " << failures(r);
+        EXPECT_GT(r.added, 10u) << r.partner;
+    }
+    EXPECT_EQ(ids("pei", "sdis90").size(), result.reports[0].added);
+    EXPECT_EQ(ids("pei", "sdis71").size(), result.reports[1].added);
+    EXPECT_EQ(ids("erp", "prefecture90").size(), result.reports[2].added);
+}
+
+TEST_F(Harvest, ASecondRunDownloadsNothingAndImportsNothing) {
+    const auto slice = slice_geojson(data("deci/pei-21-sdis21.geojson"), 120, dir_ / "slice.geojson");
+    sim_.serve_file("/files/erp-90-prefecture.csv", data("deci/erp-90-prefecture.csv"));
+    sim_.serve_wfs("/wfs", "pei", slice);
+    auto file = partner("prefecture90", "file", sim_.url("/files/erp-90-prefecture.csv"), "erp");
+    auto wfs = partner("sdis21-wfs", "wfs", sim_.url("/wfs"), "pei");
+    wfs.options["typeNames"] = "pei";
+    wfs.page_size = 50;
+    const auto first = run({file, wfs});
+    ASSERT_FALSE(first.reports[0].kept_last_good) << failures(first.reports[0]);
+    ASSERT_FALSE(first.reports[1].kept_last_good) << failures(first.reports[1]);
+    const auto version = store_->version();
+    sim_.reset_log();
+
+    const auto second = run({file, wfs});
+    // The download answered 304; the WFS (which has no validators) was read once more, found identical, not imported.
+    EXPECT_EQ(sim_.requests("/files/erp-90-prefecture.csv"), 1u);
+    EXPECT_EQ(sim_.requests("/files/erp-90-prefecture.csv", 304), 1u);
+    EXPECT_EQ(sim_.requests("/wfs"), 3u);
+    for (const auto& r : second.reports) {
+        EXPECT_TRUE(r.downloaded_nothing) << r.partner;
+        EXPECT_EQ(r.added + r.updated + r.withdrawn, 0u) << r.partner;
+        EXPECT_GT(r.unchanged, 0u) << r.partner;
+    }
+    EXPECT_EQ(store_->version(), version);  // nothing published
+    EXPECT_EQ(store_->harvest_runs(10).size(), 4u);  // two runs of two partners, kept as history
+}
+
+TEST_F(Harvest, ANewVersionOfAFileIsDownloadedAndItsChangesCounted) {
+    const auto v1 = slice_geojson(data("deci/pei-21-sdis21.geojson"), 100, dir_ / "v1.geojson");
+    const auto v2 = slice_geojson(data("deci/pei-21-sdis21.geojson"), 140, dir_ / "v2.geojson");
+    sim_.serve_file("/files/pei.geojson", v1);
+    auto p = partner("sdis21", "file", sim_.url("/files/pei.geojson"), "pei");
+    ASSERT_FALSE(run({p}).reports[0].kept_last_good);
+    sim_.serve_file("/files/pei.geojson", v2);
+    const auto r = run({p}).reports[0];
+    EXPECT_FALSE(r.kept_last_good) << failures(r);
+    const std::size_t n1 = publishable(v1, "pei"), n2 = publishable(v2, "pei");
+    ASSERT_GT(n2, n1);
+    EXPECT_EQ(r.added, n2 - n1);
+    EXPECT_EQ(r.unchanged, n1);
+    EXPECT_EQ(r.updated + r.withdrawn, 0u);
+    EXPECT_EQ(ids("pei", "sdis21").size(), n2);
+}
+
+struct FaultCase {
+    const char* name;
+    Fault fault;
+    const char* reason;  // what the report must say
+};
+
+class HarvestFault : public Harvest, public ::testing::WithParamInterface<FaultCase> {};
+
+TEST_P(HarvestFault, APartnerFailingAfterAGoodRunKeepsItsLastGoodDataAndTheOthersCarryOn) {
+    const auto slice = slice_geojson(data("deci/pei-21-sdis21.geojson"), 150, dir_ / "slice.geojson");
+    sim_.serve_wfs("/wfs", "pei", slice);
+    sim_.serve_file("/files/erp-90-prefecture.csv", data("deci/erp-90-prefecture.csv"));
+    auto wfs = partner("sdis21-wfs", "wfs", sim_.url("/wfs"), "pei");
+    wfs.options["typeNames"] = "pei";
+    wfs.options["timeout_ms"] = "300";
+    wfs.options["max_retries"] = "1";
+    wfs.page_size = 100;
+    auto healthy = partner("prefecture90", "file", sim_.url("/files/erp-90-prefecture.csv"), "erp");
+
+    ASSERT_FALSE(run({wfs}).reports[0].kept_last_good);
+    const auto before = ids("pei", "sdis21-wfs");
+    ASSERT_EQ(before.size(), publishable(slice, "pei"));
+
+    sim_.fail("/wfs", {GetParam().fault, -1});
+    const auto result = run({wfs, healthy});
+    const auto& failed = result.reports[0];
+    EXPECT_TRUE(failed.kept_last_good);
+    EXPECT_NE(failures(failed).find(GetParam().reason), std::string::npos) << failures(failed);
+    EXPECT_EQ(ids("pei", "sdis21-wfs"), before);
+    EXPECT_FALSE(result.reports[1].kept_last_good) << failures(result.reports[1]);
+    EXPECT_GT(ids("erp", "prefecture90").size(), 10u);
+    EXPECT_FALSE(result.ok());
+}
+
+INSTANTIATE_TEST_SUITE_P(
+    Faults, HarvestFault,
+    ::testing::Values(FaultCase{"Always503", Fault::Status503, "HTTP 503 after 1 retries"},
+                      FaultCase{"Stall", Fault::Stall, "timed out after 300 ms"},
+                      FaultCase{"TruncatedBody", Fault::Truncated, "truncated body"},
+                      FaultCase{"InvalidJson", Fault::InvalidBody, "invalid JSON at offset"},
+                      FaultCase{"WrongContentType", Fault::WrongContentType, "unexpected content type"}),
+    [](const auto& info) { return std::string(info.param.name); });
+
+TEST_F(Harvest, AFileThatFailsToIngestKeepsTheLastGoodVersion) {
+    const auto v1 = slice_geojson(data("deci/pei-21-sdis21.geojson"), 80, dir_ / "v1.geojson");
+    sim_.serve_file("/files/pei.geojson", v1);
+    auto p = partner("sdis21", "file", sim_.url("/files/pei.geojson"), "pei");
+    ASSERT_FALSE(run({p}).reports[0].kept_last_good);
+    sim_.serve_bytes("/files/pei.geojson", "{\"type\":\"FeatureCollection\",\"features\":[{\"type\":", "application/geo+json");
+    const auto r = run({p}).reports[0];
+    EXPECT_TRUE(r.kept_last_good);
+    EXPECT_FALSE(r.failures.empty());
+    EXPECT_EQ(ids("pei", "sdis21").size(), publishable(v1, "pei"));
+}
+
+TEST_F(Harvest, RetriesSucceedWhenThePartnerAnswers503TwiceThenOk) {
+    sim_.serve_file("/files/erp.csv", data("deci/erp-90-prefecture.csv"));
+    sim_.fail("/files/erp.csv", {Fault::Status503, 2});
+    const auto r = run({partner("prefecture90", "file", sim_.url("/files/erp.csv"), "erp")}).reports[0];
+    EXPECT_FALSE(r.kept_last_good) << failures(r);
+    EXPECT_EQ(sim_.requests("/files/erp.csv", 503), 2u);
+    EXPECT_GT(ids("erp", "prefecture90").size(), 10u);
+}
+
+TEST_F(Harvest, ARedirectedDownloadIsFollowed) {
+    sim_.serve_file("/data/2025/erp.csv", data("deci/erp-90-prefecture.csv"));
+    sim_.fail("/latest/erp.csv", {Fault::Redirect, -1, "/data/2025/erp.csv"});
+    const auto r = run({partner("prefecture90", "file", sim_.url("/latest/erp.csv"), "erp")}).reports[0];
+    EXPECT_FALSE(r.kept_last_good) << failures(r);
+    EXPECT_EQ(sim_.requests("/data/2025/erp.csv", 200), 1u);
+    EXPECT_GT(r.added, 10u);
+}
+
+TEST_F(Harvest, ACatalogueProtocolWithoutItsHarvesterIsReportedNotFatal) {
+    auto p = partner("geoide", "csw", sim_.url("/csw"), "");
+    const auto r = run({p}).reports[0];
+    EXPECT_FALSE(r.failures.empty());
+    EXPECT_EQ(r.protocol, "csw");
+}
+
+TEST(HarvestCli, OnePartnerWithoutConfigurationPrintsItsReportAsJson) {
+    TempDir dir;
+    PartnerSimulator sim;
+    sim.serve_file("/files/erp-90-prefecture.csv", data("deci/erp-90-prefecture.csv"));
+    const auto store = (dir / "ideo.gpkg").string();
+    const auto res = run_ideo({"harvest", "--url", sim.url("/files/erp-90-prefecture.csv"), "--protocol", "file", "--layer",
+                               "erp", "--layers", layers_dir().string(), "--store", store, "--json"});
+    ASSERT_EQ(res.exit_code, 0) << res.err << res.out;
+    rapidjson::Document d;
+    d.Parse(res.out.c_str());
+    ASSERT_FALSE(d.HasParseError()) << res.out;
+    ASSERT_TRUE(d["partners"].IsArray());
+    ASSERT_EQ(d["partners"].Size(), 1u);
+    EXPECT_EQ(std::string(d["partners"][0]["protocol"].GetString()), "file");
+    EXPECT_GT(d["partners"][0]["added"].GetUint64(), 10u);
+    EXPECT_FALSE(d["partners"][0]["kept_last_good"].GetBool());
+
+    const auto again = run_ideo({"harvest", "--url", sim.url("/files/erp-90-prefecture.csv"), "--protocol", "file",
+                                 "--layer", "erp", "--layers", layers_dir().string(), "--store", store, "--json"});
+    ASSERT_EQ(again.exit_code, 0) << again.err;
+    d.Parse(again.out.c_str());
+    ASSERT_FALSE(d.HasParseError()) << again.out;
+    EXPECT_TRUE(d["partners"][0]["downloaded_nothing"].GetBool());
+    EXPECT_EQ(sim.requests("/files/erp-90-prefecture.csv", 304), 1u);
+}
+
+TEST(HarvestCli, AnUnknownProtocolIsAUsageErrorNamingIt) {
+    TempDir dir;
+    const auto res = run_ideo({"harvest", "--url", "http://127.0.0.1:1/x", "--protocol", "gopher", "--layer", "erp",
+                               "--layers", layers_dir().string(), "--store", (dir / "ideo.gpkg").string()});
+    EXPECT_EQ(res.exit_code, 2);
+    EXPECT_NE(res.err.find("gopher"), std::string::npos) << res.err;
+}
+
+TEST(AdminHarvest, TheTriggerNeedsTheBearerTokenAndAnswers202WithTheRunId) {
+    TempDir dir;
+    ::setenv("IDEO_ADMIN_TOKEN", "s3cret-token", 1);
+    ServerProcess server({"--store", (dir / "ideo.gpkg").string(), "--layers", layers_dir().string()});
+    ::unsetenv("IDEO_ADMIN_TOKEN");
+    harvest::HttpOptions o;
+    o.max_retries = 0;
+    harvest::HttpClient client(o);
+    const std::string url = "http://127.0.0.1:" + std::to_string(server.port()) + "/admin/harvest";
+    const auto error_of = [&](const std::vector<std::pair<std::string, std::string>>& headers) {
+        try {
+            client.fetch({"POST", url, headers, {}});
+        } catch (const harvest::FetchError& e) {
+            return std::string(e.what());
+        }
+        return std::string("accepted");
+    };
+    EXPECT_NE(error_of({}).find("HTTP 401"), std::string::npos);
+    EXPECT_NE(error_of({{"Authorization", "Bearer wrong"}}).find("HTTP 401"), std::string::npos);
+    const auto res = client.fetch({"POST", url, {{"Authorization", "Bearer s3cret-token"}}, {}});
+    EXPECT_EQ(res.status, 202);
+    rapidjson::Document d;
+    d.Parse(res.body.c_str());
+    ASSERT_TRUE(d.IsObject() && d.HasMember("run_id")) << res.body;
+    EXPECT_EQ(std::string(d["status"].GetString()), "started");
+    EXPECT_FALSE(std::string(d["run_id"].GetString()).empty());
+    EXPECT_TRUE(server.alive());
+}
+
+TEST(AdminHarvest, WithoutATokenConfiguredTheEndpointIsDisabled) {
+    TempDir dir;
+    ServerProcess server({"--store", (dir / "ideo.gpkg").string(), "--layers", layers_dir().string()});
+    harvest::HttpOptions o;
+    o.max_retries = 0;
+    harvest::HttpClient client(o);
+    try {
+        client.fetch({"POST", "http://127.0.0.1:" + std::to_string(server.port()) + "/admin/harvest",
+                      {{"Authorization", "Bearer anything"}}, {}});
+        FAIL() << "accepted without a configured token";
+    } catch (const harvest::FetchError& e) {
+        EXPECT_NE(std::string(e.what()).find("HTTP 403"), std::string::npos) << e.what();
+    }
+}
