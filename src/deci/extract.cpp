@@ -1,5 +1,7 @@
-// The mayor's XLSX: a "Synthèse" sheet, then one sheet per layer with French column titles and
-// typed cells (numbers, real dates), written by GDAL's XLSX driver into /vsimem/.
+// The mayor's extract. Spreadsheets (XLSX, ODS) and CSV: a "Synthèse" sheet, one sheet per layer
+// with French column titles and typed cells, a "Métadonnées" sheet; GIS formats (GeoJSON,
+// GeoPackage, Shapefile, KML): the layers' own field names and geometries in the asked CRS.
+// Everything is written by GDAL into /vsimem/; CSV and Shapefile are zipped.
 #include "ideo/deci/extract.hpp"
 
 #include <cpl_conv.h>
@@ -14,15 +16,19 @@
 #include <memory>
 #include <mutex>
 #include <optional>
+#include <algorithm>
+#include <cctype>
+#include <map>
 #include <set>
+#include <vector>
 
 #include "ideo/core/error.hpp"
 #include "ideo/core/text.hpp"
+#include "zip.hpp"
 
 namespace ideo::deci {
 namespace {
 
-constexpr const char* xlsx_type = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet";
 
 struct SheetLayer {
     const char* layer;  // layer id in the snapshot
@@ -33,17 +39,6 @@ constexpr SheetLayer sheets[] = {{"pei", "PEI"}, {"erp", "ERP"}, {"icpe", "ICPE"
 void register_drivers() {
     static std::once_flag once;
     std::call_once(once, [] { GDALAllRegister(); });
-}
-
-// A /vsimem/ file removed however the extract ends.
-struct MemFile {
-    std::string path;
-    ~MemFile() { VSIUnlink(path.c_str()); }
-};
-
-std::string unique_mem_path() {
-    static std::atomic<unsigned long> counter{0};
-    return "/vsimem/ideo-extract-" + std::to_string(counter++) + ".xlsx";  // one per call: threads never share
 }
 
 struct DatasetCloser {
@@ -58,7 +53,7 @@ using FeaturePtr = std::unique_ptr<OGRFeature, FeatureDeleter>;
 
 [[noreturn]] void fail(const std::string& what) {
     const std::string gdal = CPLGetLastErrorMsg();
-    throw Error("XLSX extract: " + what + (gdal.empty() ? "" : ": " + gdal));
+    throw Error("extract: " + what + (gdal.empty() ? "" : ": " + gdal));
 }
 
 int parse_int(std::string_view s, std::size_t pos, std::size_t len) {
@@ -84,8 +79,8 @@ std::optional<DateParts> parse_date(std::string_view s) {
     return p;
 }
 
-OGRLayer* create_sheet(GDALDataset& ds, const char* name) {
-    OGRLayer* layer = ds.CreateLayer(name, nullptr, wkbNone, nullptr);
+OGRLayer* create_sheet(GDALDataset& ds, const char* name, char** options = nullptr) {
+    OGRLayer* layer = ds.CreateLayer(name, nullptr, wkbNone, options);
     if (!layer) fail(std::string("cannot create sheet ") + name);
     return layer;
 }
@@ -121,6 +116,8 @@ public:
         if (!transform_->Transform(1, &x, &y)) return std::nullopt;
         return std::make_pair(x, y);
     }
+    const OGRSpatialReference& target() const { return target_; }
+    OGRCoordinateTransformation* transformation() const { return transform_.get(); }
 
 private:
     OGRSpatialReference wgs84_, target_;
@@ -138,10 +135,11 @@ std::string partner_of(const LayerSpec& spec, const std::string& source) {
     return s && !s->partner.empty() ? s->partner : source;
 }
 
-LayerCounts write_layer_sheet(GDALDataset& ds, const char* sheet, const index::LayerData& data, const std::string& insee,
-                              const Reprojector* reproject, const std::string& crs) {
+LayerCounts write_layer_sheet(GDALDataset& ds, const char* sheet, const index::LayerData& data,
+                              const std::vector<std::uint32_t>& indices, const Reprojector* reproject,
+                              const std::string& crs, char** options = nullptr) {
     const LayerSpec& spec = data.spec;
-    OGRLayer* layer = create_sheet(ds, sheet);
+    OGRLayer* layer = create_sheet(ds, sheet, options);
     // The provenance columns keep the same titles on every sheet; a layer field that shares one is qualified.
     std::set<std::string> used{"Source", "Mise à jour", "Remarques"};
     for (const FieldSpec& f : spec.fields) {
@@ -164,10 +162,7 @@ LayerCounts write_layer_sheet(GDALDataset& ds, const char* sheet, const index::L
     const int available_field = spec.field_index("disponible");
     LayerCounts counts;
     counts.has_availability = available_field >= 0;
-    const auto it = data.by_insee.find(insee);
-    if (it == data.by_insee.end()) return counts;
-
-    for (const std::uint32_t index : it->second) {
+    for (const std::uint32_t index : indices) {
         if (index >= data.features.size()) continue;
         const Feature& feature = data.features[index];
         FeaturePtr row(OGRFeature::CreateFeature(layer->GetLayerDefn()));
@@ -251,66 +246,376 @@ std::string count_text(const LayerCounts& c) {
     return s;
 }
 
+
+const char* const kProducer = "IDÉO, portail régional des données géographiques (extraction DECI)";
+
+constexpr SheetLayer geo_layers[] = {{"pei", "pei"}, {"erp", "erp"}, {"icpe", "icpe"}};
+
+// What the request covers: the INSEE codes, a label for the file name, and each layer's records.
+struct Selection {
+    std::vector<std::string> codes;
+    std::string file_stem;   // DECI_21231_Dijon_2026-01-01 without the extension
+    std::string title;       // "Dijon (21231)", "3 communes", "département 90"
+    std::map<std::string, std::vector<std::uint32_t>> records;  // layer -> ascending feature indices
+};
+
+bool valid_code(const std::string& s, std::size_t min, std::size_t max) {
+    if (s.size() < min || s.size() > max) return false;
+    for (const char c : s)
+        if (!std::isalnum(static_cast<unsigned char>(c))) return false;
+    return true;
+}
+
+Selection select(const index::Snapshot& snapshot, const ExtractRequest& r, const std::string& date) {
+    Selection sel;
+    std::set<std::string> codes;
+    auto known = [&](const std::string& code) {
+        if (!snapshot.commune_name(code).empty()) return true;
+        for (const auto& s : geo_layers)
+            if (const auto* l = snapshot.layer(s.layer); l && l->by_insee.count(code)) return true;
+        return false;
+    };
+    if (!r.dept.empty()) {
+        if (!valid_code(r.dept, 2, 3)) throw InputError("dept '" + r.dept + "': not a department code");
+        if (const auto* communes = snapshot.layer("communes"))
+            for (const auto& [code, i] : communes->by_id)
+                if (code.rfind(r.dept, 0) == 0 && code.size() == 5) codes.insert(code);
+        for (const auto& s : geo_layers)
+            if (const auto* l = snapshot.layer(s.layer))
+                for (const auto& [code, idx] : l->by_insee)
+                    if (code.rfind(r.dept, 0) == 0 && code.size() == 5) codes.insert(code);
+        if (codes.empty()) throw InputError("dept '" + r.dept + "': no commune of this department is loaded");
+        sel.file_stem = "DECI_dept" + r.dept + "_" + date;
+        sel.title = "département " + r.dept;
+    } else {
+        std::vector<std::string> asked = r.communes;
+        if (!r.insee.empty()) asked.insert(asked.begin(), r.insee);
+        if (asked.empty()) throw InputError("insee: no commune asked");
+        for (const auto& code : asked) {
+            if (!valid_code(code, 5, 5) || !known(code)) throw InputError("commune '" + code + "': unknown INSEE code");
+            codes.insert(code);
+        }
+        if (codes.size() == 1) {
+            const std::string& code = *codes.begin();
+            const std::string name = snapshot.commune_name(code);
+            const std::string part = filename_part(name);
+            sel.file_stem = "DECI_" + code + (part.empty() ? "" : "_" + part) + "_" + date;
+            sel.title = (name.empty() ? std::string("commune") : name) + " (" + code + ")";
+        } else {
+            sel.file_stem = "DECI_" + std::to_string(codes.size()) + "-communes_" + date;
+            sel.title = std::to_string(codes.size()) + " communes";
+        }
+    }
+    sel.codes.assign(codes.begin(), codes.end());
+    for (const auto& s : geo_layers) {
+        auto& out = sel.records[s.layer];
+        if (const auto* l = snapshot.layer(s.layer))
+            for (const auto& code : sel.codes)
+                if (const auto it = l->by_insee.find(code); it != l->by_insee.end())
+                    out.insert(out.end(), it->second.begin(), it->second.end());
+        std::sort(out.begin(), out.end());
+        out.erase(std::unique(out.begin(), out.end()), out.end());
+    }
+    return sel;
+}
+
+std::vector<std::pair<std::string, std::string>> metadata_rows(const index::Snapshot& snapshot, const Selection& sel,
+                                                                const std::string& date, const std::string& crs) {
+    std::vector<std::pair<std::string, std::string>> rows{
+        {"Producteur", kProducer},
+        {"Objet", "Défense extérieure contre l'incendie : PEI, ERP et ICPE de " + sel.title},
+        {"Date de l'extraction", date},
+        {"Système de coordonnées", crs},
+    };
+    std::string list;
+    for (const auto& c : sel.codes) list += (list.empty() ? "" : ", ") + c;
+    rows.emplace_back("Communes (INSEE)", list);
+    for (const auto& s : geo_layers) {
+        const auto* data = snapshot.layer(s.layer);
+        if (!data) {
+            rows.emplace_back(std::string("Source ") + s.sheet, "couche non publiée");
+            continue;
+        }
+        std::set<std::string> partners;
+        for (const auto i : sel.records.at(s.layer)) partners.insert(partner_of(data->spec, data->features[i].provenance.source));
+        std::string p;
+        for (const auto& x : partners) p += (p.empty() ? "" : ", ") + x;
+        rows.emplace_back("Source " + data->spec.title, p.empty() ? "aucun enregistrement" : p);
+        rows.emplace_back("Publication " + data->spec.title, data->published_at.empty() ? "inconnue" : data->published_at);
+    }
+    rows.emplace_back("Avertissement", "Données des partenaires telles que publiées ; les remarques signalent les défauts corrigés ou relevés.");
+    return rows;
+}
+
+// One spreadsheet-like file (XLSX, ODS) or a folder of CSV files: summary, layer sheets, metadata.
+void write_tables(GDALDataset& ds, const index::Snapshot& snapshot, const Selection& sel, const ExtractRequest& request,
+                  const std::string& date, const std::string& crs, char** sheet_options) {
+    std::optional<Reprojector> reproject;
+    if (crs != "EPSG:2154") reproject.emplace(crs);  // X/Y L93 are fields already
+    OGRLayer* summary = create_sheet(ds, "Synthèse", sheet_options);  // first, so the workbook opens on it
+    add_column(*summary, "Rubrique", OFTString);
+    add_column(*summary, "Valeur", OFTString);
+    std::vector<std::pair<std::string, std::string>> rows{{"Territoire", sel.title}, {"Date de l'extraction", date}};
+    if (sel.codes.size() == 1) {
+        const std::string name = snapshot.commune_name(sel.codes.front());
+        rows = {{"Commune", name.empty() ? "(nom inconnu)" : name}, {"Code INSEE", sel.codes.front()}, rows.back()};
+    }
+    std::string sources;
+    for (const auto& s : sheets) {
+        const index::LayerData* data = snapshot.layer(s.layer);
+        if (!data) {
+            rows.emplace_back(s.sheet, "aucun enregistrement (couche non publiée)");
+            continue;
+        }
+        const LayerCounts counts = write_layer_sheet(ds, s.sheet, *data, sel.records.at(s.layer),
+                                                     reproject ? &*reproject : nullptr, crs, sheet_options);
+        rows.emplace_back(s.sheet, counts.total ? count_text(counts) : std::string("aucun enregistrement"));
+        std::string partners;
+        for (const auto& p : counts.partners) partners += (partners.empty() ? "" : ", ") + p;
+        if (!partners.empty()) sources += (sources.empty() ? "" : " ; ") + std::string(s.sheet) + " : " + partners;
+    }
+    rows.emplace_back("Sources", sources.empty() ? "aucune donnée publiée pour ce territoire" : sources);
+    write_summary(*summary, rows);
+    OGRLayer* meta = create_sheet(ds, "Métadonnées", sheet_options);
+    add_column(*meta, "Rubrique", OFTString);
+    add_column(*meta, "Valeur", OFTString);
+    write_summary(*meta, metadata_rows(snapshot, sel, date, crs));
+    (void)request;
+}
+
+// A field name a Shapefile DBF accepts (10 characters), unique within the layer.
+std::string short_name(std::set<std::string>& used, const std::string& name) {
+    std::string base = name.substr(0, 10), out = base;
+    for (int i = 1; used.count(out); ++i) out = base.substr(0, 10 - std::to_string(i).size() - 1) + "_" + std::to_string(i);
+    used.insert(out);
+    return out;
+}
+
+// The layers' own fields and geometries (GeoJSON, GeoPackage, Shapefile, KML).
+// `one_layer`: every record in one layer with a `layer` field (GeoJSON).
+void write_geo(GDALDataset& ds, const index::Snapshot& snapshot, const Selection& sel, const Reprojector& reproject,
+               bool shapefile, bool one_layer, char** options, const std::string& date) {
+    OGRLayer* shared = nullptr;
+    std::map<std::string, int> shared_fields;  // name -> index in the shared layer
+    for (const auto& s : geo_layers) {
+        const index::LayerData* data = snapshot.layer(s.layer);
+        if (!data) continue;
+        const LayerSpec& spec = data->spec;
+        OGRLayer* layer = shared;
+        std::vector<int> col;  // layer field i -> output column
+        std::set<std::string> used;
+        auto field = [&](const std::string& name, OGRFieldType type) {
+            const std::string n = shapefile ? short_name(used, name) : name;
+            if (one_layer) {
+                if (auto it = shared_fields.find(n); it != shared_fields.end()) return it->second;
+            }
+            OGRFieldDefn defn(n.c_str(), type);
+            if (layer->CreateField(&defn) != OGRERR_NONE) fail("cannot create field '" + n + "'");
+            const int index = layer->GetLayerDefn()->GetFieldCount() - 1;
+            if (one_layer) shared_fields[n] = index;
+            return index;
+        };
+        if (!layer) {
+            const OGRwkbGeometryType type = spec.geometry_type == "point" ? wkbPoint : wkbUnknown;
+            layer = ds.CreateLayer(one_layer ? "DECI" : s.layer, const_cast<OGRSpatialReference*>(&reproject.target()),
+                                   type, options);
+            if (!layer) fail(std::string("cannot create layer ") + s.layer);
+            if (one_layer) {
+                shared = layer;
+                field("layer", OFTString);
+            }
+        }
+        for (const FieldSpec& f : spec.fields) {
+            OGRFieldType type = OFTString;
+            if (f.type == FieldType::Integer || f.type == FieldType::Boolean) type = OFTInteger64;
+            else if (f.type == FieldType::Number) type = OFTReal;
+            if (one_layer && shared_fields.count(f.name) &&
+                layer->GetLayerDefn()->GetFieldDefn(shared_fields[f.name])->GetType() != type)
+                type = OFTString;  // a name two layers type differently: written as text
+            col.push_back(field(f.name, type));
+        }
+        const int source_col = field("source", OFTString);
+        const int harvested_col = field(shapefile ? "maj" : "mise_a_jour", OFTString);
+        const int flags_col = field("remarques", OFTString);
+        const int extracted_col = field(shapefile ? "extrait" : "extrait_le", OFTString);
+        const int layer_col = one_layer ? shared_fields["layer"] : -1;
+        for (const auto index : sel.records.at(s.layer)) {
+            const Feature& feature = data->features[index];
+            FeaturePtr row(OGRFeature::CreateFeature(layer->GetLayerDefn()));
+            for (std::size_t i = 0; i < spec.fields.size() && i < feature.values.size(); ++i) {
+                const Value& v = feature.values[i];
+                if (is_null(v)) continue;
+                const int c = col[i];
+                const OGRFieldType t = layer->GetLayerDefn()->GetFieldDefn(c)->GetType();
+                if (t == OFTString) row->SetField(c, to_text(v).c_str());
+                else if (const auto* n = std::get_if<std::int64_t>(&v)) row->SetField(c, static_cast<GIntBig>(*n));
+                else if (const auto* d = std::get_if<double>(&v)) row->SetField(c, *d);
+                else row->SetField(c, to_text(v).c_str());
+            }
+            if (layer_col >= 0) row->SetField(layer_col, s.layer);
+            row->SetField(source_col, partner_of(spec, feature.provenance.source).c_str());
+            row->SetField(harvested_col, feature.provenance.harvested_at.c_str());
+            row->SetField(extracted_col, date.c_str());
+            if (!feature.flags.empty()) {
+                std::string flags;
+                for (const auto& f : feature.flags) flags += (flags.empty() ? "" : ", ") + f;
+                row->SetField(flags_col, flags.c_str());
+            }
+            if (!feature.geometry.empty()) {
+                OGRGeometry* g = nullptr;
+                if (OGRGeometryFactory::createFromWkb(feature.geometry.wkb.data(), nullptr, &g, feature.geometry.wkb.size()) ==
+                        OGRERR_NONE && g) {
+                    std::unique_ptr<OGRGeometry> owned(g);
+                    if (owned->transform(reproject.transformation()) == OGRERR_NONE) row->SetGeometry(owned.get());
+                }
+            }
+            if (layer->CreateFeature(row.get()) != OGRERR_NONE) fail(std::string("cannot write a record of ") + s.layer);
+        }
+    }
+}
+
+struct Format {
+    const char* ext;        // path extension and file extension
+    const char* content_type;
+};
+constexpr Format formats[] = {
+    {"xlsx", "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"},
+    {"ods", "application/vnd.oasis.opendocument.spreadsheet"},
+    {"csv", "application/zip"},
+    {"geojson", "application/geo+json"},
+    {"gpkg", "application/geopackage+sqlite3"},
+    {"shp", "application/zip"},
+    {"kml", "application/vnd.google-earth.kml+xml"},
+};
+
+GDALDriver* driver(const char* name) {
+    register_drivers();
+    GDALDriver* d = GetGDALDriverManager()->GetDriverByName(name);
+    if (!d) throw Error(std::string("extract: GDAL has no ") + name + " driver");
+    return d;
+}
+
+// Closes the dataset and reports what the driver failed to write on close.
+void close(DatasetPtr& ds, const std::string& path) {
+    CPLErrorReset();
+    ds.reset();
+    if (CPLGetLastErrorType() >= CE_Failure) fail("cannot write " + path);
+}
+
+// Every file under a /vsimem/ folder, for zipping.
+std::vector<std::pair<std::string, std::string>> folder_files(const std::string& dir, const std::string& prefix) {
+    std::vector<std::pair<std::string, std::string>> out;
+    char** names = VSIReadDir(dir.c_str());
+    for (char** n = names; n && *n; ++n) out.emplace_back(prefix + *n, read_mem_file(dir + "/" + *n));
+    CSLDestroy(names);
+    std::sort(out.begin(), out.end());
+    return out;
+}
+
+std::string readme(const std::vector<std::pair<std::string, std::string>>& rows) {
+    std::string out;
+    for (const auto& [k, v] : rows) out += k + " : " + v + "\r\n";
+    return out;
+}
+
 }  // namespace
 
+const std::vector<std::string>& extract_formats() {
+    static const std::vector<std::string> list = [] {
+        std::vector<std::string> v;
+        for (const auto& f : formats) v.emplace_back(f.ext);
+        return v;
+    }();
+    return list;
+}
+
+const std::vector<std::string>& extract_crs_list() {
+    static const std::vector<std::string> list{"EPSG:2154", "EPSG:3942", "EPSG:3943", "EPSG:3944", "EPSG:3945",
+                                               "EPSG:3946", "EPSG:3947", "EPSG:3948", "EPSG:3949", "EPSG:3950",
+                                               "EPSG:3857", "EPSG:4326", "OGC:CRS84", "CRS84"};
+    return list;
+}
+
 ExtractFile build_extract(const index::Snapshot& snapshot, const ExtractRequest& request) {
-    if (request.format != "xlsx") throw InputError("format '" + request.format + "': no extract in this format (available: xlsx)");
-    const std::string name = snapshot.commune_name(request.insee);
-    bool has_records = false;
-    for (const auto& s : sheets)
-        if (const auto* l = snapshot.layer(s.layer)) has_records = has_records || l->by_insee.count(request.insee);
-    if (name.empty() && !has_records) throw InputError("commune '" + request.insee + "': unknown INSEE code");
-
-    std::optional<Reprojector> reproject;
-    if (!request.crs.empty() && request.crs != "EPSG:2154") reproject.emplace(request.crs);  // X/Y L93 are fields already
-
-    register_drivers();
-    GDALDriver* driver = GetGDALDriverManager()->GetDriverByName("XLSX");
-    if (!driver) throw Error("XLSX extract: GDAL has no XLSX driver");
-    MemFile file{unique_mem_path()};
-    const std::string date = text::today_iso();
-    {
-        DatasetPtr ds(driver->Create(file.path.c_str(), 0, 0, 0, GDT_Unknown, nullptr));
-        if (!ds) fail("cannot create " + file.path);
-        OGRLayer* summary = create_sheet(*ds, "Synthèse");  // first, so the workbook opens on it
-        add_column(*summary, "Rubrique", OFTString);
-        add_column(*summary, "Valeur", OFTString);
-
-        std::vector<std::pair<std::string, std::string>> rows{
-            {"Commune", name.empty() ? "(nom inconnu)" : name},
-            {"Code INSEE", request.insee},
-            {"Date de l'extraction", date},
-        };
-        std::string sources;
-        for (const auto& s : sheets) {
-            const index::LayerData* data = snapshot.layer(s.layer);
-            if (!data) {
-                rows.emplace_back(s.sheet, "couche non publiée");
-                continue;
-            }
-            const LayerCounts counts = write_layer_sheet(*ds, s.sheet, *data, request.insee,
-                                                         reproject ? &*reproject : nullptr, request.crs);
-            rows.emplace_back(s.sheet, count_text(counts));
-            std::string partners;
-            for (const auto& p : counts.partners) partners += (partners.empty() ? "" : ", ") + p;
-            if (!partners.empty()) sources += (sources.empty() ? "" : " ; ") + std::string(s.sheet) + " : " + partners;
-        }
-        rows.emplace_back("Sources", sources.empty() ? "aucune donnée publiée pour cette commune" : sources);
-        write_summary(*summary, rows);
-        CPLErrorReset();
-        ds.reset();  // the XLSX driver writes the workbook when the dataset closes
-        if (CPLGetLastErrorType() >= CE_Failure) fail("cannot write " + file.path);
+    std::string fmt = request.format == "shp.zip" ? "shp" : request.format;
+    const Format* format = nullptr;
+    for (const auto& f : formats)
+        if (fmt == f.ext) format = &f;
+    if (!format) {
+        std::string known;
+        for (const auto& f : extract_formats()) known += (known.empty() ? "" : ", ") + f;
+        throw InputError("format '" + request.format + "': no extract in this format (available: " + known + ")");
     }
+    std::string crs = request.crs.empty() ? (fmt == "geojson" ? "OGC:CRS84" : "EPSG:2154") : request.crs;
+    if (crs == "CRS84") crs = "OGC:CRS84";
+    if (std::find(extract_crs_list().begin(), extract_crs_list().end(), crs) == extract_crs_list().end())
+        throw InputError("crs '" + crs + "': not offered (EPSG:2154, EPSG:3942 to EPSG:3950, EPSG:3857, EPSG:4326, CRS84)");
+    if (fmt == "kml") crs = "OGC:CRS84";  // KML is WGS84 lon/lat by definition
+    if (fmt == "geojson" && crs == "EPSG:4326") crs = "OGC:CRS84";  // GeoJSON order: lon, lat
 
-    vsi_l_offset size = 0;
-    GByte* bytes = VSIGetMemFileBuffer(file.path.c_str(), &size, FALSE);
-    if (!bytes) fail("cannot read back " + file.path);
-
+    const std::string date = text::today_iso();
+    const Selection sel = select(snapshot, request, date);
     ExtractFile out;
-    const std::string commune = filename_part(name);
-    out.filename = "DECI_" + request.insee + (commune.empty() ? "" : "_" + commune) + "_" + date + ".xlsx";
-    out.content_type = xlsx_type;
-    out.bytes.assign(reinterpret_cast<const char*>(bytes), static_cast<std::size_t>(size));
+    out.content_type = format->content_type;
+    out.filename = sel.file_stem + "." + (fmt == "shp" ? std::string("shp.zip") : fmt == "csv" ? std::string("csv.zip") : fmt);
+    const auto meta = metadata_rows(snapshot, sel, date, crs);
+
+    if (fmt == "xlsx" || fmt == "ods") {
+        MemPath file("." + fmt);
+        DatasetPtr ds(driver(fmt == "xlsx" ? "XLSX" : "ODS")->Create(file.path.c_str(), 0, 0, 0, GDT_Unknown, nullptr));
+        if (!ds) fail("cannot create " + file.path);
+        write_tables(*ds, snapshot, sel, request, date, crs, nullptr);
+        close(ds, file.path);  // the spreadsheet drivers write the file when the dataset closes
+        out.bytes = read_mem_file(file.path);
+    } else if (fmt == "csv") {
+        MemPath dir("-csv");  // the CSV driver creates the folder itself
+        DatasetPtr ds(driver("CSV")->Create(dir.path.c_str(), 0, 0, 0, GDT_Unknown, nullptr));
+        if (!ds) fail("cannot create " + dir.path);
+        // UTF-8 with a BOM so Excel reads the accents; ';' as French Excel expects.
+        const char* options[] = {"WRITE_BOM=YES", "SEPARATOR=SEMICOLON", "LINEFORMAT=CRLF", nullptr};
+        write_tables(*ds, snapshot, sel, request, date, crs, const_cast<char**>(options));
+        close(ds, dir.path);
+        out.bytes = make_zip(folder_files(dir.path, sel.file_stem + "/"));
+    } else {
+        const Reprojector reproject(crs);
+        if (fmt == "shp") {
+            MemPath dir("-shp");
+            VSIMkdir(dir.path.c_str(), 0755);
+            DatasetPtr ds(driver("ESRI Shapefile")->Create(dir.path.c_str(), 0, 0, 0, GDT_Unknown, nullptr));
+            if (!ds) fail("cannot create " + dir.path);
+            const char* options[] = {"ENCODING=UTF-8", nullptr};  // with a .cpg saying so
+            write_geo(*ds, snapshot, sel, reproject, true, false, const_cast<char**>(options), date);
+            close(ds, dir.path);
+            auto files = folder_files(dir.path, "");
+            files.emplace_back("LISEZMOI.txt", readme(meta));
+            out.bytes = make_zip(files);
+        } else if (fmt == "gpkg") {
+            MemPath file(".gpkg");
+            DatasetPtr ds(driver("GPKG")->Create(file.path.c_str(), 0, 0, 0, GDT_Unknown, nullptr));
+            if (!ds) fail("cannot create " + file.path);
+            ds->SetMetadataItem("DESCRIPTION", readme(meta).c_str());
+            write_geo(*ds, snapshot, sel, reproject, false, false, nullptr, date);
+            OGRLayer* m = create_sheet(*ds, "metadonnees");
+            add_column(*m, "rubrique", OFTString);
+            add_column(*m, "valeur", OFTString);
+            write_summary(*m, meta);
+            close(ds, file.path);
+            out.bytes = read_mem_file(file.path);
+        } else {
+            MemPath file("." + fmt);
+            const bool geojson = fmt == "geojson";
+            DatasetPtr ds(driver(geojson ? "GeoJSON" : "KML")->Create(file.path.c_str(), 0, 0, 0, GDT_Unknown, nullptr));
+            if (!ds) fail("cannot create " + file.path);
+            const std::string description = "DECI " + sel.title + ". " + kProducer + ", extraction du " + date +
+                                            ". Sources : voir les propriétés source et mise_a_jour.";
+            const std::string desc_option = "DESCRIPTION=" + description;
+            const char* options[] = {geojson ? "RFC7946=NO" : nullptr, geojson ? desc_option.c_str() : nullptr, nullptr};
+            write_geo(*ds, snapshot, sel, reproject, false, geojson, geojson ? const_cast<char**>(options) : nullptr, date);
+            close(ds, file.path);
+            out.bytes = read_mem_file(file.path);
+        }
+    }
+    if (out.bytes.empty()) fail("the " + fmt + " extract came out empty");
     return out;
 }
 

@@ -1,7 +1,15 @@
-// GET /deci/communes/{insee}/extract.{format}: the mayor's download, built by deci/.
+// The DECI API: extracts (a commune, a list, a department), the municipal order, coverage, the
+// commune's counts and the planned-building check. Parameters are validated here (400 naming
+// them); the work is done by deci/.
+#include <algorithm>
+#include <cctype>
 #include <string>
+#include <vector>
 
 #include "ideo/core/error.hpp"
+#include "ideo/core/text.hpp"
+#include "ideo/deci/arrete.hpp"
+#include "ideo/deci/coverage.hpp"
 #include "ideo/deci/extract.hpp"
 #include "parameters.hpp"
 #include "services.hpp"
@@ -57,7 +65,11 @@ Response deci_extract(const Request& req, const index::Snapshot& snapshot, std::
     const ExtractParameters p = parse_extract_parameters(insee, format, req.query);
     deci::ExtractFile file;
     try {
-        file = deci::build_extract(snapshot, deci::ExtractRequest{p.insee, p.format, p.crs});
+        deci::ExtractRequest r;
+        r.insee = p.insee;
+        r.format = p.format;
+        r.crs = p.crs;
+        file = deci::build_extract(snapshot, r);
     } catch (const InputError& e) {
         throw HttpError(404, "NotFound", e.what());  // the commune (or the CRS) is unknown: no such extract
     }
@@ -66,6 +78,215 @@ Response deci_extract(const Request& req, const index::Snapshot& snapshot, std::
     res.body = std::move(file.bytes);
     res.headers.emplace_back("Content-Disposition", content_disposition(file.filename));
     return res;
+}
+
+namespace {
+
+Response file_response(deci::ExtractFile file, const index::Snapshot& snapshot, const std::string& variant) {
+    Response res;
+    res.content_type = file.content_type;
+    res.body = std::move(file.bytes);
+    res.headers.emplace_back("Content-Disposition", content_disposition(file.filename));
+    return res;
+}
+
+bool all_alnum(std::string_view s) {
+    return !s.empty() && std::all_of(s.begin(), s.end(), [](char c) { return std::isalnum(static_cast<unsigned char>(c)); });
+}
+
+void check_insee(std::string_view name, std::string_view code) {
+    if (code.size() != 5 || !all_alnum(code)) throw_bad_parameter(name, "'" + std::string(code.substr(0, 40)) + "' is not a commune INSEE code");
+}
+
+void check_dept(std::string_view name, std::string_view code) {
+    if (code.size() < 2 || code.size() > 3 || !all_alnum(code))
+        throw_bad_parameter(name, "'" + std::string(code.substr(0, 40)) + "' is not a department code (21, 2A, 974)");
+}
+
+// The rules named by `rules=` (a department), else the commune's department.
+std::shared_ptr<const deci::Rules> rules_for(const index::Snapshot& snapshot, const QueryParams& q, std::string_view insee) {
+    std::string dept = insee.empty() ? std::string("default") : deci::department_of(insee);
+    if (const std::string* r = q.find("rules")) {
+        if (*r != "default") check_dept("rules", *r);
+        dept = *r;
+    }
+    try {
+        return deci::cached_rules(snapshot, dept);
+    } catch (const InputError& e) {
+        throw HttpError(500, "ServerError", e.what());  // a broken rules file is the server's fault
+    }
+}
+
+void only(const QueryParams& q, std::initializer_list<std::string_view> allowed) {
+    for (const auto& [name, value] : q.entries())
+        if (std::find(allowed.begin(), allowed.end(), name) == allowed.end()) {
+            std::string list;
+            for (const auto a : allowed) list += (list.empty() ? "" : ", ") + std::string(a);
+            throw_bad_parameter(name, "unknown parameter: accepted here: " + list);
+        }
+}
+
+Response json_response(std::string body, const index::Snapshot& snapshot, std::string_view variant,
+                       const char* type = "application/json") {
+    Response res;
+    res.content_type = type;
+    res.body = std::move(body);
+    res.headers.emplace_back("ETag", snapshot_etag(snapshot, variant));
+    return res;
+}
+
+}  // namespace
+
+Response deci_extract_many(const Request& req, const index::Snapshot& snapshot, std::string_view format) {
+    only(req.query, {"insee", "dept", "crs"});
+    ExtractParameters p = parse_extract_parameters("00000", format, QueryParams{});  // the format check alone
+    deci::ExtractRequest r;
+    r.format = p.format;
+    if (const std::string* crs = req.query.find("crs")) {
+        QueryParams only_crs;
+        only_crs.add("crs", *crs);
+        r.crs = parse_extract_parameters("00000", format, only_crs).crs;
+    }
+    const std::string* insee = req.query.find("insee");
+    const std::string* dept = req.query.find("dept");
+    if ((insee != nullptr) == (dept != nullptr)) throw_bad_parameter(insee ? "dept" : "insee", "give either insee (a list of INSEE codes) or dept");
+    if (insee) {
+        std::size_t start = 0;
+        while (start <= insee->size()) {
+            const std::size_t comma = std::min(insee->find(',', start), insee->size());
+            const std::string code = text::trim(std::string_view(*insee).substr(start, comma - start));
+            check_insee("insee", code);
+            r.communes.push_back(code);
+            if (r.communes.size() > 1000) throw_bad_parameter("insee", "at most 1000 communes per extract; ask a department with dept=");
+            start = comma + 1;
+        }
+    } else {
+        check_dept("dept", *dept);
+        r.dept = *dept;
+    }
+    try {
+        return file_response(deci::build_extract(snapshot, r), snapshot, {});
+    } catch (const InputError& e) {
+        throw HttpError(404, "NotFound", e.what());
+    }
+}
+
+Response deci_arrete(const Request& req, const index::Snapshot& snapshot, std::string_view insee) {
+    only(req.query, {"rules"});
+    check_insee("insee", insee);
+    const auto rules = rules_for(snapshot, req.query, insee);
+    try {
+        return file_response(deci::build_arrete(snapshot, *rules, std::string(insee)), snapshot, {});
+    } catch (const InputError& e) {
+        throw HttpError(404, "NotFound", e.what());
+    }
+}
+
+Response deci_coverage(const Request& req, const index::Snapshot& snapshot, std::string_view insee) {
+    only(req.query, {"mode", "rules"});
+    check_insee("insee", insee);
+    deci::Mode mode = deci::Mode::Straight;
+    if (const std::string* m = req.query.find("mode")) {
+        if (*m != "straight" && *m != "road") throw_bad_parameter("mode", "must be straight or road, got '" + m->substr(0, 40) + "'");
+        mode = deci::parse_mode(*m);
+        if (mode == deci::Mode::Road && !snapshot.layer("roads"))
+            throw_bad_parameter("mode", "road: no road network is loaded here; use mode=straight");
+    }
+    const auto rules = rules_for(snapshot, req.query, insee);
+    std::shared_ptr<const deci::CommuneCoverage> result;
+    try {
+        result = deci::cached_coverage(snapshot, *rules, std::string(insee), mode);
+    } catch (const InputError& e) {
+        throw HttpError(404, "NotFound", e.what());
+    }
+    return json_response(deci::coverage_geojson({*result}), snapshot,
+                         std::string("coverage-") + deci::to_string(mode) + "-" + rules->id + "-" + std::string(insee),
+                         "application/geo+json");
+}
+
+Response deci_commune(const Request& req, const index::Snapshot& snapshot, std::string_view insee) {
+    only(req.query, {"rules"});
+    check_insee("insee", insee);
+    const auto rules = rules_for(snapshot, req.query, insee);
+    const deci::CommuneSummary s = deci::commune_summary(snapshot, *rules, std::string(insee), text::today_iso());
+    if (s.name.empty() && s.pei_total == 0 && s.erp_total == 0 && s.icpe_total == 0)
+        throw HttpError(404, "NotFound", "commune '" + std::string(insee) + "': unknown INSEE code");
+    std::string b = "{\"insee\":";
+    append_json_string(b, s.insee);
+    b += ",\"name\":";
+    append_json_string(b, s.name);
+    b += ",\"rules\":";
+    append_json_string(b, rules->id);
+    auto num = [&](const char* k, std::size_t v) {
+        b += ",\"";
+        b += k;
+        b += "\":";
+        append_json_number(b, static_cast<std::int64_t>(v));
+    };
+    auto ids = [&](const char* k, const std::vector<std::string>& list) {
+        b += ",\"";
+        b += k;
+        b += "\":[";
+        for (std::size_t i = 0; i < list.size(); ++i) {
+            if (i) b += ',';
+            append_json_string(b, list[i]);
+        }
+        b += ']';
+    };
+    b += ",\"pei\":{\"total\":" + std::to_string(s.pei_total);
+    num("available", s.pei_available);
+    num("compliant", s.pei_compliant);
+    num("unavailable", s.pei_unavailable);
+    num("check_overdue", s.pei_check_overdue);
+    num("below_need", s.pei_below_need);
+    num("without_location", s.pei_without_location);
+    b += "},\"erp\":{\"total\":" + std::to_string(s.erp_total);
+    num("without_location", s.erp_without_location);
+    b += "},\"icpe\":{\"total\":" + std::to_string(s.icpe_total);
+    num("without_location", s.icpe_without_location);
+    b += "},\"quality\":{\"check_max_age_days\":" + std::to_string(rules->check_max_age_days);
+    ids("unavailable", s.unavailable_ids);
+    ids("below_need", s.below_need_ids);
+    ids("check_overdue", s.check_overdue_ids);
+    b += "}}";
+    return json_response(std::move(b), snapshot, "commune-" + rules->id + "-" + std::string(insee) + "-" + text::today_iso());
+}
+
+Response deci_check(const Request& req, const index::Snapshot& snapshot) {
+    only(req.query, {"lon", "lat", "risk", "mode", "rules"});
+    auto coordinate = [&](const char* name, double limit) {
+        const std::string* v = req.query.find(name);
+        if (!v) throw_bad_parameter(name, "required");
+        const auto d = parse_double(*v);
+        if (!d || std::abs(*d) > limit) throw_bad_parameter(name, "must be a number within ±" + std::to_string(static_cast<int>(limit)) + ", got '" + v->substr(0, 40) + "'");
+        return *d;
+    };
+    const double lon = coordinate("lon", 180), lat = coordinate("lat", 90);
+    deci::Mode mode = deci::Mode::Road;  // along roads where a network is loaded, as DECI.md asks
+    if (const std::string* m = req.query.find("mode")) {
+        if (*m != "straight" && *m != "road") throw_bad_parameter("mode", "must be straight or road, got '" + m->substr(0, 40) + "'");
+        mode = deci::parse_mode(*m);
+    }
+    std::string insee;
+    if (snapshot.communes)
+        if (const auto c = snapshot.communes->locate(lon, lat)) insee = *c;
+    const auto rules = rules_for(snapshot, req.query, insee);
+    const deci::RiskClass* risk = &rules->area_class();
+    if (const std::string* r = req.query.find("risk")) {
+        risk = rules->find(*r);
+        if (!risk) {
+            std::string known;
+            for (const auto& c : rules->classes) known += (known.empty() ? "" : ", ") + c.id;
+            throw_bad_parameter("risk", "unknown risk class '" + r->substr(0, 40) + "' (known: " + known + ")");
+        }
+    }
+    deci::RiskVerdict v;
+    try {
+        v = deci::check_point(snapshot, *rules, lon, lat, *risk, mode);
+    } catch (const InputError& e) {
+        throw_bad_parameter("lon", e.what());
+    }
+    return json_response(deci::verdict_json(v, *rules), snapshot, {});
 }
 
 }  // namespace ideo::server

@@ -1,0 +1,76 @@
+#include "geo.hpp"
+
+#include <ogr_geometry.h>
+#include <ogr_spatialref.h>
+
+#include <cmath>
+
+#include "ideo/core/error.hpp"
+
+namespace ideo::deci::geo {
+namespace {
+
+struct ThreadState {
+    GEOSContextHandle_t geos = GEOS_init_r();
+    std::unique_ptr<OGRCoordinateTransformation> to_l93, to_wgs84;
+    ThreadState() {
+        OGRSpatialReference wgs84, l93;
+        wgs84.importFromEPSG(4326);
+        l93.importFromEPSG(2154);
+        wgs84.SetAxisMappingStrategy(OAMS_TRADITIONAL_GIS_ORDER);
+        l93.SetAxisMappingStrategy(OAMS_TRADITIONAL_GIS_ORDER);
+        to_l93.reset(OGRCreateCoordinateTransformation(&wgs84, &l93));
+        to_wgs84.reset(OGRCreateCoordinateTransformation(&l93, &wgs84));
+        if (!to_l93 || !to_wgs84) throw Error("DECI: no WGS84 <-> Lambert-93 transformation (PROJ database?)");
+    }
+    ~ThreadState() {
+        to_l93.reset();
+        to_wgs84.reset();
+        GEOS_finish_r(geos);
+    }
+};
+
+ThreadState& state() {
+    thread_local ThreadState s;
+    return s;
+}
+
+std::optional<XY> apply(OGRCoordinateTransformation& ct, double x, double y) {
+    if (!ct.Transform(1, &x, &y) || !std::isfinite(x) || !std::isfinite(y)) return std::nullopt;
+    return XY{x, y};
+}
+
+}  // namespace
+
+GEOSContextHandle_t ctx() { return state().geos; }
+
+std::optional<XY> to_l93(double lon, double lat) { return apply(*state().to_l93, lon, lat); }
+std::optional<XY> to_wgs84(double x, double y) { return apply(*state().to_wgs84, x, y); }
+
+Geom wkb_to_l93(const std::string& wkb) {
+    if (wkb.empty()) return nullptr;
+    OGRGeometry* raw = nullptr;
+    if (OGRGeometryFactory::createFromWkb(wkb.data(), nullptr, &raw, wkb.size()) != OGRERR_NONE || !raw) return nullptr;
+    std::unique_ptr<OGRGeometry> g(raw);
+    if (g->transform(state().to_l93.get()) != OGRERR_NONE) return nullptr;
+    Geom out(g->exportToGEOS(ctx()));
+    if (out && GEOSisValid_r(ctx(), out.get()) != 1) out.reset(GEOSMakeValid_r(ctx(), out.get()));  // partner polygons self-touch
+    return out;
+}
+
+std::string l93_to_wkb(const GEOSGeometry* g) {
+    if (!g || GEOSisEmpty_r(ctx(), g) == 1) return {};
+    std::unique_ptr<OGRGeometry> og(OGRGeometryFactory::createFromGEOS(ctx(), const_cast<GEOSGeometry*>(g)));
+    if (!og || og->transform(state().to_wgs84.get()) != OGRERR_NONE) return {};
+    std::string wkb(static_cast<std::size_t>(og->WkbSize()), '\0');
+    og->exportToWkb(wkbNDR, reinterpret_cast<unsigned char*>(wkb.data()), wkbVariantIso);
+    return wkb;
+}
+
+double area(const GEOSGeometry* g) {
+    double a = 0;
+    if (g) GEOSArea_r(ctx(), g, &a);
+    return a;
+}
+
+}  // namespace ideo::deci::geo
