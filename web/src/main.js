@@ -1,0 +1,435 @@
+// The full map page: commune search and summary, downloads, coverage, layers, legend, embed code, catalogue.
+import './style.css';
+import { createMap, getJSON, GROUPS, commune } from './map.js';
+import { LAYER_TITLES } from './labels.js';
+
+const $ = (id) => document.getElementById(id);
+const el = (tag, props = {}, ...children) => {
+  const node = Object.assign(document.createElement(tag), props);
+  node.append(...children.filter((c) => c !== null && c !== undefined));
+  return node;
+};
+const fr = (n) => Number(n).toLocaleString('fr-FR');
+
+const params = new URLSearchParams(location.search);
+const state = { commune: null };
+const ui = await createMap($('map'));
+const { map } = ui;
+
+// ---- layers and legend --------------------------------------------------------------------------
+
+function buildLayerSwitches() {
+  const box = $('layer-switches');
+  const wanted = params.get('layers')?.split(',');
+  for (const g of GROUPS) {
+    if (!ui.groups[g]) continue;
+    const on = !wanted || g === 'communes' || wanted.includes(g);
+    ui.setGroupVisible(g, on);
+    const input = el('input', { type: 'checkbox', checked: on, id: `couche-${g}` });
+    input.addEventListener('change', () => {
+      ui.setGroupVisible(g, input.checked);
+      updateEmbed();
+    });
+    box.append(el('div', { className: 'switch' }, input, el('label', { htmlFor: input.id, textContent: LAYER_TITLES[g] })));
+  }
+}
+
+function buildLegend() {
+  const legend = ui.style.metadata?.['ideo:legend'] ?? {};
+  const titles = { ...LAYER_TITLES, clusters: 'Regroupements' };
+  const box = $('legend');
+  for (const [key, entry] of Object.entries(legend)) {
+    const block = el('div', { className: 'legend-block' }, el('h3', { textContent: titles[key] ?? key }));
+    if (typeof entry === 'string') {
+      block.append(el('p', { textContent: entry }));
+    } else {
+      const ul = el('ul');
+      for (const [swatch, label] of Object.entries(entry)) {
+        const ring = swatch.startsWith('ring ');
+        const color = swatch.replace(/^ring\s+/, '');
+        const dot = el('span', { className: ring ? 'swatch ring' : 'swatch', ariaHidden: 'true' });
+        dot.style.setProperty('--c', color);
+        ul.append(el('li', {}, dot, el('span', { textContent: label })));
+      }
+      block.append(ul);
+    }
+    box.append(block);
+  }
+  if (!box.children.length) box.append(el('p', { textContent: 'Ce style ne fournit pas de légende.' }));
+}
+
+// ---- commune search -----------------------------------------------------------------------------
+
+const input = $('recherche-commune');
+const list = $('resultats-communes');
+let hits = [];
+let active = -1;
+let searchSeq = 0;
+
+function renderHits() {
+  list.replaceChildren();
+  hits.forEach((h, i) => {
+    const li = el('li', {
+      id: `commune-${h.insee}`,
+      role: 'option',
+      className: i === active ? 'active' : '',
+      tabIndex: -1,
+    }, el('strong', { textContent: h.nom }), ` ${h.insee}${h.postcodes?.length ? ` · ${h.postcodes.join(', ')}` : ''}`);
+    li.setAttribute('aria-selected', String(i === active));
+    li.addEventListener('click', () => choose(h));
+    li.addEventListener('keydown', (e) => { if (e.key === 'Enter') choose(h); });
+    list.append(li);
+  });
+  list.hidden = hits.length === 0;
+  input.setAttribute('aria-expanded', String(hits.length > 0));
+  if (active >= 0 && active < hits.length) input.setAttribute('aria-activedescendant', `commune-${hits[active].insee}`);
+  else input.removeAttribute('aria-activedescendant');
+}
+
+async function search(q) {
+  const seq = ++searchSeq;
+  if (!q.trim()) { hits = []; renderHits(); $('search-status').textContent = ''; return; }
+  try {
+    const found = await getJSON(`/communes/search?q=${encodeURIComponent(q)}&limit=8`);
+    if (seq !== searchSeq) return;  // a later keystroke already answered
+    hits = found;
+    active = hits.length ? 0 : -1;
+    renderHits();
+    $('search-status').textContent = hits.length ? `${hits.length} commune(s) trouvée(s)` : 'Aucune commune trouvée';
+  } catch (e) {
+    if (seq === searchSeq) $('search-status').textContent = `Recherche impossible (${e.message})`;
+  }
+}
+
+let debounce;
+input.addEventListener('input', () => {
+  clearTimeout(debounce);
+  debounce = setTimeout(() => search(input.value), 150);
+});
+input.addEventListener('keydown', async (e) => {
+  if (e.key === 'ArrowDown' || e.key === 'ArrowUp') {
+    if (!hits.length) return;
+    e.preventDefault();
+    active = (active + (e.key === 'ArrowDown' ? 1 : hits.length - 1)) % hits.length;
+    renderHits();
+  } else if (e.key === 'Escape') {
+    hits = [];
+    renderHits();
+  }
+});
+$('search-form').addEventListener('submit', async (e) => {
+  e.preventDefault();
+  clearTimeout(debounce);
+  if (!hits.length || active < 0) await search(input.value);
+  if (hits.length) choose(hits[Math.max(active, 0)]);
+});
+
+async function choose(hit) {
+  state.commune = hit;
+  hits = [];
+  active = -1;
+  renderHits();
+  input.value = hit.nom;
+  ui.showCommune(hit);
+  const url = new URL(location.href);
+  url.searchParams.set('insee', hit.insee);
+  history.replaceState(null, '', url);
+  $('commune').hidden = false;
+  $('titre-commune').textContent = `${hit.nom} (${hit.insee})`;
+  updateEmbed();
+  resetCoverage();
+  await Promise.all([showSummary(hit), showDownloads(hit)]);
+}
+
+// ---- summary ------------------------------------------------------------------------------------
+
+const num = (...vs) => vs.find((v) => typeof v === 'number' && Number.isFinite(v));
+
+// The server's summary, whichever shape (nested or flat) it answers with.
+function normaliseSummary(s) {
+  const pei = typeof s.pei === 'object' && s.pei ? s.pei : {};
+  const count = (x) => (typeof x === 'number' ? x : x && typeof x === 'object' ? num(x.total, x.count) : undefined);
+  const total = num(pei.total, s.pei_total);
+  const available = num(pei.available, s.pei_available);
+  const out = {
+    total,
+    available,
+    compliant: num(pei.compliant, s.pei_compliant),
+    unavailable: num(pei.unavailable, s.pei_unavailable, total !== undefined && available !== undefined ? total - available : undefined),
+    erp: num(count(s.erp), s.erp_total),
+    icpe: num(count(s.icpe), s.icpe_total),
+    warnings: [],
+  };
+  const extra = {
+    check_overdue: num(pei.check_overdue, s.pei_check_overdue),
+    below_need: num(pei.below_need, s.pei_below_need),
+    without_location: num(pei.without_location, s.pei_without_location),
+    erp_without_location: num(s.erp?.without_location, s.erp_without_location),
+    icpe_without_location: num(s.icpe?.without_location, s.icpe_without_location),
+  };
+  for (const [k, v] of Object.entries(extra)) if (v) out.warnings.push(warningText(k, v));
+  // Free-text flags, when the server words some itself.
+  for (const f of Array.isArray(s.flags) ? s.flags : []) {
+    const text = typeof f === 'string' ? f : f?.message ?? f?.description ?? f?.label;
+    if (text) out.warnings.push(text);
+  }
+  return out;
+}
+
+function warningText(code, n) {
+  const texts = {
+    check_overdue: `${fr(n)} PEI sans contrôle récent (ou sans date de contrôle)`,
+    pei_check_overdue: `${fr(n)} PEI sans contrôle récent (ou sans date de contrôle)`,
+    below_need: `${fr(n)} PEI disponibles mais au débit ou volume insuffisant`,
+    pei_below_need: `${fr(n)} PEI disponibles mais au débit ou volume insuffisant`,
+    without_location: `${fr(n)} PEI sans coordonnées (absents de la carte)`,
+    pei_without_location: `${fr(n)} PEI sans coordonnées (absents de la carte)`,
+    no_check_date: `${fr(n)} PEI sans date de contrôle`,
+    erp_without_location: `${fr(n)} ERP sans coordonnées (absents de la carte)`,
+    icpe_without_location: `${fr(n)} ICPE sans coordonnées (absents de la carte)`,
+  };
+  return texts[code] ?? `${code} : ${fr(n)}`;
+}
+
+// Without the summary endpoint the page counts from the features API, with the clusters' rule of compliance.
+async function summaryFromFeatures(insee) {
+  const pei = await getJSON(`/collections/pei/items?insee=${insee}&limit=10000`);
+  const matched = async (layer) => {
+    try { return (await getJSON(`/collections/${layer}/items?insee=${insee}&limit=1`)).numberMatched; } catch { return undefined; }
+  };
+  let available = 0, compliant = 0, noLocation = 0, noCheck = 0;
+  for (const f of pei.features) {
+    const p = f.properties;
+    const ok = p.disponible === 1 || p.disponible === true;
+    if (ok) available++;
+    if (ok && ((['PI', 'BI'].includes(p.type_pei) && p.debit >= 60) || (['PA', 'CI'].includes(p.type_pei) && p.volume >= 120))) compliant++;
+    if (!f.geometry) noLocation++;
+    if (!p.date_ct) noCheck++;
+  }
+  const total = pei.numberMatched ?? pei.features.length;
+  const warnings = [];
+  if (noLocation) warnings.push(warningText('without_location', noLocation));
+  if (noCheck) warnings.push(warningText('no_check_date', noCheck));
+  return { total, available, compliant, unavailable: total - available, erp: await matched('erp'), icpe: await matched('icpe'), warnings };
+}
+
+async function showSummary(hit) {
+  const dl = $('commune-counts');
+  const warn = $('commune-warnings');
+  dl.replaceChildren(el('dt', { textContent: 'Chargement…' }));
+  warn.replaceChildren();
+  let s;
+  try {
+    s = normaliseSummary(await getJSON(`/deci/communes/${hit.insee}`));
+    if (s.total === undefined) throw new Error('summary without PEI counts');
+  } catch {
+    try { s = await summaryFromFeatures(hit.insee); } catch (e) {
+      dl.replaceChildren(el('dt', { textContent: `Résumé indisponible (${e.message})` }));
+      return;
+    }
+  }
+  if (state.commune !== hit) return;
+  const rows = [
+    ['PEI', s.total, 'pei-total'],
+    ['dont disponibles', s.available, 'pei-available'],
+    ['dont conformes', s.compliant, 'pei-compliant'],
+    ['dont indisponibles', s.unavailable, 'pei-unavailable'],
+    ['ERP', s.erp, 'erp-total'],
+    ['ICPE', s.icpe, 'icpe-total'],
+  ];
+  dl.replaceChildren(...rows.flatMap(([label, v, key]) => {
+    const dd = el('dd', { textContent: v === undefined ? '—' : fr(v) });
+    dd.dataset.count = key;
+    return [el('dt', { textContent: label }), dd];
+  }));
+  if (s.warnings.length) {
+    warn.append(el('h3', { textContent: 'Qualité des données' }),
+      el('ul', {}, ...s.warnings.map((w) => el('li', { textContent: w }))));
+  }
+}
+
+// ---- downloads ----------------------------------------------------------------------------------
+
+const DOWNLOADS = [
+  ['extract.xlsx', 'Tableur Excel (XLSX)'],
+  ['extract.ods', 'Tableur OpenDocument (ODS)'],
+  ['extract.csv', 'CSV'],
+  ['extract.geojson', 'GeoJSON'],
+  ['extract.gpkg', 'GeoPackage (QGIS)'],
+  ['extract.shp.zip', 'Shapefile (zip)'],
+  ['extract.kml', 'KML (Google Earth)'],
+  ['arrete.docx', "Projet d'arrêté municipal DECI (Word)"],
+];
+
+async function showDownloads(hit) {
+  const ul = $('downloads');
+  ul.replaceChildren(el('li', { textContent: 'Vérification des formats…' }));
+  // A format the server does not produce (yet) answers 404 or 501: its button is left out.
+  const ok = await Promise.all(DOWNLOADS.map(async ([file]) => {
+    try { return (await fetch(`/deci/communes/${hit.insee}/${file}`, { method: 'HEAD' })).ok; } catch { return false; }
+  }));
+  if (state.commune !== hit) return;
+  ul.replaceChildren(...DOWNLOADS.filter((_, i) => ok[i]).map(([file, label]) => el('li', {},
+    el('a', {
+      href: `/deci/communes/${hit.insee}/${file}`,
+      download: '',
+      className: 'button',
+      textContent: label,
+      ariaLabel: `Télécharger ${label} pour ${hit.nom}`,
+    }))));
+  if (!ul.children.length) ul.append(el('li', { textContent: 'Aucun téléchargement disponible.' }));
+}
+
+// ---- coverage -----------------------------------------------------------------------------------
+
+function resetCoverage() {
+  document.querySelector('input[name="coverage"][value=""]').checked = true;
+  ui.setCoverage(null);
+  $('coverage-status').textContent = '';
+}
+
+for (const radio of document.querySelectorAll('input[name="coverage"]')) {
+  radio.addEventListener('change', async () => {
+    const mode = radio.value;
+    const status = $('coverage-status');
+    ui.setCoverage(null);
+    if (!mode || !state.commune) { status.textContent = ''; return; }
+    status.textContent = 'Calcul de la couverture…';
+    try {
+      const cov = await getJSON(`/deci/communes/${state.commune.insee}/coverage?mode=${mode}`);
+      ui.setCoverage(cov);
+      const share = cov.summary?.covered_share;
+      const notCovered = cov.summary?.risks?.total - cov.summary?.risks?.covered;
+      status.textContent = [
+        share === undefined ? null : `Part du territoire couverte : ${Math.round(share * 100)} %`,
+        Number.isFinite(notCovered) ? `ERP/ICPE non couverts : ${notCovered} (cerclés de rouge)` : null,
+        cov.summary?.label,
+      ].filter(Boolean).join('. ');
+    } catch (e) {
+      status.textContent = e.status === 404 || e.status === 501
+        ? 'La couverture n’est pas disponible pour cette commune.'
+        : `Couverture impossible (${e.message}).`;
+    }
+  });
+}
+
+// ---- embed code ---------------------------------------------------------------------------------
+
+function updateEmbed() {
+  const layers = GROUPS.filter((g) => g !== 'communes' && ui.groups[g] && ui.isGroupVisible(g));
+  const q = new URLSearchParams({ layers: layers.join(',') });
+  if (state.commune) q.set('insee', state.commune.insee);
+  const title = state.commune ? `Carte DECI de ${state.commune.nom}` : 'Carte DECI';
+  $('embed-code').value = `<iframe src="${location.origin}/map/embed?${q.toString().replace(/%2C/g, ',')}" `
+    + `title="${title.replace(/"/g, '&quot;')}" width="100%" height="450" style="border:0" loading="lazy"></iframe>`;
+}
+
+$('embed-copy').addEventListener('click', async () => {
+  const area = $('embed-code');
+  try {
+    await navigator.clipboard.writeText(area.value);
+  } catch {
+    area.select();
+    document.execCommand('copy');  // clipboard API refused (plain http): the old way still works
+  }
+  $('embed-status').textContent = 'Code copié.';
+});
+
+// ---- catalogue ----------------------------------------------------------------------------------
+
+const facetsChosen = new Map();
+
+// Facets as [{name, values: [{value, count}]}], whichever shape the server answers with.
+function normaliseFacets(f) {
+  if (!f) return [];
+  const values = (v) => (Array.isArray(v)
+    ? v.map((x) => ({ value: x.value ?? x.key ?? x.name, count: x.count ?? x.n }))
+    : Object.entries(v).map(([value, count]) => ({ value, count })));
+  if (Array.isArray(f)) return f.map((x) => ({ name: x.name ?? x.property ?? x.id, values: values(x.buckets ?? x.values ?? []) }));
+  return Object.entries(f).map(([name, v]) => ({ name, values: values(v?.buckets ?? v) }));
+}
+
+const FACET_TITLES = { theme: 'Thème', themes: 'Thème', publisher: 'Producteur', keyword: 'Mot-clé', keywords: 'Mot-clé', partner: 'Partenaire' };
+const FACET_PARAMS = { themes: 'theme', keywords: 'keyword' };
+
+async function searchCatalog() {
+  const q = new URLSearchParams({ limit: '20' });
+  const text = $('catalog-q').value.trim();
+  if (text) q.set('q', text);
+  for (const [k, v] of facetsChosen) q.set(k, v);
+  const status = $('catalog-status');
+  status.textContent = 'Recherche…';
+  let res;
+  try {
+    res = await getJSON(`/catalog/records?${q}`);
+  } catch (e) {
+    status.textContent = `Catalogue indisponible (${e.message}).`;
+    return;
+  }
+  const records = res.records ?? res.features ?? [];
+  const total = res.numberMatched ?? res.total ?? records.length;
+  status.textContent = `${fr(total)} jeu(x) de données`;
+  const facetBox = $('catalog-facets');
+  facetBox.replaceChildren();
+  for (const facet of normaliseFacets(res.facets)) {
+    const param = FACET_PARAMS[facet.name] ?? facet.name;
+    const group = el('div', { className: 'facet' }, el('h3', { textContent: FACET_TITLES[facet.name] ?? facet.name }));
+    for (const { value, count } of facet.values.slice(0, 8)) {
+      const chosen = facetsChosen.get(param) === value;
+      const b = el('button', { type: 'button', className: chosen ? 'chip chosen' : 'chip', textContent: `${value} (${count})` });
+      b.setAttribute('aria-pressed', String(chosen));
+      b.addEventListener('click', () => {
+        if (chosen) facetsChosen.delete(param); else facetsChosen.set(param, value);
+        searchCatalog();
+      });
+      group.append(b);
+    }
+    facetBox.append(group);
+  }
+  $('catalog-results').replaceChildren(...records.map((r) => {
+    const p = r.properties ?? r;
+    const layer = p.feeds_layer ?? r.feeds_layer;
+    const li = el('li', {},
+      el('strong', { textContent: p.title ?? r.id }),
+      p.publisher ? el('span', { className: 'publisher', textContent: ` — ${typeof p.publisher === 'string' ? p.publisher : p.publisher.name ?? ''}` }) : null,
+      p.description ? el('p', { textContent: String(p.description).slice(0, 220) + (String(p.description).length > 220 ? '…' : '') }) : null);
+    if (layer && ui.groups[layer]) {
+      const b = el('button', { type: 'button', className: 'button small', textContent: `Voir sur la carte : ${LAYER_TITLES[layer] ?? layer}` });
+      b.addEventListener('click', () => showLayer(layer));
+      li.append(b);
+    }
+    return li;
+  }));
+}
+
+async function showLayer(layer) {
+  ui.setGroupVisible(layer, true);
+  const box = $(`couche-${layer}`);
+  if (box) box.checked = true;
+  updateEmbed();
+  try {
+    const c = await getJSON(`/collections/${layer}`);
+    const b = c.extent?.spatial?.bbox?.[0];
+    if (b) map.fitBounds([[b[0], b[1]], [b[2], b[3]]], { padding: 30 });
+  } catch { /* the layer is shown where the map already is */ }
+  map.getCanvas().focus();
+}
+
+$('catalog-form').addEventListener('submit', (e) => {
+  e.preventDefault();
+  searchCatalog();
+});
+
+// The catalogue section shows only when the server has a catalogue.
+fetch('/catalog/records?limit=1', { method: 'HEAD' }).then((r) => { if (!r.ok) $('catalogue').hidden = true; })
+  .catch(() => { $('catalogue').hidden = true; });
+
+// ---- start --------------------------------------------------------------------------------------
+
+buildLayerSwitches();
+buildLegend();
+updateEmbed();
+if (params.get('insee')) {
+  commune(params.get('insee')).then((hit) => hit && choose(hit)).catch(() => {});
+}
+document.body.dataset.ready = 'true';
