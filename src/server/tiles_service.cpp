@@ -70,11 +70,14 @@ Response tile_response(const Request& req, const index::Snapshot& snapshot, cons
     std::string key;
     for (const auto& l : layers) key += l + ',';
     key += std::to_string(t.z) + '/' + std::to_string(t.x) + '/' + std::to_string(t.y);
+    const std::string* ae = req.header("accept-encoding");
+    const bool gzip_ok = ae && ae->find("gzip") != std::string::npos;
     auto cached = state.cache.find(key);
-    if (!cached) {
+    if (!cached || (gzip_ok && !cached->mvt.empty() && cached->gzip.empty())) {
+        // Rendered once, gzip-compressed once: the first client that accepts gzip pays for it.
         auto tile = std::make_shared<tiles::CachedTile>();
-        tile->mvt = state.renderer.render(layers, t);
-        if (!tile->mvt.empty()) tile->gzip = gzip_compress(tile->mvt, 6);  // once per cached tile
+        tile->mvt = cached ? cached->mvt : state.renderer.render(layers, t);
+        if (gzip_ok && !tile->mvt.empty()) tile->gzip = gzip_compress(tile->mvt, 6);
         state.cache.insert(key, tile);
         cached = std::move(tile);
     }
@@ -86,8 +89,7 @@ Response tile_response(const Request& req, const index::Snapshot& snapshot, cons
         res.status = 204;  // an empty tile, always the same answer
         return res;
     }
-    const std::string* ae = req.header("accept-encoding");
-    if (ae && ae->find("gzip") != std::string::npos) {
+    if (gzip_ok) {
         res.body = cached->gzip;
         res.headers.emplace_back("Content-Encoding", "gzip");
     } else {

@@ -49,14 +49,16 @@ double ring_area(const TileRing& r) {
 LayerBuilder::LayerBuilder(std::string name, std::uint32_t extent) : name_(std::move(name)), extent_(extent) {}
 
 std::uint32_t LayerBuilder::key_index(std::string_view key) {
-    auto [it, inserted] = key_ids_.try_emplace(std::string(key), static_cast<std::uint32_t>(keys_.size()));
-    if (inserted) keys_.emplace_back(key);
-    return it->second;
+    if (auto it = key_ids_.find(key); it != key_ids_.end()) return it->second;
+    const auto id = static_cast<std::uint32_t>(keys_.size());
+    key_ids_.emplace(std::string(key), id);
+    keys_.emplace_back(key);
+    return id;
 }
 
 std::uint32_t LayerBuilder::value_index(const Value& v) {
-    std::string enc;
-    protozero::pbf_writer w(enc);
+    scratch_.clear();
+    protozero::pbf_writer w(scratch_);
     switch (v.index()) {
         case 1: {
             const auto n = std::get<std::int64_t>(v);
@@ -67,32 +69,37 @@ std::uint32_t LayerBuilder::value_index(const Value& v) {
         case 2: w.add_double(kValueDouble, std::get<double>(v)); break;
         default: w.add_string(kValueString, std::get<std::string>(v)); break;
     }
-    auto [it, inserted] = value_ids_.try_emplace(enc, static_cast<std::uint32_t>(values_.size()));
-    if (inserted) values_.push_back(std::move(enc));
-    return it->second;
+    if (auto it = value_ids_.find(std::string_view(scratch_)); it != value_ids_.end()) return it->second;
+    const auto id = static_cast<std::uint32_t>(values_.size());
+    value_ids_.emplace(scratch_, id);
+    values_.push_back(scratch_);
+    return id;
 }
 
-void LayerBuilder::add_property(std::string_view key, const Value& value) {
+void LayerBuilder::add_property(std::uint32_t key, const Value& value) {
     if (is_null(value)) return;
-    tags_.push_back(key_index(key));
+    tags_.push_back(key);
     tags_.push_back(value_index(value));
 }
 
-void LayerBuilder::write_feature(std::uint64_t id, int geom_type, const std::vector<std::uint32_t>& geometry) {
-    std::string buf;
-    protozero::pbf_writer f(buf);
-    f.add_uint64(kFeatureId, id);
-    if (!tags_.empty()) f.add_packed_uint32(kFeatureTags, tags_.begin(), tags_.end());
-    f.add_enum(kFeatureType, geom_type);
-    f.add_packed_uint32(kFeatureGeometry, geometry.begin(), geometry.end());
+void LayerBuilder::write_feature(std::uint64_t id, int geom_type, const std::uint32_t* geometry, std::size_t size) {
+    feature_buf_.clear();
+    {
+        protozero::pbf_writer f(feature_buf_);
+        f.add_uint64(kFeatureId, id);
+        if (!tags_.empty()) f.add_packed_uint32(kFeatureTags, tags_.begin(), tags_.end());
+        f.add_enum(kFeatureType, geom_type);
+        f.add_packed_uint32(kFeatureGeometry, geometry, geometry + size);
+    }
     protozero::pbf_writer layer(features_buf_);
-    layer.add_message(kLayerFeatures, buf);
+    layer.add_message(kLayerFeatures, feature_buf_);
     tags_.clear();
     ++features_;
 }
 
 void LayerBuilder::add_point(std::uint64_t id, TilePoint p) {
-    write_feature(id, kPoint, {command(kMoveTo, 1), zigzag(p.x), zigzag(p.y)});
+    const std::uint32_t g[3] = {command(kMoveTo, 1), zigzag(p.x), zigzag(p.y)};
+    write_feature(id, kPoint, g, 3);
 }
 
 void LayerBuilder::add_multilinestring(std::uint64_t id, const std::vector<std::vector<TilePoint>>& parts) {
@@ -104,7 +111,7 @@ void LayerBuilder::add_multilinestring(std::uint64_t id, const std::vector<std::
         tags_.clear();
         return;
     }
-    write_feature(id, kLineString, g);
+    write_feature(id, kLineString, g.data(), g.size());
 }
 
 void LayerBuilder::add_polygon(std::uint64_t id, const std::vector<TileRing>& rings) {
@@ -122,7 +129,7 @@ void LayerBuilder::add_polygon(std::uint64_t id, const std::vector<TileRing>& ri
         tags_.clear();
         return;
     }
-    write_feature(id, kPolygon, g);
+    write_feature(id, kPolygon, g.data(), g.size());
 }
 
 std::string LayerBuilder::finish() const {

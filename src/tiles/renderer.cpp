@@ -210,8 +210,11 @@ void TileRenderer::render_layer(const PreparedLayer& layer, TileId t, std::strin
     std::sort(hits.begin(), hits.end());
 
     LayerBuilder builder(data.spec.id, options_.extent);
+    const std::uint32_t id_key = builder.key_index("id");
+    std::vector<std::uint32_t> field_keys(data.spec.fields.size());
+    for (int fi : layer.property_fields) field_keys[fi] = builder.key_index(data.spec.fields[fi].name);
     auto add_properties = [&](const Feature& f) {
-        builder.add_property("id", Value{f.id});
+        builder.add_property(id_key, Value{f.id});
         for (int fi : layer.property_fields) {
             const auto& spec = data.spec.fields[fi];
             if (!ts.zoom_properties.empty()) {
@@ -222,7 +225,7 @@ void TileRenderer::render_layer(const PreparedLayer& layer, TileId t, std::strin
                         shown = true;
                 if (!shown) continue;
             }
-            builder.add_property(spec.name, f.values[fi]);
+            builder.add_property(field_keys[fi], f.values[fi]);
         }
     };
 

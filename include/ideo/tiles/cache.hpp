@@ -12,7 +12,7 @@ namespace ideo::tiles {
 
 struct CachedTile {
     std::string mvt;   // empty for a tile with no feature
-    std::string gzip;  // the same, gzip-compressed (empty when mvt is)
+    std::string gzip;  // the same, gzip-compressed once a client asked for it (empty until then)
 };
 
 class TileCache {

@@ -17,12 +17,22 @@ struct TilePoint {
 };
 using TileRing = std::vector<TilePoint>;
 
+// Hash of std::string found by std::string_view: lookups in the hot loop allocate nothing.
+struct TransparentHash {
+    using is_transparent = void;
+    std::size_t operator()(std::string_view s) const noexcept { return std::hash<std::string_view>{}(s); }
+};
+using StringIndex = std::unordered_map<std::string, std::uint32_t, TransparentHash, std::equal_to<>>;
+
 class LayerBuilder {
 public:
     LayerBuilder(std::string name, std::uint32_t extent);
 
     // One property of the next feature; null values are skipped (MVT has no null).
-    void add_property(std::string_view key, const Value& value);
+    void add_property(std::string_view key, const Value& value) { add_property(key_index(key), value); }
+    // The same with a key resolved once by key_index(): the hot loop hashes no key.
+    void add_property(std::uint32_t key, const Value& value);
+    std::uint32_t key_index(std::string_view key);
     void add_point(std::uint64_t id, TilePoint p);
     void add_linestring(std::uint64_t id, const std::vector<TilePoint>& line) { add_multilinestring(id, {line}); }
     void add_multilinestring(std::uint64_t id, const std::vector<std::vector<TilePoint>>& parts);
@@ -34,16 +44,17 @@ public:
     std::string finish() const;  // the encoded Layer message
 
 private:
-    void write_feature(std::uint64_t id, int geom_type, const std::vector<std::uint32_t>& geometry);
-    std::uint32_t key_index(std::string_view key);
+    void write_feature(std::uint64_t id, int geom_type, const std::uint32_t* geometry, std::size_t size);
     std::uint32_t value_index(const Value& v);
 
     std::string name_;
     std::uint32_t extent_;
     std::vector<std::string> keys_;
-    std::unordered_map<std::string, std::uint32_t> key_ids_;
+    StringIndex key_ids_;
     std::vector<std::string> values_;  // encoded Value messages
-    std::unordered_map<std::string, std::uint32_t> value_ids_;
+    StringIndex value_ids_;
+    std::string scratch_;      // the value being encoded, reused
+    std::string feature_buf_;  // the feature being written, reused
     std::vector<std::uint32_t> tags_;  // tags of the feature being built
     std::string features_buf_;
     std::size_t features_ = 0;
