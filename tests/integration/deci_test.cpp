@@ -160,13 +160,8 @@ protected:
             {"erp", data("deci/erp-90-prefecture.csv").string()},
             {"icpe", data("icpe/ign_installation.csv").string()},
         };
-        for (const auto& [layer, file] : imports) {
-            const CommandResult r = run_ideo({"import", layer, file, "--store", store_});
-            if (r.exit_code != 0) {
-                setup_error_ = "ideo import " + layer + " " + file + " exited " + std::to_string(r.exit_code) + ": " + r.err;
-                return;
-            }
-        }
+        setup_error_ = import_files(store_, imports);
+        if (!setup_error_.empty()) return;
         try {
             server_ = new ServerProcess({"--store", store_});
         } catch (const std::exception& e) {

@@ -89,6 +89,15 @@ CommandResult run_ideo(const std::vector<std::string>& args, const std::map<std:
     return r;
 }
 
+std::string import_files(const std::string& store, const std::vector<std::pair<std::string, std::string>>& imports) {
+    for (const auto& [layer, file] : imports) {
+        const CommandResult r = run_ideo({"import", layer, file, "--store", store});
+        if (r.exit_code != 0)
+            return "ideo import " + layer + " " + file + " exited " + std::to_string(r.exit_code) + ": " + r.err;
+    }
+    return "";
+}
+
 ServerProcess::ServerProcess(const std::vector<std::string>& extra_args) {
     std::vector<std::string> args{"serve", "--listen", "127.0.0.1:0"};
     args.insert(args.end(), extra_args.begin(), extra_args.end());

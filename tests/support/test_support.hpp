@@ -34,6 +34,10 @@ struct CommandResult {
 // Runs the ideo binary built with the tests, with the given arguments and extra environment.
 CommandResult run_ideo(const std::vector<std::string>& args, const std::map<std::string, std::string>& env = {});
 
+// Runs `ideo import LAYER FILE --store STORE` for each pair in order; "" when all succeeded,
+// else the first failure (command, exit code, stderr) for the fixture to report.
+std::string import_files(const std::string& store, const std::vector<std::pair<std::string, std::string>>& imports);
+
 // `ideo serve` started on a free loopback port; stopped (SIGTERM, then SIGKILL) at the end of the scope.
 class ServerProcess {
 public:
