@@ -14,15 +14,6 @@ const catalog::Catalog& catalog_of(const index::Snapshot& s) {
     return s.catalog ? *s.catalog : empty;
 }
 
-void reject_unknown(const QueryParams& q, const std::set<std::string_view>& known) {
-    for (const auto& [name, value] : q.entries())
-        if (!known.count(name)) {
-            std::string list;
-            for (auto k : known) list += (list.empty() ? "" : ", ") + std::string(k);
-            throw_bad_parameter(name, "unknown parameter (known: " + list + ")");
-        }
-}
-
 std::size_t integer(const QueryParams& q, const char* name, std::size_t fallback, long long min, long long max) {
     const std::string* v = q.find(name);
     if (!v) return fallback;
@@ -83,7 +74,7 @@ Response json(std::string body, const index::Snapshot& snapshot, const Request& 
 
 Response catalog_records(const Request& req, const index::Snapshot& snapshot) {
     const auto& q = req.query;
-    reject_unknown(q, {"q", "theme", "publisher", "keyword", "format", "bbox", "limit", "offset", "f"});
+    reject_unknown_parameters(q, {"q", "theme", "publisher", "keyword", "format", "bbox", "limit", "offset", "f"});
     if (const std::string* f = q.find("f"); f && *f != "json") throw_bad_parameter("f", "only 'json' is served, got '" + f->substr(0, 20) + "'");
     catalog::SearchQuery sq;
     if (const std::string* text = q.find("q")) {
@@ -155,7 +146,7 @@ Response catalog_records(const Request& req, const index::Snapshot& snapshot) {
 }
 
 Response catalog_record(const Request& req, const index::Snapshot& snapshot, std::string_view id) {
-    reject_unknown(req.query, {"f"});
+    reject_unknown_parameters(req.query, {"f"});
     const catalog::Catalog& cat = catalog_of(snapshot);
     const auto it = cat.by_id.find(std::string(id));
     if (it == cat.by_id.end()) throw HttpError(404, "NotFound", "no catalogue record \"" + std::string(id) + "\"");
@@ -164,7 +155,7 @@ Response catalog_record(const Request& req, const index::Snapshot& snapshot, std
 }
 
 Response catalog_dcat(const Request& req, const index::Snapshot& snapshot) {
-    reject_unknown(req.query, {"page", "page_size"});
+    reject_unknown_parameters(req.query, {"page", "page_size"});
     const std::size_t size = integer(req.query, "page_size", 100, 1, 1000);
     const std::size_t page = integer(req.query, "page", 1, 1, 100000000);
     Response res = json(catalog::dcat_jsonld(catalog_of(snapshot), (page - 1) * size, size, req.base_url()), snapshot, req,

@@ -117,15 +117,6 @@ std::shared_ptr<const deci::Rules> rules_for(const index::Snapshot& snapshot, co
     }
 }
 
-void only(const QueryParams& q, std::initializer_list<std::string_view> allowed) {
-    for (const auto& [name, value] : q.entries())
-        if (std::find(allowed.begin(), allowed.end(), name) == allowed.end()) {
-            std::string list;
-            for (const auto a : allowed) list += (list.empty() ? "" : ", ") + std::string(a);
-            throw_bad_parameter(name, "unknown parameter: accepted here: " + list);
-        }
-}
-
 Response json_response(std::string body, const index::Snapshot& snapshot, std::string_view variant,
                        const char* type = "application/json") {
     Response res;
@@ -138,7 +129,7 @@ Response json_response(std::string body, const index::Snapshot& snapshot, std::s
 }  // namespace
 
 Response deci_extract_many(const Request& req, const index::Snapshot& snapshot, std::string_view format) {
-    only(req.query, {"insee", "dept", "crs"});
+    reject_unknown_parameters(req.query, {"insee", "dept", "crs"});
     ExtractParameters p = parse_extract_parameters("00000", format, QueryParams{});  // the format check alone
     deci::ExtractRequest r;
     r.format = p.format;
@@ -172,7 +163,7 @@ Response deci_extract_many(const Request& req, const index::Snapshot& snapshot, 
 }
 
 Response deci_arrete(const Request& req, const index::Snapshot& snapshot, std::string_view insee) {
-    only(req.query, {"rules"});
+    reject_unknown_parameters(req.query, {"rules"});
     check_insee("insee", insee);
     const auto rules = rules_for(snapshot, req.query, insee);
     try {
@@ -183,7 +174,7 @@ Response deci_arrete(const Request& req, const index::Snapshot& snapshot, std::s
 }
 
 Response deci_coverage(const Request& req, const index::Snapshot& snapshot, std::string_view insee) {
-    only(req.query, {"mode", "rules"});
+    reject_unknown_parameters(req.query, {"mode", "rules"});
     check_insee("insee", insee);
     deci::Mode mode = deci::Mode::Straight;
     if (const std::string* m = req.query.find("mode")) {
@@ -205,7 +196,7 @@ Response deci_coverage(const Request& req, const index::Snapshot& snapshot, std:
 }
 
 Response deci_commune(const Request& req, const index::Snapshot& snapshot, std::string_view insee) {
-    only(req.query, {"rules"});
+    reject_unknown_parameters(req.query, {"rules"});
     check_insee("insee", insee);
     const auto rules = rules_for(snapshot, req.query, insee);
     const deci::CommuneSummary s = deci::commune_summary(snapshot, *rules, std::string(insee), text::today_iso());
@@ -253,7 +244,7 @@ Response deci_commune(const Request& req, const index::Snapshot& snapshot, std::
 }
 
 Response deci_check(const Request& req, const index::Snapshot& snapshot) {
-    only(req.query, {"lon", "lat", "risk", "mode", "rules"});
+    reject_unknown_parameters(req.query, {"lon", "lat", "risk", "mode", "rules"});
     auto coordinate = [&](const char* name, double limit) {
         const std::string* v = req.query.find(name);
         if (!v) throw_bad_parameter(name, "required");

@@ -289,6 +289,15 @@ ItemsParameters parse_items_parameters(const QueryParams& q, const LayerSpec& la
     return p;
 }
 
+void reject_unknown_parameters(const QueryParams& q, std::initializer_list<std::string_view> known) {
+    for (const auto& [name, value] : q.entries())
+        if (std::find(known.begin(), known.end(), name) == known.end()) {
+            std::string list;
+            for (const auto k : known) list += (list.empty() ? "" : ", ") + std::string(k);
+            throw_bad_parameter(name, "unknown parameter: accepted here: " + list);
+        }
+}
+
 ItemParameters parse_item_parameters(const QueryParams& q, const std::string* accept) {
     ItemParameters p;
     const std::string* f = nullptr;

@@ -2,6 +2,8 @@
 // Typed parameters of each API verb, parsed and validated from the query string (OSRM's
 // *Parameters): a bad value throws HttpError 400 naming the parameter, before any work is done.
 #include <cstddef>
+#include <initializer_list>
+#include <string_view>
 #include <memory>
 #include <optional>
 #include <string>
@@ -62,6 +64,9 @@ struct ExtractParameters {
     std::string crs = "EPSG:2154";  // for GeoJSON, empty = CRS84
 };
 ExtractParameters parse_extract_parameters(std::string_view insee, std::string_view format, const QueryParams& q);
+
+// A 400 naming the first parameter not in `known`, and listing those that are.
+void reject_unknown_parameters(const QueryParams& q, std::initializer_list<std::string_view> known);
 
 // Strict parsers shared by the verbs: the whole text must be the value.
 std::optional<long long> parse_integer(std::string_view s);
