@@ -275,8 +275,10 @@ public:
                 for (const auto& r : run.reports) failed += r.kept_last_good ? 1 : 0;
                 std::cout << "harvest " << id << ": " << run.reports.size() << " partner(s), " << failed << " failed"
                           << std::endl;
+                finished(run.ok(), failed);
             } catch (const std::exception& e) {
                 std::cerr << "harvest " << id << " failed: " << e.what() << std::endl;
+                finished(false, 0);
             }
             std::lock_guard done(mutex_);
             running_ = false;
@@ -284,10 +286,37 @@ public:
         return run_id_;
     }
 
+    // Prometheus lines for GET /metrics: runs by outcome, the last one's end and failing partners.
+    std::string metrics() {
+        std::lock_guard lock(mutex_);
+        return "# HELP ideo_harvest_runs_total Background harvest runs finished, by outcome.\n"
+               "# TYPE ideo_harvest_runs_total counter\n"
+               "ideo_harvest_runs_total{outcome=\"ok\"} " + std::to_string(runs_ok_) + "\n"
+               "ideo_harvest_runs_total{outcome=\"failed\"} " + std::to_string(runs_failed_) + "\n"
+               "# HELP ideo_harvest_running Whether a background harvest is running.\n# TYPE ideo_harvest_running gauge\n"
+               "ideo_harvest_running " + std::to_string(running_ ? 1 : 0) + "\n"
+               "# HELP ideo_harvest_last_finished_timestamp_seconds End of the last background run, Unix seconds (0: none yet).\n"
+               "# TYPE ideo_harvest_last_finished_timestamp_seconds gauge\n"
+               "ideo_harvest_last_finished_timestamp_seconds " + std::to_string(last_finished_) + "\n"
+               "# HELP ideo_harvest_last_failed_partners Partners of the last run that kept their last good data.\n"
+               "# TYPE ideo_harvest_last_failed_partners gauge\n"
+               "ideo_harvest_last_failed_partners " + std::to_string(last_failed_partners_) + "\n";
+    }
+
 private:
+    void finished(bool ok, std::size_t failed_partners) {
+        std::lock_guard lock(mutex_);
+        (ok ? runs_ok_ : runs_failed_)++;
+        last_failed_partners_ = failed_partners;
+        last_finished_ = std::chrono::duration_cast<std::chrono::seconds>(std::chrono::system_clock::now().time_since_epoch()).count();
+    }
+
     LayerCatalog catalog_;
     std::string store_uri_;
     fs::path partners_dir_;
+    std::uint64_t runs_ok_ = 0, runs_failed_ = 0;
+    std::size_t last_failed_partners_ = 0;
+    std::int64_t last_finished_ = 0;
     std::mutex mutex_;
     std::thread thread_;
     bool running_ = false;
@@ -316,6 +345,7 @@ int cmd_serve(const Args& a) {
     BackgroundHarvester harvester(cat, store_uri(a), fs::path(a.get("layers", "layers")) / "partners");
     if (const char* token = std::getenv("IDEO_ADMIN_TOKEN")) opt.admin_token = token;
     opt.trigger_harvest = [&harvester] { return harvester.trigger(); };
+    opt.metrics = [&harvester] { return harvester.metrics(); };
     const std::optional<std::chrono::seconds> every =
         a.has("harvest-every") ? std::optional(harvest::parse_duration(a.get("harvest-every"))) : std::nullopt;
     server::Server server(opt, holder);

@@ -194,6 +194,8 @@ Route route(std::string_view method, std::string_view path) {
         r.endpoint = Endpoint::Api;
     } else if (n == 1 && seg[0] == "health") {
         r.endpoint = Endpoint::Health;
+    } else if (n == 1 && seg[0] == "metrics") {
+        r.endpoint = Endpoint::Metrics;
     } else if (seg[0] == "collections") {
         if (n == 1) r.endpoint = Endpoint::Collections;
         else if (n == 2) r.endpoint = Endpoint::Collection;

@@ -93,7 +93,7 @@ enum class Endpoint { NotFound, MethodNotAllowed, Health, Landing, Conformance, 
                       CollectionTilesets, CollectionTileset, CollectionTile, XyzTile, TileJson, Style, TileMatrixSets, TileMatrixSet,
                       MapPage, MapEmbed, MapAsset, CommuneSearch,
                       DeciExtractMany, DeciArrete, DeciCoverage, DeciCommune, DeciCheck,
-                      CatalogRecords, CatalogRecord, CatalogDcat, AdminHarvest };
+                      CatalogRecords, CatalogRecord, CatalogDcat, AdminHarvest, Metrics };  // Metrics stays last (metrics.cpp sizes its arrays by it)
 
 struct Route {
     Endpoint endpoint = Endpoint::NotFound;

@@ -3,6 +3,7 @@
 #include <string>
 
 #include "http.hpp"
+#include "metrics.hpp"
 #include "services.hpp"
 
 #include <algorithm>
@@ -13,7 +14,7 @@
 
 namespace ideo::server {
 
-Response dispatch(const Request& req, const index::Snapshot* snapshot);
+Response dispatch(const Request& req, const Route& r, const index::Snapshot* snapshot);
 
 namespace {
 
@@ -83,23 +84,28 @@ Response handle_request(std::string_view method, std::string_view target, Header
     std::string_view host;
     for (const auto& [k, v] : headers)
         if (k == "host") host = v;
+    const RequestTimer timer;
     Request req;
+    Route r;
+    Response res;
     try {
         req = parse_request(method, target, host);
         req.headers = std::move(headers);
         req.body = std::move(body);
         req.options = options;
-        return finish(req, dispatch(req, snapshot));
+        r = route(req.method, req.path);
+        res = finish(req, dispatch(req, r, snapshot));
     } catch (const HttpError& e) {
-        return error_response(e);
+        res = error_response(e);
     } catch (const std::exception& e) {
-        return json_error(500, "ServerError", e.what());
+        res = json_error(500, "ServerError", e.what());
     }
+    record_request(r.endpoint, res.status, timer.seconds(), res.body.size());
+    return res;
 }
 
 // Which service answers: thrown HttpErrors are rendered by handle_request.
-Response dispatch(const Request& req, const index::Snapshot* snapshot) {
-    const Route r = route(req.method, req.path);
+Response dispatch(const Request& req, const Route& r, const index::Snapshot* snapshot) {
     if (r.endpoint == Endpoint::NotFound)
         throw HttpError(404, "NotFound", "no resource at '" + req.path.substr(0, 200) + "'");
     if (r.endpoint == Endpoint::MethodNotAllowed) {
@@ -108,6 +114,7 @@ Response dispatch(const Request& req, const index::Snapshot* snapshot) {
         return res;
     }
     if (r.endpoint == Endpoint::AdminHarvest) return admin_harvest(req);  // needs no snapshot either
+    if (r.endpoint == Endpoint::Metrics) return metrics(req, snapshot);
     // The page itself needs no data: it loads, then asks the API.
     if (r.endpoint == Endpoint::MapPage || r.endpoint == Endpoint::MapEmbed || r.endpoint == Endpoint::MapAsset)
         return static_file(req, r);

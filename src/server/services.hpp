@@ -11,6 +11,10 @@ namespace ideo::server {
 
 // health_service.cpp
 Response health(const Request& req, const index::Snapshot& snapshot);
+// metrics.cpp: GET /metrics, Prometheus text format; answers before any snapshot is loaded too.
+Response metrics(const Request& req, const index::Snapshot* snapshot);
+// tiles_service.cpp: the tile cache's counters and the served snapshot's cache size, for /metrics.
+void append_tile_metrics(std::string& out, const index::Snapshot& snapshot);
 Response admin_harvest(const Request& req);  // POST /admin/harvest (admin_service.cpp)
 
 // features_service.cpp

@@ -36,6 +36,22 @@ TileState& tile_state(const index::Snapshot& snapshot) {
     return *snapshot.attachment<TileState>([&] { return std::make_shared<TileState>(snapshot); });
 }
 
+}  // namespace
+
+void append_tile_metrics(std::string& out, const index::Snapshot& snapshot) {
+    const auto totals = tiles::TileCache::totals();
+    out += "# HELP ideo_tile_cache_lookups_total Tile cache lookups, by result.\n# TYPE ideo_tile_cache_lookups_total counter\n";
+    out += "ideo_tile_cache_lookups_total{result=\"hit\"} " + std::to_string(totals.hits) + '\n';
+    out += "ideo_tile_cache_lookups_total{result=\"miss\"} " + std::to_string(totals.misses) + '\n';
+    const auto state = snapshot.existing_attachment<TileState>();  // never builds the renderer just to report
+    out += "# HELP ideo_tile_cache_bytes Bytes held by the served snapshot's tile cache.\n# TYPE ideo_tile_cache_bytes gauge\n";
+    out += "ideo_tile_cache_bytes " + std::to_string(state ? state->cache.bytes() : 0) + '\n';
+    out += "# HELP ideo_tile_cache_tiles Tiles held by the served snapshot's tile cache.\n# TYPE ideo_tile_cache_tiles gauge\n";
+    out += "ideo_tile_cache_tiles " + std::to_string(state ? state->cache.size() : 0) + '\n';
+}
+
+namespace {
+
 std::uint32_t parse_tile_number(std::string_view name, std::string_view text) {
     std::uint32_t v = 0;
     const auto r = std::from_chars(text.data(), text.data() + text.size(), v);

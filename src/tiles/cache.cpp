@@ -1,7 +1,11 @@
 #include "ideo/tiles/cache.hpp"
 
+#include <atomic>
+
 namespace ideo::tiles {
 namespace {
+
+std::atomic<std::uint64_t> g_hits{0}, g_misses{0};
 
 std::size_t cost(const std::string& key, const CachedTile& t) { return key.size() + t.mvt.size() + t.gzip.size() + 64; }
 
@@ -10,7 +14,11 @@ std::size_t cost(const std::string& key, const CachedTile& t) { return key.size(
 std::shared_ptr<const CachedTile> TileCache::find(const std::string& key) {
     std::lock_guard lock(mutex_);
     auto it = index_.find(key);
-    if (it == index_.end()) return nullptr;
+    if (it == index_.end()) {
+        g_misses.fetch_add(1, std::memory_order_relaxed);
+        return nullptr;
+    }
+    g_hits.fetch_add(1, std::memory_order_relaxed);
     lru_.splice(lru_.begin(), lru_, it->second);
     return it->second->second;
 }
@@ -43,6 +51,10 @@ std::size_t TileCache::bytes() const {
 std::size_t TileCache::size() const {
     std::lock_guard lock(mutex_);
     return lru_.size();
+}
+
+TileCache::Totals TileCache::totals() {
+    return {g_hits.load(std::memory_order_relaxed), g_misses.load(std::memory_order_relaxed)};
 }
 
 }  // namespace ideo::tiles

@@ -15,6 +15,7 @@
 #include <memory>
 #include <optional>
 #include <set>
+#include <algorithm>
 
 #include "ideo/core/layer.hpp"
 #include "ideo/core/gzip.hpp"
@@ -351,3 +352,62 @@ TEST_F(ServerTest, ResponsesAreGzippedWhenTheClientAcceptsIt) {
     EXPECT_EQ(std::regex_replace(ideo::gzip_decompress(zipped.body, 64 << 20), stamp, ""),
               std::regex_replace(plain.body, stamp, ""));
 }
+
+// Samples of /metrics as the Prometheus project's own parser reads them: "name{k=v,...}" -> value.
+std::map<std::string, double> scrape(unsigned short port) {
+    const std::string command = "/usr/bin/python3 " + (source_dir() / "tests/py/prometheus_client_parse.py").string() +
+                                " http://127.0.0.1:" + std::to_string(port) + "/metrics 2>&1";
+    FILE* pipe = popen(command.c_str(), "r");
+    std::string out;
+    char buf[4096];
+    while (const std::size_t n = fread(buf, 1, sizeof buf, pipe)) out.append(buf, n);
+    EXPECT_EQ(pclose(pipe), 0) << out;
+    std::map<std::string, double> samples;
+    const auto d = parse_json(out);
+    if (!d.IsArray()) return samples;
+    for (const auto& s : d.GetArray()) {
+        std::string key = s[0].GetString();
+        std::vector<std::string> labels;
+        for (const auto& m : s[1].GetObject()) labels.push_back(std::string(m.name.GetString()) + "=" + m.value.GetString());
+        std::sort(labels.begin(), labels.end());  // the parser's label order is not ours to rely on
+        if (!labels.empty()) {
+            key += '{';
+            for (std::size_t i = 0; i < labels.size(); ++i) key += (i ? "," : "") + labels[i];
+            key += '}';
+        }
+        samples[key] = s[2].GetDouble();
+    }
+    return samples;
+}
+
+TEST_F(ServerTest, MetricsCountRequestsByEndpointAndStatusInThePrometheusFormat) {
+    for (int i = 0; i < 5; ++i) ASSERT_EQ(get("/collections/pei/items?limit=1").status, 200);
+    ASSERT_EQ(get("/collections/nope/items").status, 404);
+    ASSERT_EQ(get("/collections/pei/items?limit=-1").status, 400);
+    const HttpResponse raw = get("/metrics");
+    ASSERT_EQ(raw.status, 200);
+    EXPECT_EQ(raw.headers.at("content-type"), "text/plain; version=0.0.4; charset=utf-8");
+
+    const auto m = scrape(server_->port());
+    EXPECT_EQ(m.at("ideo_http_requests_total{code=2xx,endpoint=items}"), 5);
+    EXPECT_EQ(m.at("ideo_http_requests_total{code=4xx,endpoint=items}"), 2);
+    // The histogram: cumulative buckets that end at the count of every request of the endpoint.
+    EXPECT_EQ(m.at("ideo_http_request_duration_seconds_count{endpoint=items}"), 7);
+    EXPECT_EQ(m.at("ideo_http_request_duration_seconds_bucket{endpoint=items,le=+Inf}"), 7);
+    const std::string bucket = "ideo_http_request_duration_seconds_bucket{endpoint=items,le=";
+    std::vector<std::pair<double, double>> buckets;  // (upper bound, cumulative count)
+    for (const auto& [key, value] : m)
+        if (key.rfind(bucket, 0) == 0) buckets.emplace_back(std::stod(key.substr(bucket.size())), value);  // "+Inf" reads as inf
+    std::sort(buckets.begin(), buckets.end());
+    ASSERT_GT(buckets.size(), 2u);
+    for (std::size_t i = 1; i < buckets.size(); ++i) EXPECT_LE(buckets[i - 1].second, buckets[i].second) << buckets[i].first;
+    EXPECT_GT(m.at("ideo_http_request_duration_seconds_sum{endpoint=items}"), 0);
+    EXPECT_GT(m.at("ideo_http_response_bytes_total{endpoint=items}"), 0);
+    // Gauges of the served snapshot agree with /health.
+    const auto health = parse_json(get("/health").body);
+    EXPECT_EQ(m.at("ideo_snapshot_version"), health["snapshot_version"].GetInt64());
+    for (const char* layer : {"pei", "erp", "icpe", "communes"})
+        EXPECT_EQ(m.at(std::string("ideo_layer_features{layer=") + layer + "}"), health["layers"][layer].GetInt64()) << layer;
+    EXPECT_EQ(m.count("ideo_harvest_runs_total{outcome=ok}"), 1u) << "ideo serve adds its background harvester's counters";
+}
+

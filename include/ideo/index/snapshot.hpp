@@ -56,6 +56,14 @@ struct Snapshot {
         return std::static_pointer_cast<T>(slot);
     }
 
+    // The attachment if something built it already, else null (never builds: for read-only probes like /metrics).
+    template <class T>
+    std::shared_ptr<T> existing_attachment() const {
+        std::lock_guard lock(attachments_mutex_);
+        const auto it = attachments_.find(std::type_index(typeid(T)));
+        return it == attachments_.end() ? nullptr : std::static_pointer_cast<T>(it->second);
+    }
+
 private:
     mutable std::mutex attachments_mutex_;
     mutable std::map<std::type_index, std::shared_ptr<void>> attachments_;

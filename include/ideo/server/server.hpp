@@ -25,6 +25,8 @@ struct ServerOptions {
     // harvest in the background and returns its run id (set by `ideo serve`).
     std::string admin_token;
     std::function<std::string()> trigger_harvest;
+    // GET /metrics: more lines in the Prometheus text format (the background harvester's state).
+    std::function<std::string()> metrics;
 };
 
 // Serves until stop() or a SIGINT/SIGTERM. on_listening is called once bound, with the port.

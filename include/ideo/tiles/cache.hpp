@@ -2,6 +2,7 @@
 // A byte-bounded LRU cache of encoded tiles, one per published snapshot (so a new harvest never
 // serves stale tiles). Each entry keeps the tile and its gzip, compressed once.
 #include <cstddef>
+#include <cstdint>
 #include <list>
 #include <memory>
 #include <mutex>
@@ -23,6 +24,12 @@ public:
     void insert(const std::string& key, std::shared_ptr<const CachedTile> tile);
     std::size_t bytes() const;
     std::size_t size() const;
+
+    // Lookups of every cache of the process since it started (caches come and go with snapshots).
+    struct Totals {
+        std::uint64_t hits, misses;
+    };
+    static Totals totals();
 
 private:
     using Lru = std::list<std::pair<std::string, std::shared_ptr<const CachedTile>>>;
