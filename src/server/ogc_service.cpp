@@ -1,5 +1,7 @@
 // OGC API Common and Features parts around the items: landing page, conformance, the OpenAPI
 // document (generated from the layers, so each collection's queryables appear) and queryables.
+#include <array>
+#include <initializer_list>
 #include <string>
 
 #include "features.hpp"
@@ -87,8 +89,10 @@ void append_parameter(std::string& out, std::string_view name, std::string_view 
 }
 
 void append_operation(std::string& out, std::string_view id, std::string_view summary, const std::string& parameters,
-                      std::string_view media) {
-    out += "{\"get\":{\"operationId\":";
+                      std::string_view media, std::string_view method = "get") {
+    out += "{";
+    append_json_string(out, method);
+    out += ":{\"operationId\":";
     append_json_string(out, id);
     out += ",\"summary\":";
     append_json_string(out, summary);
@@ -252,9 +256,93 @@ Response api(const Request& req, const index::Snapshot& snapshot) {
         add_path(path + "/queryables", "getQueryables_" + layer.spec.id, "queryables of " + layer.spec.title, "",
                  "application/schema+json");
     }
+    // Beyond OGC API Features: every other path the server answers, with the parameters it accepts.
+    const auto params = [](std::initializer_list<std::array<std::string_view, 4>> list) {  // name, in, description, schema
+        std::string out;
+        for (const auto& [name, in, description, schema] : list) {
+            if (!out.empty()) out += ',';
+            append_parameter(out, name, in, description, schema, in == "path");
+        }
+        return out;
+    };
+    constexpr std::string_view text = R"({"type":"string"})", integer = R"({"type":"integer","minimum":0})";
+    constexpr std::string_view tile_z = R"({"type":"integer","minimum":0,"maximum":22})";
+    const std::string xyz = params({{"layers", "path", "comma-separated layer ids", text}, {"z", "path", "zoom", tile_z},
+                                    {"x", "path", "column", integer}, {"y", "path", "row", integer}});
+    add_path("/tiles/{layers}/{z}/{x}/{y}.mvt", "getXyzTile", "Mapbox Vector Tile of one or several layers (204 when empty)",
+             xyz, "application/vnd.mapbox-vector-tile");
+    add_path("/tiles/{layers}.json", "getTileJson", "TileJSON 3.0 of one or several layers",
+             params({{"layers", "path", "comma-separated layer ids", text}}), "application/json");
+    add_path("/collections/{collectionId}/tiles", "getCollectionTilesets", "tilesets of a collection (OGC API Tiles)",
+             params({{"collectionId", "path", "layer id", text}}), "application/json");
+    add_path("/collections/{collectionId}/tiles/{tileMatrixSetId}", "getCollectionTileset", "tileset metadata",
+             params({{"collectionId", "path", "layer id", text}, {"tileMatrixSetId", "path", "WebMercatorQuad", text}}),
+             "application/json");
+    add_path("/collections/{collectionId}/tiles/{tileMatrixSetId}/{tileMatrix}/{tileRow}/{tileCol}", "getCollectionTile",
+             "one tile of a collection",
+             params({{"collectionId", "path", "layer id", text}, {"tileMatrixSetId", "path", "WebMercatorQuad", text},
+                     {"tileMatrix", "path", "zoom", tile_z}, {"tileRow", "path", "row", integer}, {"tileCol", "path", "column", integer}}),
+             "application/vnd.mapbox-vector-tile");
+    add_path("/tileMatrixSets", "getTileMatrixSets", "tile matrix sets", "", "application/json");
+    add_path("/tileMatrixSets/{tileMatrixSetId}", "getTileMatrixSet", "a tile matrix set definition",
+             params({{"tileMatrixSetId", "path", "WebMercatorQuad", text}}), "application/json");
+    add_path("/styles/{styleId}", "getStyle", "MapLibre style document pointing at this server",
+             params({{"styleId", "path", "style id (deci, pei)", text}}), "application/json");
+    add_path("/catalog/records", "searchCatalog", "harvested catalogue: full-text search, filters, facets",
+             params({{"q", "query", "full text, accent- and case-insensitive", text},
+                     {"theme", "query", "comma-separated themes", text},
+                     {"publisher", "query", "comma-separated publishers", text},
+                     {"keyword", "query", "comma-separated keywords", text},
+                     {"format", "query", "comma-separated distribution formats", text},
+                     {"bbox", "query", "minlon,minlat,maxlon,maxlat", text},
+                     {"limit", "query", "records per page (1 to 1000, default 20)", integer},
+                     {"offset", "query", "records skipped", integer}}),
+             "application/json");
+    add_path("/catalog/records/{recordId}", "getCatalogRecord", "one record with its distributions and provenance",
+             params({{"recordId", "path", "record id", text}}), "application/json");
+    add_path("/catalog/dcat.jsonld", "getDcat", "the catalogue as DCAT-AP JSON-LD, Hydra-paged",
+             params({{"page", "query", "page number from 1", integer}, {"page_size", "query", "records per page (1 to 1000)", integer}}),
+             "application/ld+json");
+    constexpr std::string_view insee = R"({"type":"string","pattern":"^[0-9][0-9AB][0-9]{3}$"})";
+    constexpr std::string_view extract_format = R"({"type":"string","enum":["xlsx","ods","csv","geojson","gpkg","shp.zip","kml"]})";
+    const std::string crs_param = params({{"crs", "query", "CRS of the file (EPSG:2154 by default, CRS84 for GeoJSON)", text}});
+    add_path("/deci/communes/{insee}", "getDeciCommune", "counts and data-quality flags of a commune",
+             params({{"insee", "path", "INSEE code", insee}, {"rules", "query", "department of the DECI rules", text}}),
+             "application/json");
+    add_path("/deci/communes/{insee}/extract.{format}", "getDeciExtract", "the commune's PEI, ERP and ICPE as a file",
+             params({{"insee", "path", "INSEE code", insee}, {"format", "path", "file format", extract_format}}) + "," + crs_param,
+             "application/octet-stream");
+    add_path("/deci/extract.{format}", "getDeciExtractMany", "extract of a list of communes or a department",
+             params({{"format", "path", "file format", extract_format}, {"insee", "query", "comma-separated INSEE codes", text},
+                     {"dept", "query", "department code", text}}) + "," + crs_param,
+             "application/octet-stream");
+    add_path("/deci/communes/{insee}/arrete.docx", "getDeciArrete", "draft municipal DECI order",
+             params({{"insee", "path", "INSEE code", insee}, {"rules", "query", "department of the DECI rules", text}}),
+             "application/vnd.openxmlformats-officedocument.wordprocessingml.document");
+    constexpr std::string_view mode = R"({"type":"string","enum":["straight","road"],"default":"straight"})";
+    add_path("/deci/communes/{insee}/coverage", "getDeciCoverage", "uncovered zones and the verdict of every ERP and ICPE",
+             params({{"insee", "path", "INSEE code", insee}, {"mode", "query", "distances as the crow flies or along roads", mode},
+                     {"rules", "query", "department of the DECI rules", text}}),
+             "application/geo+json");
+    add_path("/deci/check", "checkPoint", "nearest compliant PEI for a planned building, distance, verdict",
+             params({{"lon", "query", "longitude (WGS84)", R"({"type":"number"})"}, {"lat", "query", "latitude (WGS84)", R"({"type":"number"})"},
+                     {"risk", "query", "risk class (courant_faible, courant_ordinaire, courant_important, particulier)", text},
+                     {"mode", "query", "distances as the crow flies or along roads", mode},
+                     {"rules", "query", "department of the DECI rules", text}}),
+             "application/json");
+    add_path("/communes/search", "searchCommunes", "communes by name, INSEE code or postcode",
+             params({{"q", "query", "text typed", text}, {"limit", "query", "1 to 50, default 10", integer}}), "application/json");
+    add_path("/health", "getHealth", "liveness, snapshot version, feature counts", "", "application/json");
+    add_path("/metrics", "getMetrics", "Prometheus metrics", "", "text/plain");
+    if (!paths.empty()) paths += ',';
+    append_json_string(paths, "/admin/harvest");
+    paths += ':';
+    append_operation(paths, "startHarvest", "starts a harvest in the background (Authorization: Bearer token); 202 with the run id",
+                     "", "application/json", "post");
+
     Response res;
     res.content_type = openapi_type;
-    res.body = "{\"openapi\":\"3.0.3\",\"info\":{\"title\":\"IDÉO OGC API Features\",\"version\":\"1.0.0\"},\"servers\":[{\"url\":";
+    res.body = "{\"openapi\":\"3.0.3\",\"info\":{\"title\":\"IDÉO: OGC API Features, Tiles, catalogue and DECI\",\"version\":\"1.0.0\"},\"servers\":[{\"url\":";
     append_json_string(res.body, req.base_url().empty() ? "/" : req.base_url());
     res.body += "}],\"paths\":{" + paths + "}}";
     cacheable(res, snapshot);

@@ -20,6 +20,7 @@
 #include <string>
 #include <vector>
 
+#include "ideo/tiles/tile.hpp"
 #include "test_support.hpp"
 
 using namespace ideo::test;
@@ -200,16 +201,32 @@ TEST_F(FeaturesApiTest, OpenApiListsEveryServedPathAndEachAnswers) {
         for (const std::string suffix : {"", "/items", "/items/{featureId}", "/queryables"})
             EXPECT_TRUE(paths.count("/collections/" + id + suffix)) << id << suffix;
     }
-    // Each documented path answers 200 once its featureId is a real one.
-    const std::string pei_id = all_pei_->front().id;
-    for (std::string path : paths) {
-        const auto brace = path.find("{featureId}");
-        if (brace != std::string::npos) {
-            if (path.find("/collections/pei/") != 0) continue;
-            path = path.substr(0, brace) + encode(pei_id);
-        }
-        EXPECT_EQ(get(path).status, 200) << path;
+    for (const char* other : {"/tiles/{layers}/{z}/{x}/{y}.mvt", "/tiles/{layers}.json", "/collections/{collectionId}/tiles",
+                              "/styles/{styleId}", "/catalog/records", "/catalog/dcat.jsonld", "/deci/communes/{insee}/extract.{format}",
+                              "/deci/communes/{insee}/coverage", "/deci/check", "/communes/search", "/metrics", "/admin/harvest"})
+        EXPECT_TRUE(paths.count(other)) << other;
+    // Each documented GET answers 200 (204 for an empty tile) once its path parameters are real values.
+    const auto belfort = ideo::tiles::lonlat_to_world(6.863, 47.638);
+    const std::string x = std::to_string(static_cast<int>(belfort.x * 4096)), y = std::to_string(static_cast<int>(belfort.y * 4096));
+    const std::map<std::string, std::string> values = {
+        {"{featureId}", encode(all_pei_->front().id)}, {"{collectionId}", "pei"}, {"{layers}", "pei,communes"},
+        {"{tileMatrixSetId}", "WebMercatorQuad"}, {"{z}", "12"}, {"{tileMatrix}", "12"}, {"{x}", x}, {"{tileCol}", x},
+        {"{y}", y}, {"{tileRow}", y}, {"{styleId}", "deci"}, {"{insee}", "90010"}, {"{format}", "xlsx"}};
+    const std::map<std::string, std::string> required_query = {
+        {"/deci/check", "?lon=6.863&lat=47.638&risk=courant_ordinaire"}, {"/deci/extract.{format}", "?insee=90010"},
+        {"/communes/search", "?q=belfort"}};
+    for (const auto& p : d["paths"].GetObject()) {
+        std::string path = p.name.GetString();
+        if (!p.value.HasMember("get") || path.find("{recordId}") != std::string::npos) continue;  // no catalogue in this store
+        if (path.find("{featureId}") != std::string::npos && path.find("/collections/pei/") != 0) continue;
+        const std::string documented_as = path;
+        for (const auto& [name, value] : values)
+            for (std::size_t at; (at = path.find(name)) != std::string::npos;) path.replace(at, name.size(), value);
+        if (const auto q = required_query.find(documented_as); q != required_query.end()) path += q->second;
+        const int status = get(path).status;
+        EXPECT_TRUE(status == 200 || (status == 204 && path.find("/tiles/") != std::string::npos)) << path << ": " << status;
     }
+    EXPECT_TRUE(d["paths"]["/admin/harvest"].HasMember("post"));
     // Each documented items parameter is accepted (none is "unknown").
     std::set<std::string> documented;
     for (const auto& p : d["paths"]["/collections/pei/items"]["get"]["parameters"].GetArray()) documented.insert(p["name"].GetString());
