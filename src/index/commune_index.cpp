@@ -10,6 +10,7 @@
 #include <ogr_spatialref.h>
 
 #include "ideo/core/error.hpp"
+#include "ideo/index/rtree.hpp"
 
 namespace ideo::index {
 namespace {
@@ -30,9 +31,14 @@ Transformation wgs84_to(int epsg) {
 }  // namespace
 
 struct CommuneIndex::Impl {
+    // A commune's WGS84 parts are kept as loaded and turned into one valid Lambert-93 GEOS geometry on
+    // first use: an import touches the communes of one department, not the 3,700 of the region.
     struct Commune {
         std::string code, name;
-        GEOSGeometry* geometry = nullptr;  // Lambert-93, owned by `geos`
+        std::vector<std::string> wkb;  // WGS84 parts; cleared once converted
+        Envelope lonlat;
+        std::once_flag converted;
+        GEOSGeometry* geometry = nullptr;  // Lambert-93; null when the parts cannot be read or projected
     };
 
     // What one query needs for itself: prepared geometries cache internal indexes on first use and
@@ -50,21 +56,25 @@ struct CommuneIndex::Impl {
     };
 
     GEOSContextHandle_t geos = GEOS_init_r();
-    std::vector<Commune> communes;
+    std::vector<std::unique_ptr<Commune>> communes;
     std::map<std::string, size_t, std::less<>> by_code;
-    GEOSSTRtree* tree = nullptr;
+    PackedRTree tree;  // lon/lat envelopes, grown by kMargin
     mutable std::mutex pool_mutex;
     mutable std::vector<std::unique_ptr<Context>> pool;
 
+    // Lambert-93 edges are straight between projected vertices, so a point inside may fall a hair outside
+    // the lon/lat box of the vertices: 1e-4 degree (about 10 m) covers that curvature with room to spare.
+    static constexpr double kMargin = 1e-4;
+
     ~Impl() {
         pool.clear();
-        if (tree) GEOSSTRtree_destroy_r(geos, tree);
-        for (auto& c : communes) GEOSGeom_destroy_r(geos, c.geometry);
+        for (auto& c : communes)
+            if (c->geometry) GEOSGeom_destroy_r(geos, c->geometry);
         GEOS_finish_r(geos);
     }
 
-    // A context for the calling thread, returned to the pool when the lease ends. The shared commune
-    // geometries and the built STRtree are only read, which GEOS allows from any handle.
+    // A context for the calling thread, returned to the pool when the lease ends. Commune geometries
+    // are only read once converted, which GEOS allows from any handle.
     struct Lease {
         const Impl& impl;
         std::unique_ptr<Context> ctx;
@@ -91,8 +101,53 @@ struct CommuneIndex::Impl {
         return Lease{*this, std::move(ctx)};
     }
 
+    // The commune's parts read, projected to Lambert-93, merged and made valid (simplified boundaries may
+    // self-intersect; prepared predicates need valid input). Geometries are not bound to the handle that made them.
+    static GEOSGeometry* convert(Context& ctx, const std::vector<std::string>& parts) {
+        GEOSWKBReader* reader = GEOSWKBReader_create_r(ctx.geos);
+        GEOSGeometry* out = nullptr;
+        for (const auto& part : parts) {
+            OGRGeometry* og = nullptr;
+            if (OGRGeometryFactory::createFromWkb(part.data(), nullptr, &og, part.size()) != OGRERR_NONE || !og) continue;
+            std::unique_ptr<OGRGeometry> owned(og);
+            if (owned->transform(ctx.to_l93.get()) != OGRERR_NONE) continue;
+            std::string wkb(static_cast<size_t>(owned->WkbSize()), '\0');
+            owned->exportToWkb(wkbNDR, reinterpret_cast<unsigned char*>(wkb.data()), wkbVariantIso);
+            GEOSGeometry* g = GEOSWKBReader_read_r(ctx.geos, reader, reinterpret_cast<const unsigned char*>(wkb.data()), wkb.size());
+            if (!g) continue;
+            if (GEOSisValid_r(ctx.geos, g) != 1) {
+                if (GEOSGeometry* valid = GEOSMakeValid_r(ctx.geos, g)) {
+                    GEOSGeom_destroy_r(ctx.geos, g);
+                    g = valid;
+                }
+            }
+            if (!out) {
+                out = g;
+                continue;
+            }
+            GEOSGeometry* merged = GEOSUnion_r(ctx.geos, out, g);  // a commune in several features: one geometry
+            GEOSGeom_destroy_r(ctx.geos, g);
+            if (merged) {
+                GEOSGeom_destroy_r(ctx.geos, out);
+                out = merged;
+            }
+        }
+        GEOSWKBReader_destroy_r(ctx.geos, reader);
+        return out;
+    }
+
+    const GEOSGeometry* geometry(Context& ctx, size_t i) const {
+        Commune& c = *communes[i];
+        std::call_once(c.converted, [&] {
+            c.geometry = convert(ctx, c.wkb);
+            c.wkb = {};
+        });
+        return c.geometry;
+    }
+
     const GEOSPreparedGeometry* prepared(Context& ctx, size_t i) const {
-        if (!ctx.prepared[i]) ctx.prepared[i] = GEOSPrepare_r(ctx.geos, communes[i].geometry);
+        if (!ctx.prepared[i])
+            if (const GEOSGeometry* g = geometry(ctx, i)) ctx.prepared[i] = GEOSPrepare_r(ctx.geos, g);
         return ctx.prepared[i];
     }
 
@@ -107,79 +162,50 @@ struct CommuneIndex::Impl {
         const GEOSPreparedGeometry* p = prepared(ctx, i);
         return p && GEOSPreparedIntersects_r(ctx.geos, p, point) == 1;  // the boundary belongs to the commune
     }
-
-    void add(const std::string& code, const std::string& name, GEOSGeometry* g) {
-        if (auto it = by_code.find(code); it != by_code.end()) {  // a commune in several features: one geometry
-            Commune& c = communes[it->second];
-            GEOSGeometry* merged = GEOSUnion_r(geos, c.geometry, g);
-            GEOSGeom_destroy_r(geos, g);
-            if (merged) {
-                GEOSGeom_destroy_r(geos, c.geometry);
-                c.geometry = merged;
-            }
-            return;
-        }
-        by_code.emplace(code, communes.size());
-        communes.push_back({code, name, g});
-    }
 };
 
 CommuneIndex::CommuneIndex(const std::vector<Feature>& features, int code_field, int name_field)
     : impl_(std::make_unique<Impl>()) {
     Impl& m = *impl_;
-    const Transformation to_l93 = wgs84_to(2154);
-    GEOSWKBReader* reader = GEOSWKBReader_create_r(m.geos);
     for (const Feature& f : features) {
         if (f.geometry.empty() || code_field < 0 || static_cast<size_t>(code_field) >= f.values.size()) continue;
         const std::string code = to_text(f.values[static_cast<size_t>(code_field)]);
         if (code.empty()) continue;
-        const std::string name =
-            name_field >= 0 && static_cast<size_t>(name_field) < f.values.size() ? to_text(f.values[static_cast<size_t>(name_field)]) : "";
-        OGRGeometry* og = nullptr;
-        if (OGRGeometryFactory::createFromWkb(f.geometry.wkb.data(), nullptr, &og, f.geometry.wkb.size()) != OGRERR_NONE || !og)
-            continue;
-        std::unique_ptr<OGRGeometry> owned(og);
-        if (owned->transform(to_l93.get()) != OGRERR_NONE) continue;
-        std::string wkb(static_cast<size_t>(owned->WkbSize()), '\0');
-        owned->exportToWkb(wkbNDR, reinterpret_cast<unsigned char*>(wkb.data()), wkbVariantIso);
-        GEOSGeometry* g = GEOSWKBReader_read_r(m.geos, reader, reinterpret_cast<const unsigned char*>(wkb.data()), wkb.size());
-        if (!g) continue;
-        if (GEOSisValid_r(m.geos, g) != 1) {  // simplified boundaries may self-intersect; prepared predicates need valid input
-            if (GEOSGeometry* valid = GEOSMakeValid_r(m.geos, g)) {
-                GEOSGeom_destroy_r(m.geos, g);
-                g = valid;
-            }
+        auto [it, fresh] = m.by_code.emplace(code, m.communes.size());
+        if (fresh) {
+            m.communes.push_back(std::make_unique<Impl::Commune>());
+            m.communes.back()->code = code;
+            if (name_field >= 0 && static_cast<size_t>(name_field) < f.values.size())
+                m.communes.back()->name = to_text(f.values[static_cast<size_t>(name_field)]);
         }
-        m.add(code, name, g);
+        Impl::Commune& c = *m.communes[it->second];
+        c.wkb.push_back(f.geometry.wkb);
+        c.lonlat.expand(f.geometry.envelope.min_x - Impl::kMargin, f.geometry.envelope.min_y - Impl::kMargin);
+        c.lonlat.expand(f.geometry.envelope.max_x + Impl::kMargin, f.geometry.envelope.max_y + Impl::kMargin);
     }
-    GEOSWKBReader_destroy_r(m.geos, reader);
-
-    m.tree = GEOSSTRtree_create_r(m.geos, 10);
-    for (size_t i = 0; i < m.communes.size(); ++i)
-        GEOSSTRtree_insert_r(m.geos, m.tree, m.communes[i].geometry, reinterpret_cast<void*>(i));
-    // The tree builds itself on its first query: do it now, so concurrent queries only read it.
-    GEOSGeometry* probe = GEOSGeom_createPointFromXY_r(m.geos, 0, 0);
-    GEOSSTRtree_query_r(m.geos, m.tree, probe, [](void*, void*) {}, nullptr);
-    GEOSGeom_destroy_r(m.geos, probe);
+    std::vector<Envelope> boxes;
+    boxes.reserve(m.communes.size());
+    for (const auto& c : m.communes) boxes.push_back(c->lonlat);
+    m.tree = PackedRTree(boxes);
 }
 
 CommuneIndex::~CommuneIndex() = default;
 
 std::optional<std::string> CommuneIndex::locate(double lon, double lat) const {
     const Impl& m = *impl_;
+    std::vector<std::uint32_t> candidates;
+    Envelope at;
+    at.expand(lon, lat);
+    m.tree.search(at, candidates);
+    if (candidates.empty()) return std::nullopt;
+    std::sort(candidates.begin(), candidates.end());  // deterministic on shared boundaries: first commune loaded
     auto ctx = m.lease();
     GEOSGeometry* point = m.l93_point(*ctx.ctx, lon, lat);
     if (!point) return std::nullopt;
-    std::vector<size_t> candidates;
-    GEOSSTRtree_query_r(
-        ctx->geos, m.tree, point,
-        [](void* item, void* out) { static_cast<std::vector<size_t>*>(out)->push_back(reinterpret_cast<size_t>(item)); },
-        &candidates);
-    std::sort(candidates.begin(), candidates.end());  // deterministic on shared boundaries: first commune loaded
     std::optional<std::string> found;
-    for (size_t i : candidates) {
+    for (const auto i : candidates) {
         if (m.holds(*ctx.ctx, i, point)) {
-            found = m.communes[i].code;
+            found = m.communes[i]->code;
             break;
         }
     }
@@ -199,8 +225,9 @@ std::optional<double> CommuneIndex::distance_m(std::string_view insee, double lo
         d = 0;
     } else {
         const GEOSPreparedGeometry* p = m.prepared(*ctx.ctx, it->second);
+        const GEOSGeometry* g = m.geometry(*ctx.ctx, it->second);
         if (!p || GEOSPreparedDistance_r(ctx->geos, p, point, &d) != 1)
-            if (GEOSDistance_r(ctx->geos, m.communes[it->second].geometry, point, &d) != 1) d = INFINITY;
+            if (!g || GEOSDistance_r(ctx->geos, g, point, &d) != 1) d = INFINITY;
     }
     GEOSGeom_destroy_r(ctx->geos, point);
     return d;
@@ -210,7 +237,7 @@ bool CommuneIndex::knows(std::string_view insee) const { return impl_->by_code.c
 
 std::string CommuneIndex::name(std::string_view insee) const {
     const auto it = impl_->by_code.find(insee);
-    return it == impl_->by_code.end() ? std::string() : impl_->communes[it->second].name;
+    return it == impl_->by_code.end() ? std::string() : impl_->communes[it->second]->name;
 }
 
 std::size_t CommuneIndex::size() const { return impl_->communes.size(); }
