@@ -1,5 +1,7 @@
 #include "ideo/core/text.hpp"
 
+#include <charconv>
+
 #include <chrono>
 #include <cstdint>
 #include <ctime>
@@ -153,5 +155,42 @@ std::string now_iso8601() {
 }
 
 std::string today_iso() { return now_iso8601().substr(0, 10); }
+
+std::string real(double v) {
+    char buf[32];
+    const auto r = std::to_chars(buf, buf + sizeof buf, v, std::chars_format::general, 15);
+    return std::string(buf, r.ptr);
+}
+
+namespace {
+// Appends n zero-padded digits of v (v >= 0).
+void digits(std::string& out, int v, int n) {
+    char buf[12];
+    for (int i = n - 1; i >= 0; --i, v /= 10) buf[i] = static_cast<char>('0' + v % 10);
+    out.append(buf, static_cast<std::size_t>(n));
+}
+}  // namespace
+
+std::string iso_date(int year, int month, int day) {
+    std::string out;
+    out.reserve(10);
+    digits(out, year, 4);
+    out += '-';
+    digits(out, month, 2);
+    out += '-';
+    digits(out, day, 2);
+    return out;
+}
+
+std::string iso_datetime(int year, int month, int day, int hour, int minute, int second) {
+    std::string out = iso_date(year, month, day);
+    out += 'T';
+    digits(out, hour, 2);
+    out += ':';
+    digits(out, minute, 2);
+    out += ':';
+    digits(out, second, 2);
+    return out;
+}
 
 }  // namespace ideo::text

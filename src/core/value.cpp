@@ -1,5 +1,7 @@
 #include "ideo/core/value.hpp"
 
+#include "ideo/core/text.hpp"
+
 #include <charconv>
 #include <cmath>
 #include <cstdio>
@@ -9,11 +11,7 @@ namespace ideo {
 std::string to_text(const Value& v) {
     switch (v.index()) {
         case 1: return std::to_string(std::get<std::int64_t>(v));
-        case 2: {
-            char buf[32];
-            std::snprintf(buf, sizeof buf, "%.15g", std::get<double>(v));
-            return buf;
-        }
+        case 2: return text::real(std::get<double>(v));
         case 3: return std::get<std::string>(v);
         default: return {};
     }

@@ -45,17 +45,12 @@ std::optional<std::string> cell_text(OGRFeature& f, int i) {
     const OGRFieldType type = f.GetFieldDefnRef(i)->GetType();
     std::string s;
     if (type == OFTReal) {
-        char buf[40];
-        std::snprintf(buf, sizeof buf, "%.15g", f.GetFieldAsDouble(i));
-        s = buf;
+        s = text::real(f.GetFieldAsDouble(i));
     } else if (type == OFTDate || type == OFTDateTime) {
         int y = 0, m = 0, d = 0, hh = 0, mm = 0, tz = 0;
         float ss = 0;
         f.GetFieldAsDateTime(i, &y, &m, &d, &hh, &mm, &ss, &tz);
-        char buf[40];
-        if (type == OFTDate) std::snprintf(buf, sizeof buf, "%04d-%02d-%02d", y, m, d);
-        else std::snprintf(buf, sizeof buf, "%04d-%02d-%02dT%02d:%02d:%02d", y, m, d, hh, mm, static_cast<int>(ss));
-        s = buf;
+        s = type == OFTDate ? text::iso_date(y, m, d) : text::iso_datetime(y, m, d, hh, mm, static_cast<int>(ss));
     } else {
         s = f.GetFieldAsString(i);
     }

@@ -114,9 +114,7 @@ std::optional<std::string> parse_date(std::string_view text) {
     // A time may follow ("2024-12-31T10:00:00Z", "31/12/2024 10:00"): the date part is kept.
     if (pos < s.size() && s[pos] != 'T' && s[pos] != ' ') return std::nullopt;
     if (!valid_date(y, m, d)) return std::nullopt;
-    char buf[40];
-    std::snprintf(buf, sizeof buf, "%04d-%02d-%02d", y, m, d);
-    return std::string(buf);
+    return text::iso_date(y, m, d);
 }
 
 FieldValue parse_value(const FieldSpec& f, std::string_view text) {

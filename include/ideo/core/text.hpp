@@ -20,6 +20,13 @@ std::string fold_accents_lower(std::string_view s);
 
 std::string trim(std::string_view s);
 
+// A real as people write it: 15 significant digits, no binary noise (91.1, not 91.09999999999999),
+// the same text as printf's %.15g without its cost.
+std::string real(double v);
+// "2024-05-17" and "2024-05-17T10:30:00" from their parts (zero-padded).
+std::string iso_date(int year, int month, int day);
+std::string iso_datetime(int year, int month, int day, int hour, int minute, int second);
+
 // The current time as ISO 8601 UTC ("2026-11-22T13:54:00Z"), and the date alone.
 std::string now_iso8601();
 std::string today_iso();
