@@ -122,9 +122,7 @@ Value get_value(const OGRFeature& in, int column, FieldType type) {
             int y = 0, m = 0, d = 0, hh = 0, mm = 0, tz = 0;
             float ss = 0;
             if (!in.GetFieldAsDateTime(column, &y, &m, &d, &hh, &mm, &ss, &tz)) return {};
-            char buf[16];
-            std::snprintf(buf, sizeof buf, "%04d-%02d-%02d", y, m, d);
-            return std::string(buf);
+            return text::iso_date(y, m, d);
         }
         case FieldType::String: break;
     }
@@ -361,11 +359,27 @@ Publication GpkgStore::publish(const LayerSpec& layer, const std::string& source
     OGRLayer* publications = publications_table(*ds);
     const std::string qtable = quarantine_table_name(layer);
 
+    // The R-tree's per-row triggers cost about three times what a bulk rebuild (GDAL's CreateSpatialIndex)
+    // costs per row of the table (10,000 PEI, wall clock and callgrind): when the rows this publish deletes
+    // and writes are a third of the table or more, the index is dropped and rebuilt after the writes.
+    // Counted before the transaction, which then takes the write lock with its first statement.
+    const std::string where_source = " WHERE ideo_source = " + sql_literal(source);
+    const auto table_rows = static_cast<std::int64_t>(records->GetFeatureCount(FALSE));
+    const auto source_rows = query_int(*ds, "SELECT COUNT(*) FROM " + sql_identifier(layer.id) + where_source,
+                                       "table " + layer.id + ": cannot count the records of source " + source).value_or(0);
+    const auto written = static_cast<std::int64_t>(features.size());
+    const bool indexed = query_int(*ds, "SELECT HasSpatialIndex(" + sql_literal(layer.id) + ", '" + kGeometryColumn + "')",
+                                   "table " + layer.id + ": cannot tell whether it has a spatial index") == 1;
+    const bool rebuild_index = indexed && (source_rows + written) * 3 >= table_rows - source_rows + written;
+
     CPLErrorReset();
     if (ds->StartTransaction() != OGRERR_NONE) fail("cannot start the publish transaction of " + layer.id);
     try {
-        // The DELETE takes SQLite's write lock first, so the version read below cannot race another writer.
-        exec(*ds, "DELETE FROM " + sql_identifier(layer.id) + " WHERE ideo_source = " + sql_literal(source),
+        if (rebuild_index)
+            exec(*ds, "SELECT DisableSpatialIndex(" + sql_literal(layer.id) + ", '" + kGeometryColumn + "')",
+                 "table " + layer.id + ": cannot suspend its spatial index");
+        // The DELETE takes SQLite's write lock early, so the version read below cannot race another writer.
+        exec(*ds, "DELETE FROM " + sql_identifier(layer.id) + where_source,
              "table " + layer.id + ": cannot remove the records of source " + source);
 
         const LayerColumns columns(*records->GetLayerDefn(), layer);
@@ -397,6 +411,9 @@ Publication GpkgStore::publish(const LayerSpec& layer, const std::string& source
             if (records->CreateFeature(&row) != OGRERR_NONE) fail(at() + ": cannot write it");
         }
         inject_fault(features.size());
+        if (rebuild_index)
+            exec(*ds, "SELECT CreateSpatialIndex(" + sql_literal(layer.id) + ", '" + kGeometryColumn + "')",
+                 "table " + layer.id + ": cannot rebuild its spatial index");
 
         exec(*ds, "DELETE FROM " + sql_identifier(qtable) + " WHERE ideo_source = " + sql_literal(source),
              "table " + qtable + ": cannot remove the quarantine of source " + source);

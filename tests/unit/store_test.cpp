@@ -216,6 +216,45 @@ TEST(GpkgStore, PublishReplacesOnlyThatSourcesRecords) {
     EXPECT_TRUE(store->ids_from_other_sources(catalog().get("erp"), "prefecture21").empty());
 }
 
+// The GeoPackage's own R-tree (what QGIS uses) holds exactly the located records, whether a publish
+// rebuilt it in bulk (a source that is most of the table) or kept it up row by row (a small source).
+TEST(GpkgStore, SpatialIndexHoldsExactlyTheLocatedRecordsAfterBulkAndRowByRowPublishes) {
+    TempDir dir;
+    const auto path = dir / "ideo.gpkg";
+    auto store = open_store(path.string());
+    auto rtree_and_located = [&] {
+        Dataset ds = open_gpkg(path);
+        OGRLayer* r = ds->ExecuteSQL("SELECT (SELECT COUNT(*) FROM rtree_pei_geom), "
+                                     "(SELECT COUNT(*) FROM pei WHERE geom IS NOT NULL AND NOT ST_IsEmpty(geom)), "
+                                     "HasSpatialIndex('pei', 'geom')",
+                                     nullptr, nullptr);
+        OGRFeatureUniquePtr f(r->GetNextFeature());
+        const std::tuple<long long, long long, int> out{f->GetFieldAsInteger64(0), f->GetFieldAsInteger64(1), f->GetFieldAsInteger(2)};
+        ds->ReleaseResultSet(r);
+        return out;
+    };
+    auto expect_consistent = [&](const char* when) {
+        const auto [rtree, located, indexed] = rtree_and_located();
+        EXPECT_EQ(indexed, 1) << when;
+        EXPECT_EQ(rtree, located) << when;
+        EXPECT_GT(located, 0) << when;
+    };
+    publish(*store, "sdis21", sdis21_features(3000));  // the whole table: rebuilt in bulk
+    expect_consistent("first publish");
+    auto small = sdis21_features(40, "X71-");
+    for (auto& f : small) f.provenance.source = "sdis71";
+    publish(*store, "sdis71", small);  // 40 rows into 3,000: row by row
+    expect_consistent("small source");
+    publish(*store, "sdis71", sdis21_features(10, "X71-"));  // shrinks, row by row
+    expect_consistent("small source shrunk");
+    publish(*store, "sdis21", sdis21_features(2500));  // rebuilt again, the other source kept in the index
+    expect_consistent("republish of the large source");
+    PublishOptions fault;
+    fault.fail_after = 1000;
+    EXPECT_THROW(publish(*store, "sdis21", sdis21_features(2800), {}, fault), Error);
+    expect_consistent("a failed bulk publish rolled back");
+}
+
 TEST(GpkgStore, FailedPublishLeavesPreviousVersionIntact) {
     TempDir dir;
     auto store = open_store((dir / "ideo.gpkg").string());
