@@ -473,6 +473,15 @@ HttpOptions http_options_for(const PartnerSpec& p, const HttpOptions& defaults) 
     if (number("max_retries", v)) o.max_retries = static_cast<int>(v);
     if (number("backoff_ms", v)) o.backoff = std::chrono::milliseconds(v);
     if (number("max_body", v)) o.max_body = static_cast<std::size_t>(v);
+    if (std::string ca = option_or(p, "ca_file"); !ca.empty()) {
+        // Relative to the partner's file, as its local paths are; checked here so the report names the key.
+        fs::path path = ca;
+        if (path.is_relative() && !p.file.empty()) path = p.file.parent_path() / path;
+        std::error_code ec;
+        if (!fs::is_regular_file(path, ec))
+            throw InputError(p.file.string() + ": key \"options.ca_file\": " + path.string() + " is not a readable file");
+        o.ca_file = path.string();
+    }
     return o;
 }
 

@@ -13,6 +13,7 @@
 #include "communes_fixture.hpp"
 #include "ideo/harvest/pipeline.hpp"
 #include "partner_simulator.hpp"
+#include "test_pki.hpp"
 #include "test_support.hpp"
 
 using namespace ideo;
@@ -291,6 +292,68 @@ TEST_F(Harvest, ACatalogueProtocolWithoutItsHarvesterIsReportedNotFatal) {
     const auto r = run({p}).reports[0];
     EXPECT_FALSE(r.failures.empty());
     EXPECT_EQ(r.protocol, "csw");
+}
+
+// https:// partners: a CA made for the test signs the simulator's certificate.
+TEST_F(Harvest, AnHttpsPartnerIsHarvestedWithItsCaFileAndWithoutItKeepsItsLastGoodData) {
+    TestPki pki(dir_ / "pki");
+    PartnerSimulator tls(pki.server("sdis21", {"IP:127.0.0.1", "DNS:localhost"}));
+    const auto slice = slice_geojson(data("deci/pei-21-sdis21.geojson"), 150, dir_ / "slice.geojson");
+    tls.serve_wfs("/geoserver/wfs", "sdis21:pei", slice);
+    auto p = partner("sdis21-wfs", "wfs", tls.url("/geoserver/wfs"), "pei");
+    p.options["typeNames"] = "sdis21:pei";
+    p.options["ca_file"] = pki.ca_certificate().string();
+    p.page_size = 100;
+    const auto first = run({p}).reports.at(0);
+    ASSERT_FALSE(first.kept_last_good) << failures(first);
+    EXPECT_EQ(tls.requests("/geoserver/wfs"), 2u);
+    EXPECT_EQ(first.added, publishable(slice, "pei"));
+    const auto before = ids("pei", "sdis21-wfs");
+    EXPECT_EQ(before.size(), first.added);
+
+    // The same partner without its CA: its certificate is refused, nothing is asked or published, the report says why.
+    p.options.erase("ca_file");
+    tls.reset_log();
+    const auto version = store_->version();
+    const auto second = run({p}).reports.at(0);
+    EXPECT_TRUE(second.kept_last_good);
+    EXPECT_NE(failures(second).find("certificate verify failed: unable to get local issuer certificate"), std::string::npos)
+        << failures(second);
+    EXPECT_NE(failures(second).find(tls.url("/geoserver/wfs")), std::string::npos) << failures(second);
+    EXPECT_EQ(tls.requests("/geoserver/wfs"), 0u);
+    EXPECT_EQ(ids("pei", "sdis21-wfs"), before);
+    EXPECT_EQ(store_->version(), version);
+}
+
+TEST_F(Harvest, ADownloadRedirectedFromHttpToHttpsOnAnotherHostIsHarvestedThenAnswers304) {
+    TestPki pki(dir_ / "pki");
+    PartnerSimulator tls(pki.server("prefecture", {"DNS:localhost"}));
+    tls.serve_file("/data/2025/erp.csv", data("deci/erp-90-prefecture.csv"));
+    sim_.fail("/latest/erp.csv", {Fault::Redirect, -1, tls.url("/data/2025/erp.csv", "localhost")});
+    auto p = partner("prefecture90", "file", sim_.url("/latest/erp.csv"), "erp");
+    p.options["ca_file"] = pki.ca_certificate().string();
+    const auto r = run({p}).reports.at(0);
+    EXPECT_FALSE(r.kept_last_good) << failures(r);
+    EXPECT_EQ(tls.requests("/data/2025/erp.csv", 200), 1u);
+    EXPECT_EQ(r.added, publishable(data("deci/erp-90-prefecture.csv"), "erp"));
+    EXPECT_EQ(ids("erp", "prefecture90").size(), r.added);
+
+    // The validators of the https:// answer travel through the redirect: the second run downloads nothing.
+    const auto again = run({p}).reports.at(0);
+    EXPECT_TRUE(again.downloaded_nothing) << failures(again);
+    EXPECT_EQ(tls.requests("/data/2025/erp.csv", 304), 1u);
+}
+
+TEST_F(Harvest, ACaFileOptionThatIsNotAFileIsReportedNamingTheKey) {
+    auto p = partner("sdis21-wfs", "wfs", sim_.url("/wfs"), "pei");
+    p.file = dir_ / "partners" / "sdis21-wfs.json";
+    p.options["ca_file"] = "pki/absent-ca.pem";
+    const auto r = run({p}).reports.at(0);
+    EXPECT_TRUE(r.kept_last_good);
+    EXPECT_NE(failures(r).find("sdis21-wfs.json: key \"options.ca_file\": " + (dir_ / "partners" / "pki" / "absent-ca.pem").string()),
+              std::string::npos)
+        << failures(r);
+    EXPECT_TRUE(sim_.log().empty());
 }
 
 TEST(HarvestCli, OnePartnerWithoutConfigurationPrintsItsReportAsJson) {
