@@ -160,6 +160,15 @@ void print_run(const harvest::RunResult& run, bool json) {
                   << ", unchanged " << r.unchanged << ", withdrawn " << r.withdrawn << ", failed " << r.failed
                   << (r.downloaded_nothing ? ", downloaded nothing" : "")
                   << (r.kept_last_good ? "; FAILED, last published data kept" : "") << "\n";
+        for (const auto& i : r.imports) {
+            std::cout << "  record " << i.record << " -> " << i.layer << ": " << i.status;
+            if (!i.distribution.empty()) std::cout << " (" << i.distribution << ")";
+            if (i.status == "imported" || i.status == "unchanged" || i.status == "withdrawn")
+                std::cout << ": added " << i.added << ", updated " << i.updated << ", unchanged " << i.unchanged
+                          << ", withdrawn " << i.withdrawn << ", rejected " << i.rejected;
+            if (i.status == "skipped") std::cout << ": " << i.reason;  // a failure's reason is among the failures below
+            std::cout << "\n";
+        }
         for (const auto& f : r.failures) std::cout << "  " << f << "\n";
     }
     std::cout << "run " << run.run_id << " recorded\n";

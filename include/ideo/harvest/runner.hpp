@@ -1,7 +1,8 @@
 #pragma once
 // A harvest run: every partner fetched in parallel (bounded), each with its own HTTP client; geodata
 // partners (wfs, oapif, file) go through the one import pipeline, catalogue partners (csw, ckan,
-// udata, dcat, ods) through the catalogue module. Incremental (conditional GET, content hashes) and
+// udata, dcat, ods) through the catalogue module, then the data of their records linked to one of
+// our layers through the same import pipeline. Incremental (conditional GET, content hashes) and
 // resilient: a partner that fails keeps its last good data, and never stops the others.
 #include <chrono>
 #include <cstddef>
