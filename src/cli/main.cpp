@@ -34,7 +34,7 @@ namespace {
 
 constexpr const char* kUsage = R"(usage:
   ideo harvest  [--layers DIR] [--store URI] [--only SOURCE...] [--json]   import every configured source and partner (layers/partners) once
-  ideo harvest  --url URL --protocol csw|ckan|udata|dcat|ods|wfs|oapif|file [--layer LAYER] [--json]   try one partner, no configuration
+  ideo harvest  --url URL --protocol csw|ckan|udata|dcat|ods|wfs|oapif|file [--layer LAYER] [--type-names T] [--ca-file PEM] [--json]   try one partner, no configuration
   ideo serve    [--layers DIR] [--store URI] [--listen 127.0.0.1:8080] [--threads N] [--web DIR] [--harvest-every 6h]
   ideo import   LAYER FILE [--store URI] [--layers DIR] [--source ID] [--json]
   ideo check    LAYER FILE [--layers DIR] [--json]                 validate a partner file, print the report, change nothing
@@ -160,6 +160,15 @@ void print_run(const harvest::RunResult& run, bool json) {
                   << ", unchanged " << r.unchanged << ", withdrawn " << r.withdrawn << ", failed " << r.failed
                   << (r.downloaded_nothing ? ", downloaded nothing" : "")
                   << (r.kept_last_good ? "; FAILED, last published data kept" : "") << "\n";
+        for (const auto& i : r.imports) {
+            std::cout << "  record " << i.record << " -> " << i.layer << ": " << i.status;
+            if (!i.distribution.empty()) std::cout << " (" << i.distribution << ")";
+            if (i.status == "imported" || i.status == "unchanged" || i.status == "withdrawn")
+                std::cout << ": added " << i.added << ", updated " << i.updated << ", unchanged " << i.unchanged
+                          << ", withdrawn " << i.withdrawn << ", rejected " << i.rejected;
+            if (i.status == "skipped") std::cout << ": " << i.reason;  // a failure's reason is among the failures below
+            std::cout << "\n";
+        }
         for (const auto& f : r.failures) std::cout << "  " << f << "\n";
     }
     std::cout << "run " << run.run_id << " recorded\n";
@@ -177,6 +186,7 @@ harvest::PartnerSpec adhoc_partner(const Args& a) {
     if ((p.protocol == "wfs" || p.protocol == "oapif" || p.protocol == "file") && p.layer.empty())
         throw UsageError("--protocol " + p.protocol + " needs --layer (the layer the data feeds)");
     if (a.has("type-names")) p.options["typeNames"] = a.get("type-names");
+    if (a.has("ca-file")) p.options["ca_file"] = a.get("ca-file");  // a partner on a private PKI
     const std::string stem = fs::path(p.url.substr(0, p.url.find('?'))).stem().string();
     p.id = "adhoc-" + (stem.empty() ? p.protocol : stem);
     p.name = p.url;

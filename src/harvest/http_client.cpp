@@ -1,14 +1,22 @@
 // The harvester's HTTP client: one synchronous Beast exchange per attempt, each bounded by a deadline.
 // Synchronous is enough: partners are fetched in parallel by the runner, one client per partner.
+// https:// goes through Boost.Asio SSL (OpenSSL) with SNI, chain and host name verification.
 #include "ideo/harvest/http_client.hpp"
+
+#include <openssl/err.h>
+#include <openssl/ssl.h>
+#include <openssl/x509v3.h>
 
 #include <algorithm>
 #include <boost/asio/connect.hpp>
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/ip/tcp.hpp>
+#include <boost/asio/ssl.hpp>
 #include <boost/beast/core.hpp>
 #include <boost/beast/http.hpp>
+#include <boost/beast/ssl.hpp>
 #include <cctype>
+#include <optional>
 #include <thread>
 
 #include "ideo/core/gzip.hpp"
@@ -19,6 +27,7 @@ namespace {
 namespace asio = boost::asio;
 namespace beast = boost::beast;
 namespace http = beast::http;
+namespace ssl = asio::ssl;
 using tcp = asio::ip::tcp;
 
 std::string lower(std::string s) {
@@ -28,12 +37,19 @@ std::string lower(std::string s) {
 
 struct Url {
     std::string scheme, host, port, target;
+    bool tls() const { return scheme == "https"; }
+    // The Host header: the port only when it is not the scheme's default.
+    std::string host_header() const {
+        const bool ipv6 = host.find(':') != std::string::npos;
+        const std::string h = ipv6 ? "[" + host + "]" : host;
+        return port == (tls() ? "443" : "80") ? h : h + ":" + port;
+    }
 };
 
 Url parse_url(const std::string& url) {
     Url u;
     const auto colon = url.find("://");
-    if (colon == std::string::npos) throw FetchError(url + ": not an http:// URL");
+    if (colon == std::string::npos) throw FetchError(url + ": not an http:// or https:// URL");
     u.scheme = lower(url.substr(0, colon));
     const auto host_start = colon + 3;
     const auto path_start = url.find_first_of("/?#", host_start);
@@ -50,10 +66,10 @@ Url parse_url(const std::string& url) {
         u.host = authority;
     }
     if (u.host.size() > 2 && u.host.front() == '[') u.host = u.host.substr(1, u.host.size() - 2);
-    if (u.scheme != "http")
-        throw FetchError(url + ": scheme " + u.scheme + " is not supported by this build (http:// only)");
+    if (u.scheme != "http" && u.scheme != "https")
+        throw FetchError(url + ": scheme " + u.scheme + " is not supported (http:// and https:// only)");
     if (u.host.empty()) throw FetchError(url + ": no host in the URL");
-    if (u.port.empty()) u.port = "80";
+    if (u.port.empty()) u.port = u.tls() ? "443" : "80";
     return u;
 }
 
@@ -66,7 +82,74 @@ struct AttemptError {
 
 bool retryable_status(int status) { return status == 429 || status >= 500; }
 
+bool is_ip_address(const std::string& host) {
+    boost::system::error_code ec;
+    asio::ip::make_address(host, ec);
+    return !ec;
+}
+
+// OpenSSL 3 reports a peer that closed without close_notify as this error, older ones as stream_truncated.
+bool tls_truncated(const beast::error_code& ec) {
+    if (ec == ssl::error::stream_truncated) return true;
+#ifdef SSL_R_UNEXPECTED_EOF_WHILE_READING
+    if (ec.category() == asio::error::get_ssl_category() && ERR_GET_REASON(static_cast<unsigned long>(ec.value())) ==
+                                                                 SSL_R_UNEXPECTED_EOF_WHILE_READING)
+        return true;
+#endif
+    return false;
+}
+
+// What one attempt shares with its asynchronous steps.
+struct Exchange {
+    http::request<http::string_body> req;
+    http::response_parser<http::string_body> parser;
+    beast::flat_buffer buffer;
+    std::size_t max_body = 0;
+    const char* stage = "connect";
+    beast::error_code ec;
+};
+
+// Once connected (and, for https, after the handshake): send, read the header, refuse an announced
+// body over the limit before any of it is read, read the body. Plain TCP and TLS streams alike.
+template <class Stream>
+void send_and_read(Stream& stream, Exchange& x) {
+    x.stage = "send";
+    http::async_write(stream, x.req, [&stream, &x](beast::error_code e, std::size_t) {
+        if ((x.ec = e)) return;
+        x.stage = "read";
+        http::async_read_header(stream, x.buffer, x.parser, [&stream, &x](beast::error_code e2, std::size_t) {
+            if ((x.ec = e2)) return;
+            if (x.parser.content_length() && *x.parser.content_length() > x.max_body) {
+                x.ec = http::error::body_limit;
+                return;
+            }
+            http::async_read(stream, x.buffer, x.parser, [&x](beast::error_code e3, std::size_t) { x.ec = e3; });
+        });
+    });
+}
+
 }  // namespace
+
+struct HttpClient::Tls {
+    ssl::context context{ssl::context::tls_client};
+};
+
+HttpClient::Tls& HttpClient::tls() {
+    if (tls_) return *tls_;
+    auto t = std::make_unique<Tls>();
+    // TLS 1.0 and 1.1 are deprecated (RFC 8996): a partner still on them is refused, not downgraded to.
+    SSL_CTX_set_min_proto_version(t->context.native_handle(), TLS1_2_VERSION);
+    beast::error_code ec;
+    t->context.set_default_verify_paths(ec);  // the system store (ca-certificates on Debian)
+    if (ec) throw FetchError("cannot load the system CA certificates: " + ec.message());
+    if (!options_.ca_file.empty()) {
+        t->context.load_verify_file(options_.ca_file, ec);
+        if (ec) throw FetchError(options_.ca_file + ": cannot load the CA file: " + ec.message());
+    }
+    t->context.set_verify_mode(ssl::verify_peer);
+    tls_ = std::move(t);
+    return *tls_;
+}
 
 std::string HttpResponse::charset() const {
     const std::string* ct = header("content-type");
@@ -122,6 +205,9 @@ std::string resolve_url(const std::string& base, const std::string& ref) {
 }
 
 HttpClient::HttpClient(HttpOptions options) : options_(std::move(options)) {}
+HttpClient::~HttpClient() = default;
+HttpClient::HttpClient(HttpClient&&) noexcept = default;
+HttpClient& HttpClient::operator=(HttpClient&&) noexcept = default;
 
 HttpResponse HttpClient::fetch(const HttpRequest& request) {
     std::string url = request.url;
@@ -149,15 +235,30 @@ HttpResponse HttpClient::fetch(const HttpRequest& request) {
             last_request_ = std::chrono::steady_clock::now();
 
             asio::io_context ioc;
-            beast::tcp_stream stream(ioc);
-            http::response_parser<http::string_body> parser;
-            parser.body_limit(options_.max_body);
-            parser.header_limit(64 * 1024);
+            std::optional<beast::tcp_stream> plain;
+            std::optional<beast::ssl_stream<beast::tcp_stream>> secure;
+            if (u.tls()) {
+                try {
+                    secure.emplace(ioc, tls().context);
+                } catch (FetchError& e) {
+                    throw FetchError(what() + e.what());  // the CA store or file: not worth a retry
+                }
+            } else {
+                plain.emplace(ioc);
+            }
+            beast::tcp_stream& tcp_layer = secure ? beast::get_lowest_layer(*secure) : *plain;
+            Exchange x;
+            x.max_body = options_.max_body;
+            x.parser.body_limit(options_.max_body);
+            x.parser.header_limit(64 * 1024);
             beast::error_code ec;
             try {
-                http::request<http::string_body> req{http::string_to_verb(method), u.target, 11};
-                if (req.method() == http::verb::unknown) req.method_string(method);
-                req.set(http::field::host, u.port == "80" ? u.host : u.host + ":" + u.port);
+                auto& req = x.req;
+                req.version(11);
+                req.target(u.target);
+                if (http::string_to_verb(method) == http::verb::unknown) req.method_string(method);
+                else req.method(http::string_to_verb(method));
+                req.set(http::field::host, u.host_header());
                 req.set(http::field::user_agent, options_.user_agent);
                 req.set(http::field::accept_encoding, "gzip");
                 req.set(http::field::connection, "close");
@@ -166,53 +267,70 @@ HttpResponse HttpClient::fetch(const HttpRequest& request) {
                     req.body() = request.body;
                     req.prepare_payload();
                 }
+                if (secure) {
+                    SSL* ssl_handle = secure->native_handle();
+                    // SNI names the virtual host (never an IP literal, RFC 6066); the certificate must match the
+                    // URL's host: its DNS names, or its IP addresses when the URL gives one.
+                    X509_VERIFY_PARAM* param = SSL_get0_param(ssl_handle);
+                    X509_VERIFY_PARAM_set_hostflags(param, X509_CHECK_FLAG_NO_PARTIAL_WILDCARDS);
+                    if (is_ip_address(u.host)) {
+                        X509_VERIFY_PARAM_set1_ip_asc(param, u.host.c_str());
+                    } else {
+                        SSL_set_tlsext_host_name(ssl_handle, u.host.c_str());
+                        X509_VERIFY_PARAM_set1_host(param, u.host.c_str(), 0);
+                    }
+                }
 
                 tcp::resolver resolver(ioc);
                 const auto endpoints = resolver.resolve(u.host, u.port, ec);
                 if (ec) throw AttemptError{"cannot resolve " + u.host + ": " + ec.message(), true};
-                // One deadline covers the whole attempt: connect, send, and the read of the full answer.
-                // Beast enforces it on asynchronous operations only, hence the chain run to completion here.
-                beast::flat_buffer buffer;
-                const char* stage = "connect";
-                stream.expires_after(options_.timeout);
-                stream.async_connect(endpoints, [&](beast::error_code e, const tcp::endpoint&) {
-                    if ((ec = e)) return;
-                    stage = "send";
-                    http::async_write(stream, req, [&](beast::error_code e2, std::size_t) {
-                        if ((ec = e2)) return;
-                        stage = "read";
-                        http::async_read_header(stream, buffer, parser, [&](beast::error_code e3, std::size_t) {
-                            if ((ec = e3)) return;
-                            // An announced length over the limit is refused before any of the body is read.
-                            if (parser.content_length() && *parser.content_length() > options_.max_body) {
-                                ec = http::error::body_limit;
-                                return;
-                            }
-                            http::async_read(stream, buffer, parser, [&](beast::error_code e4, std::size_t) { ec = e4; });
-                        });
+                // One deadline covers the whole attempt: connect, TLS handshake, send, and the read of the full
+                // answer. Beast enforces it on asynchronous operations only, hence the chain run to completion here.
+                tcp_layer.expires_after(options_.timeout);
+                tcp_layer.async_connect(endpoints, [&](beast::error_code e, const tcp::endpoint&) {
+                    if ((x.ec = e)) return;
+                    if (!secure) return send_and_read(*plain, x);
+                    x.stage = "TLS handshake";
+                    secure->async_handshake(ssl::stream_base::client, [&](beast::error_code e2) {
+                        if ((x.ec = e2)) return;
+                        send_and_read(*secure, x);
                     });
                 });
                 ioc.run();
-                const std::string at = stage;
+                ec = x.ec;
+                const std::string at = x.stage;
                 if (ec == beast::error::timeout) throw AttemptError{"timed out after " + timeout_text + " (" + at + ")", true};
                 if (ec == http::error::body_limit)
                     throw AttemptError{"body exceeds " + std::to_string(options_.max_body) + " bytes", false};
-                if (at == "connect" && ec) throw AttemptError{"cannot connect to " + u.host + ":" + u.port + ": " + ec.message(), true};
+                if (at == "connect" && ec)
+                    throw AttemptError{"cannot connect to " + u.host + ":" + u.port + ": " + ec.message(), true};
+                if (at == "TLS handshake" && ec) {
+                    // A certificate that fails verification is never accepted, and retrying will not change it.
+                    const long verify = SSL_get_verify_result(secure->native_handle());
+                    if (verify != X509_V_OK)
+                        throw AttemptError{std::string("certificate verify failed: ") + X509_verify_cert_error_string(verify),
+                                           false};
+                    const bool protocol = ec.category() == asio::error::get_ssl_category();
+                    throw AttemptError{"TLS handshake with " + u.host + ":" + u.port + " failed: " + ec.message(), !protocol};
+                }
                 if (at == "send" && ec) throw AttemptError{"cannot send the request: " + ec.message(), true};
-                if (ec == http::error::partial_message || (ec == http::error::end_of_stream && parser.is_header_done()))
+                if (ec == http::error::partial_message || (ec == http::error::end_of_stream && x.parser.is_header_done()) ||
+                    (tls_truncated(ec) && x.parser.is_header_done()))
                     throw AttemptError{"truncated body: the connection closed before the announced Content-Length", true};
                 if (ec) throw AttemptError{"cannot read the answer: " + ec.message(), true};
-                if (parser.get().body().size() > options_.max_body)
+                if (x.parser.get().body().size() > options_.max_body)
                     throw AttemptError{"body exceeds " + std::to_string(options_.max_body) + " bytes", false};
             } catch (AttemptError& e) {
                 last = std::move(e);
-                stream.socket().close(ec);
+                tcp_layer.socket().close(ec);
                 if (!last.retry) break;
                 continue;
             }
-            stream.socket().shutdown(tcp::socket::shutdown_both, ec);
+            // The whole answer is read and we asked for Connection: close: no TLS close_notify exchange to wait for.
+            tcp_layer.socket().shutdown(tcp::socket::shutdown_both, ec);
+            tcp_layer.socket().close(ec);
 
-            auto& res = parser.get();
+            auto& res = x.parser.get();
             HttpResponse out;
             out.status = static_cast<int>(res.result_int());
             out.final_url = url;
@@ -224,6 +342,9 @@ HttpResponse HttpClient::fetch(const HttpRequest& request) {
                 if (redirects >= options_.max_redirects)
                     throw FetchError(what() + "more than " + std::to_string(options_.max_redirects) + " redirects");
                 redirect_to = resolve_url(url, *location);
+                // What TLS guaranteed (whose data, unaltered) would be lost without a word: refused, as the report says.
+                if (u.tls() && lower(redirect_to).rfind("http://", 0) == 0)
+                    throw FetchError(what() + "refusing the redirect to " + redirect_to + " (from https:// down to http://)");
                 break;
             }
             if (retryable_status(out.status)) {

@@ -63,10 +63,11 @@ PartnerSpec parse_partner(const std::string& json, const fs::path& file) {
     p.layer = string_of(d, "layer", file, false);
     if ((p.protocol == "wfs" || p.protocol == "oapif" || p.protocol == "file") && p.layer.empty())
         bad(file, "layer", "required for protocol " + p.protocol + " (the layer the data feeds)");
-    if (const auto it = d.FindMember("withdraw_missing"); it != d.MemberEnd()) {
-        if (!it->value.IsBool()) bad(file, "withdraw_missing", "expected true or false");
-        p.withdraw_missing = it->value.GetBool();
-    }
+    for (auto [key, flag] : {std::pair{"withdraw_missing", &p.withdraw_missing}, std::pair{"import_linked", &p.import_linked}})
+        if (const auto it = d.FindMember(key); it != d.MemberEnd()) {
+            if (!it->value.IsBool()) bad(file, key, "expected true or false");
+            *flag = it->value.GetBool();
+        }
     p.requests_per_second = number_of(d, "requests_per_second", file, 0);
     const double page = number_of(d, "page_size", file, 100);
     if (page < 1 || page > 100000) bad(file, "page_size", "expected 1 to 100000");
@@ -133,6 +134,26 @@ std::string PartnerReport::to_json() const {
     w.StartArray();
     for (const auto& f : failures) w.String(f.c_str(), static_cast<rapidjson::SizeType>(f.size()));
     w.EndArray();
+    if (!imports.empty()) {
+        w.Key("imports");
+        w.StartArray();
+        for (const auto& i : imports) {
+            w.StartObject();
+            str("record", i.record);
+            str("layer", i.layer);
+            str("distribution", i.distribution);
+            str("url", i.url);
+            str("status", i.status);
+            w.Key("added"); w.Uint64(i.added);
+            w.Key("updated"); w.Uint64(i.updated);
+            w.Key("unchanged"); w.Uint64(i.unchanged);
+            w.Key("withdrawn"); w.Uint64(i.withdrawn);
+            w.Key("rejected"); w.Uint64(i.rejected);
+            if (!i.reason.empty()) str("reason", i.reason);
+            w.EndObject();
+        }
+        w.EndArray();
+    }
     w.EndObject();
     return sb.GetString();
 }

@@ -19,9 +19,11 @@
 #include <set>
 #include <thread>
 #include <unordered_map>
+#include <utility>
 
 #include "ideo/core/error.hpp"
 #include "ideo/core/text.hpp"
+#include "ideo/harvest/linked.hpp"
 #include "ideo/harvest/pipeline.hpp"
 
 namespace ideo::harvest {
@@ -145,7 +147,11 @@ std::string excerpt(std::string_view body) {
 // A temporary folder for one partner's downloads, removed with its content.
 class WorkDir {
 public:
-    WorkDir(const fs::path& root, const std::string& name) {
+    // `key` may be a catalogue record's id ("dcat:https://..."): folded to a file name, numbered to stay unique.
+    WorkDir(const fs::path& root, const std::string& run_id, const std::string& key) {
+        static std::atomic<unsigned> serial{0};
+        const std::string name = "ideo-harvest-" + run_id + "-" + text::fold_key(key).substr(0, 80) + "-" +
+                                 std::to_string(serial++);
         path_ = (root.empty() ? fs::temp_directory_path() : root) / name;
         fs::create_directories(path_);
     }
@@ -361,7 +367,7 @@ public:
         f.hash = h.hex();
         f.features = pages.count();
         f.counted = true;
-        f.file = dir / (p_.id + ".geojson");
+        f.file = dir / "features.geojson";
         write_file(f.file, collection);
         return f;
     }
@@ -381,7 +387,7 @@ public:
         if (auto it = p_.options.find("encoding"); it != p_.options.end()) src.encoding = it->second;
         if (auto it = p_.options.find("sheet"); it != p_.options.end()) src.layer = it->second;
 
-        WorkDir dir(o_.work_dir, "ideo-harvest-" + o_.run_id + "-" + p_.id);
+        WorkDir dir(o_.work_dir, o_.run_id, p_.id);
         const auto state = store_.resource_state(p_.id, p_.url);
         Fetched f = p_.protocol == "wfs" ? fetch_wfs(dir.path()) : p_.protocol == "oapif" ? fetch_oapif(dir.path())
                                                                                           : fetch_file(dir.path(), state);
@@ -448,6 +454,82 @@ private:
     const RunOptions& o_;
 };
 
+// The features a withdrawn record brought into `layer`, taken out with it (counted in li.withdrawn); its resource
+// state forgotten, so the record's return imports its data again even when unchanged. False when it had none.
+bool withdraw_linked_features(store::Store& store, const LayerSpec& layer, const catalog::Record& rec,
+                              const std::optional<LinkedSource>& linked,
+                              std::map<std::string, std::size_t>& features_per_source, LinkedImport& li) {
+    std::size_t& had = features_per_source[rec.id];
+    if (had == 0) return false;
+    store.publish(layer, rec.id, {}, {}, Report{});
+    if (linked) store.save_resource_state({rec.id, linked->partner.url, "", "", "", 0, ""});
+    li.status = "withdrawn";
+    li.withdrawn = std::exchange(had, 0);
+    return true;
+}
+
+// The catalogue records of `p` linked to one of our layers (layers/catalog/themes.json "feeds"): each one's
+// chosen distribution fetched and imported as a geodata partner of its own, the record's id as its source.
+// A failing record keeps its layer's last good data and never stops the others; the report lists every outcome.
+void import_linked_records(const PartnerSpec& p, HttpClient& client, store::Store& store, const LayerCatalog& catalog,
+                           const std::function<const index::CommuneIndex*()>& communes, const RunOptions& o,
+                           PartnerReport& r) {
+    std::vector<catalog::Record> records;
+    try {
+        records = store.load_catalog_records(p.id);
+    } catch (const std::exception& e) {
+        r.failures.push_back(std::string("cannot read the partner's records to import their data: ") + e.what());
+        ++r.failed;
+        r.kept_last_good = true;
+        return;
+    }
+    std::map<std::string, std::map<std::string, std::size_t>> sources_of_layer;  // features per source, read when needed
+    for (const auto& rec : records) {
+        if (rec.feeds_layer.empty()) continue;
+        LinkedImport li;
+        li.record = rec.id;
+        li.layer = rec.feeds_layer;
+        const LayerSpec* layer = catalog.find(rec.feeds_layer);
+        std::string why_not = "layer \"" + rec.feeds_layer + "\" is not one of layers/*.json";
+        const auto linked = layer ? linked_source(p, rec, why_not) : std::nullopt;
+        if (linked) {
+            li.distribution = linked->distribution;
+            li.url = linked->partner.url;
+        }
+        const std::string what = "record " + rec.id + " -> " + rec.feeds_layer + ": ";
+        try {
+            if (rec.withdrawn) {
+                if (!layer) continue;
+                auto [counts, fresh] = sources_of_layer.try_emplace(layer->id);
+                if (fresh)
+                    for (const auto& f : store.load(*layer)) ++counts->second[f.provenance.source];
+                if (!withdraw_linked_features(store, *layer, rec, linked, counts->second, li)) continue;
+            } else if (!linked) {
+                li.status = "skipped";
+                li.reason = why_not;
+                if (o.progress) o.progress(p.id, what + "nothing imported, " + why_not);
+            } else {
+                const PartnerReport got = PartnerHarvest(linked->partner, client, store, o).geodata(catalog, communes());
+                li.status = got.downloaded_nothing ? "unchanged" : "imported";
+                li.added = got.added;
+                li.updated = got.updated;
+                li.unchanged = got.unchanged;
+                li.withdrawn = got.withdrawn;
+                li.rejected = got.failed;
+                for (const auto& f : got.failures) r.failures.push_back(what + f);
+            }
+        } catch (const std::exception& e) {
+            li.status = "failed";
+            li.reason = e.what();
+            ++r.failed;
+            r.kept_last_good = true;
+            r.failures.push_back(what + e.what() + " (the layer keeps its last good data)");
+            if (o.progress) o.progress(p.id, what + "FAILED, last good data kept: " + e.what());
+        }
+        r.imports.push_back(std::move(li));
+    }
+}
+
 bool is_geodata(const std::string& protocol) { return protocol == "wfs" || protocol == "oapif" || protocol == "file"; }
 
 std::string option_or(const PartnerSpec& p, const char* key) {
@@ -473,6 +555,15 @@ HttpOptions http_options_for(const PartnerSpec& p, const HttpOptions& defaults) 
     if (number("max_retries", v)) o.max_retries = static_cast<int>(v);
     if (number("backoff_ms", v)) o.backoff = std::chrono::milliseconds(v);
     if (number("max_body", v)) o.max_body = static_cast<std::size_t>(v);
+    if (std::string ca = option_or(p, "ca_file"); !ca.empty()) {
+        // Relative to the partner's file, as its local paths are; checked here so the report names the key.
+        fs::path path = ca;
+        if (path.is_relative() && !p.file.empty()) path = p.file.parent_path() / path;
+        std::error_code ec;
+        if (!fs::is_regular_file(path, ec))
+            throw InputError(p.file.string() + ": key \"options.ca_file\": " + path.string() + " is not a readable file");
+        o.ca_file = path.string();
+    }
     return o;
 }
 
@@ -527,10 +618,14 @@ RunResult run_harvest(const std::vector<PartnerSpec>& partners, const LayerCatal
     result.reports.resize(partners.size());
     SerialStore serial(store);
 
-    // Commune polygons attribute INSEE codes in every geodata import: loaded once for the run.
+    // Commune polygons attribute INSEE codes in every geodata import: loaded once for the run, by the first
+    // partner that imports (a catalogue partner imports only when one of its records feeds a layer).
     std::shared_ptr<const index::CommuneIndex> communes;
-    if (std::any_of(partners.begin(), partners.end(), [](const PartnerSpec& p) { return is_geodata(p.protocol); }))
-        communes = load_communes(catalog, &serial);
+    std::once_flag communes_loaded;
+    const std::function<const index::CommuneIndex*()> communes_for_import = [&] {
+        std::call_once(communes_loaded, [&] { communes = load_communes(catalog, &serial); });
+        return communes.get();
+    };
 
     std::atomic<std::size_t> next{0};
     const auto work = [&] {
@@ -541,9 +636,10 @@ RunResult run_harvest(const std::vector<PartnerSpec>& partners, const LayerCatal
             try {
                 HttpClient client(http_options_for(p, o.http));
                 if (is_geodata(p.protocol)) {
-                    r = PartnerHarvest(p, client, serial, o).geodata(catalog, communes.get());
+                    r = PartnerHarvest(p, client, serial, o).geodata(catalog, communes_for_import());
                 } else if (o.catalogue) {
                     r = o.catalogue(p, client, serial);
+                    if (p.import_linked) import_linked_records(p, client, serial, catalog, communes_for_import, o, r);
                 } else {
                     r.failures.push_back("protocol " + p.protocol + ": the catalogue harvester is not built into this binary");
                     r.failed = 1;

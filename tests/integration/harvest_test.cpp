@@ -7,12 +7,15 @@
 #include <rapidjson/stringbuffer.h>
 #include <rapidjson/writer.h>
 
+#include <atomic>
 #include <fstream>
 #include <set>
 
 #include "communes_fixture.hpp"
+#include "ideo/catalog/harvest.hpp"
 #include "ideo/harvest/pipeline.hpp"
 #include "partner_simulator.hpp"
+#include "test_pki.hpp"
 #include "test_support.hpp"
 
 using namespace ideo;
@@ -42,6 +45,28 @@ std::size_t feature_count(const fs::path& geojson) {
     const std::string text = read_file(geojson);
     d.Parse(text.c_str(), text.size());
     return d["features"].Size();
+}
+
+// `text` with every `from` replaced by `to`: a recorded answer's partner URLs pointed at the simulator.
+std::string replace_all(std::string text, const std::string& from, const std::string& to) {
+    for (std::size_t at = 0; (at = text.find(from, at)) != std::string::npos; at += to.size()) text.replace(at, from.size(), to);
+    return text;
+}
+
+// layers/catalog/themes.json with `keyword` added to the rule linking records to `layer`. The corpus's real
+// catalogue answers describe no PEI, ERP or ICPE: a test links one of them the way an administrator would.
+fs::path rules_linking(const std::string& layer, const std::string& keyword, const fs::path& out) {
+    rapidjson::Document d;
+    const std::string text = read_file(layers_dir() / "catalog" / "themes.json");
+    d.Parse(text.c_str(), text.size());
+    for (auto& feed : d["feeds"].GetArray())
+        if (std::string(feed["layer"].GetString()) == layer)
+            feed["keywords"].PushBack(rapidjson::Value(keyword.c_str(), d.GetAllocator()), d.GetAllocator());
+    rapidjson::StringBuffer sb;
+    rapidjson::Writer<rapidjson::StringBuffer> w(sb);
+    d.Accept(w);
+    std::ofstream(out, std::ios::binary) << sb.GetString();
+    return out;
 }
 
 PartnerSpec partner(const std::string& id, const std::string& protocol, const std::string& url, const std::string& layer) {
@@ -291,6 +316,255 @@ TEST_F(Harvest, ACatalogueProtocolWithoutItsHarvesterIsReportedNotFatal) {
     const auto r = run({p}).reports[0];
     EXPECT_FALSE(r.failures.empty());
     EXPECT_EQ(r.protocol, "csw");
+}
+
+// https:// partners: a CA made for the test signs the simulator's certificate.
+TEST_F(Harvest, AnHttpsPartnerIsHarvestedWithItsCaFileAndWithoutItKeepsItsLastGoodData) {
+    TestPki pki(dir_ / "pki");
+    PartnerSimulator tls(pki.server("sdis21", {"IP:127.0.0.1", "DNS:localhost"}));
+    const auto slice = slice_geojson(data("deci/pei-21-sdis21.geojson"), 150, dir_ / "slice.geojson");
+    tls.serve_wfs("/geoserver/wfs", "sdis21:pei", slice);
+    auto p = partner("sdis21-wfs", "wfs", tls.url("/geoserver/wfs"), "pei");
+    p.options["typeNames"] = "sdis21:pei";
+    p.options["ca_file"] = pki.ca_certificate().string();
+    p.page_size = 100;
+    const auto first = run({p}).reports.at(0);
+    ASSERT_FALSE(first.kept_last_good) << failures(first);
+    EXPECT_EQ(tls.requests("/geoserver/wfs"), 2u);
+    EXPECT_EQ(first.added, publishable(slice, "pei"));
+    const auto before = ids("pei", "sdis21-wfs");
+    EXPECT_EQ(before.size(), first.added);
+
+    // The same partner without its CA: its certificate is refused, nothing is asked or published, the report says why.
+    p.options.erase("ca_file");
+    tls.reset_log();
+    const auto version = store_->version();
+    const auto second = run({p}).reports.at(0);
+    EXPECT_TRUE(second.kept_last_good);
+    EXPECT_NE(failures(second).find("certificate verify failed: unable to get local issuer certificate"), std::string::npos)
+        << failures(second);
+    EXPECT_NE(failures(second).find(tls.url("/geoserver/wfs")), std::string::npos) << failures(second);
+    EXPECT_EQ(tls.requests("/geoserver/wfs"), 0u);
+    EXPECT_EQ(ids("pei", "sdis21-wfs"), before);
+    EXPECT_EQ(store_->version(), version);
+}
+
+TEST_F(Harvest, ADownloadRedirectedFromHttpToHttpsOnAnotherHostIsHarvestedThenAnswers304) {
+    TestPki pki(dir_ / "pki");
+    PartnerSimulator tls(pki.server("prefecture", {"DNS:localhost"}));
+    tls.serve_file("/data/2025/erp.csv", data("deci/erp-90-prefecture.csv"));
+    sim_.fail("/latest/erp.csv", {Fault::Redirect, -1, tls.url("/data/2025/erp.csv", "localhost")});
+    auto p = partner("prefecture90", "file", sim_.url("/latest/erp.csv"), "erp");
+    p.options["ca_file"] = pki.ca_certificate().string();
+    const auto r = run({p}).reports.at(0);
+    EXPECT_FALSE(r.kept_last_good) << failures(r);
+    EXPECT_EQ(tls.requests("/data/2025/erp.csv", 200), 1u);
+    EXPECT_EQ(r.added, publishable(data("deci/erp-90-prefecture.csv"), "erp"));
+    EXPECT_EQ(ids("erp", "prefecture90").size(), r.added);
+
+    // The validators of the https:// answer travel through the redirect: the second run downloads nothing.
+    const auto again = run({p}).reports.at(0);
+    EXPECT_TRUE(again.downloaded_nothing) << failures(again);
+    EXPECT_EQ(tls.requests("/data/2025/erp.csv", 304), 1u);
+}
+
+TEST_F(Harvest, ACaFileOptionThatIsNotAFileIsReportedNamingTheKey) {
+    auto p = partner("sdis21-wfs", "wfs", sim_.url("/wfs"), "pei");
+    p.file = dir_ / "partners" / "sdis21-wfs.json";
+    p.options["ca_file"] = "pki/absent-ca.pem";
+    const auto r = run({p}).reports.at(0);
+    EXPECT_TRUE(r.kept_last_good);
+    EXPECT_NE(failures(r).find("sdis21-wfs.json: key \"options.ca_file\": " + (dir_ / "partners" / "pki" / "absent-ca.pem").string()),
+              std::string::npos)
+        << failures(r);
+    EXPECT_TRUE(sim_.log().empty());
+}
+
+// Catalogue records linked to one of our layers (import_linked): their data imported into it.
+class LinkedImport : public Harvest {
+protected:
+    void SetUp() override {
+        Harvest::SetUp();
+        options_.catalogue = catalog::harvest_catalogue_partner;
+    }
+    PartnerSpec catalogue(const std::string& id, const std::string& protocol, const std::string& url,
+                          const fs::path& rules) {
+        auto p = partner(id, protocol, url, "");
+        p.page_size = 100;
+        p.options["rules"] = rules.string();
+        return p;
+    }
+    // The features of `layer` published from `source`, each checked to carry its provenance.
+    std::size_t with_provenance(const std::string& layer, const std::string& source) {
+        std::size_t n = 0;
+        for (const auto& f : store_->load(catalog_.get(layer)))
+            if (f.provenance.source == source) {
+                n += !f.provenance.source_id.empty() && !f.provenance.harvested_at.empty();
+            }
+        return n;
+    }
+    std::string linked_layer(const std::string& partner, const std::string& record) {
+        for (const auto& r : store_->load_catalog_records(partner))
+            if (r.id == record) return r.feeds_layer;
+        return "(no such record)";
+    }
+    // DataSud's real CKAN answer, its URLs pointed at the simulator; without the Canispaces record once it is gone.
+    void serve_datasud() {
+        sim_.route("/api/3/action/package_search", [this](const SimRequest&) {
+            std::string body = replace_all(read_file(data("catalog/ckan/datasud_package_search.json")),
+                                           "https://www.datasud.fr", sim_.url(""));
+            if (canispaces_gone_) {
+                rapidjson::Document d;
+                d.Parse(body.c_str(), body.size());
+                auto& results = d["result"]["results"];
+                for (auto it = results.Begin(); it != results.End(); ++it)
+                    if (std::string((*it)["name"].GetString()) == "canispaces----ville-de-gap") {
+                        results.Erase(it);
+                        break;
+                    }
+                d["result"]["count"].SetInt(static_cast<int>(results.Size()));
+                rapidjson::StringBuffer sb;
+                rapidjson::Writer<rapidjson::StringBuffer> w(sb);
+                d.Accept(w);
+                body = sb.GetString();
+            }
+            return SimResponse{200, "application/json", {}, body};
+        });
+    }
+
+    const std::string canispaces_ = "datasud:cfa98601-185f-4194-bc0f-119fc23a194b";
+    const std::string download_ = "/fr/dataset/datasets/4539/resource/6176/download/";  // its Shapefile
+    std::atomic<bool> canispaces_gone_{false};
+};
+
+TEST_F(LinkedImport, ARecordWhoseDownloadFeedsALayerIsImportedIncrementallyAndKeptWhenItFails) {
+    // The Canispaces record's Shapefile download serves SDIS 90's PEI.
+    serve_datasud();
+    const std::string& download = download_;
+    const std::string& record = canispaces_;
+    sim_.serve_file(download, data("deci/d_pei_cd90_p.zip"));
+    const auto p = catalogue("datasud", "ckan", sim_.url("/"), rules_linking("pei", "canispace", dir_ / "themes.json"));
+
+    const auto first = run({p}).reports.at(0);
+    EXPECT_FALSE(first.kept_last_good) << failures(first);
+    EXPECT_EQ(first.added, 7u);
+    ASSERT_EQ(first.imports.size(), 1u) << first.to_json();  // the one record the rules link to a layer
+    const auto& i = first.imports[0];
+    EXPECT_EQ(i.record, record);
+    EXPECT_EQ(i.layer, "pei");
+    EXPECT_EQ(i.status, "imported") << i.reason;
+    EXPECT_EQ(i.distribution, "Shapefile (zip)");  // the download, rather than the record's WFS link
+    EXPECT_EQ(i.url, sim_.url(download));
+    const std::size_t expected = publishable(data("deci/d_pei_cd90_p.zip"), "pei");
+    EXPECT_GT(expected, 100u);
+    EXPECT_EQ(i.added, expected);
+    EXPECT_EQ(with_provenance("pei", record), expected);
+    EXPECT_EQ(ids("pei", record).size(), expected);
+    EXPECT_EQ(linked_layer("datasud", record), "pei");
+    EXPECT_EQ(sim_.requests(download, 200), 1u);
+    EXPECT_EQ(sim_.requests("/geoserver/communaute-dagglomeration-de-gap-tallard-durance/ows"), 0u);
+
+    // Second run: the download answers 304, nothing is imported or published again.
+    const auto version = store_->version();
+    sim_.reset_log();
+    const auto second = run({p}).reports.at(0);
+    ASSERT_EQ(second.imports.size(), 1u);
+    EXPECT_EQ(second.imports[0].status, "unchanged") << second.to_json();
+    EXPECT_EQ(second.imports[0].added + second.imports[0].updated + second.imports[0].withdrawn, 0u);
+    EXPECT_EQ(sim_.requests(download, 304), 1u);
+    EXPECT_EQ(store_->version(), version);
+
+    // The download now fails: the report says which record and why, the layer keeps the record's last good data.
+    sim_.fail(download, {Fault::Status503, -1});
+    const auto third = run({p}).reports.at(0);
+    EXPECT_TRUE(third.kept_last_good);
+    ASSERT_EQ(third.imports.size(), 1u);
+    EXPECT_EQ(third.imports[0].status, "failed");
+    EXPECT_NE(third.imports[0].reason.find("HTTP 503 after 3 retries"), std::string::npos) << third.imports[0].reason;
+    EXPECT_NE(failures(third).find("record " + record + " -> pei: GET " + sim_.url(download)), std::string::npos)
+        << failures(third);
+    EXPECT_EQ(ids("pei", record).size(), expected);
+    EXPECT_EQ(store_->version(), version);
+}
+
+TEST_F(LinkedImport, AnHttpsCswRecordWithOnlyAWfsLinkIsImportedThroughTheWfsItNames) {
+    // A real GeoNetwork ISO 19139 record (DOV Vlaanderen) whose data is a GeoServer WFS layer, over https://.
+    TestPki pki(dir_ / "pki");
+    PartnerSimulator tls(pki.server("dov", {"IP:127.0.0.1"}));
+    tls.route("/csw", [&tls](const SimRequest&) {
+        return SimResponse{200, "application/xml", {},
+                           replace_all(read_file(data("catalog/csw/csw_dov_getrecordbyid.xml")),
+                                       "https://www.dov.vlaanderen.be", tls.url(""))};
+    });
+    const auto slice = slice_geojson(data("deci/pei-21-sdis21.geojson"), 250, dir_ / "slice.geojson");
+    tls.serve_wfs("/geoserver/wfs", "gw_meetnetten:meetnetten", slice);
+    auto p = catalogue("dov", "csw", tls.url("/csw"), rules_linking("pei", "meetnetten", dir_ / "themes.json"));
+    p.options["ca_file"] = pki.ca_certificate().string();
+    const std::string record = "dov:6c39d716-aecc-4fbc-bac8-4f05a49a78d5";
+
+    const auto r = run({p}).reports.at(0);
+    EXPECT_FALSE(r.kept_last_good) << failures(r);
+    ASSERT_EQ(r.imports.size(), 1u) << r.to_json();
+    EXPECT_EQ(r.imports[0].record, record);
+    EXPECT_EQ(r.imports[0].status, "imported") << r.imports[0].reason;
+    EXPECT_EQ(r.imports[0].distribution, "WFS gw_meetnetten:meetnetten");
+    EXPECT_EQ(r.imports[0].added, publishable(slice, "pei"));
+    EXPECT_EQ(with_provenance("pei", record), r.imports[0].added);
+    EXPECT_EQ(linked_layer("dov", record), "pei");
+    // One GeoJSON page through the endpoint, not the record's capabilities or GetFeature preview links.
+    ASSERT_EQ(tls.requests("/geoserver/wfs"), 1u);
+    for (const auto& l : tls.log())
+        if (l.path == "/geoserver/wfs") EXPECT_NE(l.target.find("typeNames=gw_meetnetten:meetnetten"), std::string::npos) << l.target;
+}
+
+TEST_F(LinkedImport, ADownloadThatIsAnHtmlPageIsReportedAndImportLinkedOffTriesNothing) {
+    serve_datasud();
+    // The record's Shapefile download answers an HTML page: a failure, reported; with import_linked off, not even tried.
+    sim_.fail(download_, {Fault::WrongContentType, -1});
+    auto p = catalogue("datasud", "ckan", sim_.url("/"), rules_linking("pei", "canispace", dir_ / "themes.json"));
+    const auto on = run({p}).reports.at(0);
+    ASSERT_EQ(on.imports.size(), 1u) << on.to_json();
+    EXPECT_EQ(on.imports[0].status, "failed");
+    EXPECT_NE(on.imports[0].reason.find("unexpected content type"), std::string::npos) << on.imports[0].reason;
+    EXPECT_TRUE(on.kept_last_good);
+    EXPECT_EQ(linked_layer("datasud", canispaces_), "pei");  // the catalogue itself was harvested
+    EXPECT_TRUE(ids("pei", canispaces_).empty());
+
+    p.import_linked = false;
+    sim_.reset_log();
+    const auto off = run({p}).reports.at(0);
+    EXPECT_TRUE(off.imports.empty());
+    EXPECT_FALSE(off.kept_last_good) << failures(off);
+    EXPECT_EQ(sim_.requests(download_), 0u);
+}
+
+TEST_F(LinkedImport, ARecordWithdrawnFromItsPartnerTakesItsFeaturesOutOfTheLayerAndBringsThemBackWithIt) {
+    serve_datasud();
+    sim_.serve_file(download_, data("deci/d_pei_cd90_p.zip"));
+    const auto p = catalogue("datasud", "ckan", sim_.url("/"), rules_linking("pei", "canispace", dir_ / "themes.json"));
+    const auto first = run({p}).reports.at(0);
+    ASSERT_EQ(first.imports.size(), 1u) << first.to_json();
+    const std::size_t imported = ids("pei", canispaces_).size();
+    ASSERT_GT(imported, 100u);
+    EXPECT_EQ(first.imports[0].added, imported);
+
+    canispaces_gone_ = true;
+    const auto gone = run({p}).reports.at(0);
+    EXPECT_EQ(gone.withdrawn, 1u) << gone.to_json();
+    ASSERT_EQ(gone.imports.size(), 1u) << gone.to_json();
+    EXPECT_EQ(gone.imports[0].status, "withdrawn");
+    EXPECT_EQ(gone.imports[0].withdrawn, imported);
+    EXPECT_TRUE(ids("pei", canispaces_).empty());
+    const auto version = store_->version();
+    EXPECT_TRUE(run({p}).reports.at(0).imports.empty());  // withdrawn once, not again
+    EXPECT_EQ(store_->version(), version);
+
+    // The partner publishes it again: its unchanged download is imported again, not taken for already there.
+    canispaces_gone_ = false;
+    const auto back = run({p}).reports.at(0);
+    ASSERT_EQ(back.imports.size(), 1u) << back.to_json();
+    EXPECT_EQ(back.imports[0].status, "imported");
+    EXPECT_EQ(ids("pei", canispaces_).size(), imported);
 }
 
 TEST(HarvestCli, OnePartnerWithoutConfigurationPrintsItsReportAsJson) {

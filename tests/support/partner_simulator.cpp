@@ -1,5 +1,6 @@
 // The partner simulator: a blocking Beast server, one thread per connection, one request per
 // connection (Connection: close), so a fault such as a stall or a truncated body is exact.
+// Over TLS the same session runs on an Asio SSL stream after a server handshake.
 #include "partner_simulator.hpp"
 
 #include <poll.h>
@@ -8,6 +9,7 @@
 
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/ip/tcp.hpp>
+#include <boost/asio/ssl.hpp>
 #include <boost/asio/write.hpp>
 #include <boost/beast/core.hpp>
 #include <boost/beast/http.hpp>
@@ -30,12 +32,14 @@ namespace ideo::test {
 namespace asio = boost::asio;
 namespace beast = boost::beast;
 namespace http = beast::http;
+namespace ssl = asio::ssl;
 using tcp = asio::ip::tcp;
 
 struct SimulatorIo {
     asio::io_context ioc;
     tcp::acceptor acceptor{ioc};
     std::set<int> open_fds;  // sessions in progress, shut down when the simulator stops
+    std::optional<ssl::context> tls;  // set: every connection is TLS
 };
 
 namespace {
@@ -155,7 +159,13 @@ const std::string* SimRequest::header(const std::string& lower_name) const {
     return it == headers.end() ? nullptr : &it->second;
 }
 
-PartnerSimulator::PartnerSimulator() : io_(std::make_unique<SimulatorIo>()) {
+PartnerSimulator::PartnerSimulator(std::optional<TlsIdentity> tls) : io_(std::make_unique<SimulatorIo>()) {
+    if (tls) {
+        auto& ctx = io_->tls.emplace(ssl::context::tls_server);
+        ctx.use_certificate_chain_file(tls->certificate_chain.string());
+        ctx.use_private_key_file(tls->private_key.string(), ssl::context::pem);
+        scheme_ = "https";
+    }
     const tcp::endpoint ep(asio::ip::make_address("127.0.0.1"), 0);
     io_->acceptor.open(ep.protocol());
     io_->acceptor.set_option(asio::socket_base::reuse_address(true));
@@ -184,8 +194,8 @@ PartnerSimulator::~PartnerSimulator() {
     for (auto& t : sessions) t.join();
 }
 
-std::string PartnerSimulator::url(const std::string& path_and_query) const {
-    return "http://127.0.0.1:" + std::to_string(port_) + path_and_query;
+std::string PartnerSimulator::url(const std::string& path_and_query, const std::string& host) const {
+    return scheme_ + "://" + host + ":" + std::to_string(port_) + path_and_query;
 }
 
 void PartnerSimulator::route(const std::string& path_prefix, SimHandler handler) {
@@ -263,7 +273,7 @@ void PartnerSimulator::serve_oapif(const std::string& path, const std::string& c
                                    const std::filesystem::path& geojson) {
     auto src = load_features(geojson);
     const std::string items = path + "/collections/" + collection + "/items";
-    route(items, [src, items](const SimRequest& r) {
+    route(items, [src, items, scheme = scheme_](const SimRequest& r) {
         if (r.path != items) return SimResponse{404, "application/json", {}, "{\"code\":\"NotFound\"}"};
         std::size_t limit = 0, offset = 0;
         try {
@@ -274,7 +284,7 @@ void PartnerSimulator::serve_oapif(const std::string& path, const std::string& c
         }
         const std::size_t end = std::min(src->features.size(), offset + limit);
         const std::string* host = r.header("host");
-        const std::string base = "http://" + (host ? *host : std::string("127.0.0.1")) + items;
+        const std::string base = scheme + "://" + (host ? *host : std::string("127.0.0.1")) + items;
         std::string body = "{\"type\":\"FeatureCollection\",\"numberMatched\":" + std::to_string(src->features.size()) +
                            ",\"numberReturned\":" + std::to_string(end > offset ? end - offset : 0) + ",\"features\":[";
         for (std::size_t i = offset; i < end; ++i) body += (i > offset ? "," : "") + src->features[i];
@@ -368,10 +378,23 @@ void PartnerSimulator::session(int fd) {
         sock.close(ec);
     };
 
+    std::optional<ssl::stream<tcp::socket&>> tls;
+    if (io_->tls) {
+        // A client that refuses our certificate ends here: no request is logged, as none was sent.
+        tls.emplace(sock, *io_->tls);
+        tls->handshake(ssl::stream_base::server, ec);
+        if (ec) return finish();
+    }
+    const auto write = [&](const std::string& bytes) {
+        if (tls) asio::write(*tls, asio::buffer(bytes), ec);
+        else asio::write(sock, asio::buffer(bytes), ec);
+    };
+
     beast::flat_buffer buffer;
     http::request_parser<http::string_body> parser;
     parser.body_limit(64u << 20);
-    http::read(sock, buffer, parser, ec);
+    if (tls) http::read(*tls, buffer, parser, ec);
+    else http::read(sock, buffer, parser, ec);
     if (ec) return finish();
     const auto& msg = parser.get();
 
@@ -455,8 +478,9 @@ void PartnerSimulator::session(int fd) {
     if (truncated) body.resize(body.size() / 2);  // the announced length stays the full one
     else logged.status = res.status;
     record();
-    asio::write(sock, asio::buffer(head), ec);
-    if (!ec && !body.empty()) asio::write(sock, asio::buffer(body), ec);
+    write(head);
+    if (!ec && !body.empty()) write(body);
+    // No TLS close_notify: the answer's length is announced, and a truncated body must look truncated.
     sock.shutdown(tcp::socket::shutdown_send, ec);
     finish();
 }

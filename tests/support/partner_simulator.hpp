@@ -1,9 +1,10 @@
 #pragma once
 // A partner portal for the tests: a real HTTP/1.1 server (Boost.Beast) on 127.0.0.1, own thread,
 // free port, that serves the corpus of ../shared/data with each protocol's paging and
-// conditional-GET semantics, and can be told to fail the way real portals do.
+// conditional-GET semantics, and can be told to fail the way real portals do. Given a TLS
+// identity (test_pki.hpp makes one), it speaks https:// only, as real partner portals do.
 //
-//   PartnerSimulator sim;
+//   PartnerSimulator sim;                       // or PartnerSimulator sim(pki.server({"IP:127.0.0.1"}));
 //   sim.serve_file("/files/pei.geojson", data("deci/pei-21-sdis21.geojson"));
 //   sim.serve_wfs("/wfs", "sdis21:pei", data("deci/pei-21-sdis21.geojson"));
 //   sim.route("/csw", [](const SimRequest& r) { return SimResponse{...}; });   // catalogue protocols
@@ -16,6 +17,7 @@
 #include <map>
 #include <memory>
 #include <mutex>
+#include <optional>
 #include <string>
 #include <thread>
 #include <vector>
@@ -63,15 +65,23 @@ struct LoggedRequest {
     bool gzip = false;
 };
 
+// A server's certificate chain and private key, PEM files: the simulator then answers over TLS.
+struct TlsIdentity {
+    std::filesystem::path certificate_chain;  // the server certificate first, then intermediate CAs if any
+    std::filesystem::path private_key;
+};
+
 class PartnerSimulator {
 public:
-    PartnerSimulator();  // listening on 127.0.0.1, a free port, from construction on
+    // Listening on 127.0.0.1, a free port, from construction on; https:// when given a TLS identity.
+    explicit PartnerSimulator(std::optional<TlsIdentity> tls = std::nullopt);
     ~PartnerSimulator();
     PartnerSimulator(const PartnerSimulator&) = delete;
     PartnerSimulator& operator=(const PartnerSimulator&) = delete;
 
     unsigned short port() const { return port_; }
-    std::string url(const std::string& path_and_query) const;  // "http://127.0.0.1:PORT" + path
+    // "http://127.0.0.1:PORT" + path ("https://" over TLS); `host` names the same server otherwise ("localhost").
+    std::string url(const std::string& path_and_query, const std::string& host = "127.0.0.1") const;
 
     // The route table: the longest matching path prefix answers. A handler may throw to answer 500.
     void route(const std::string& path_prefix, SimHandler handler);
@@ -115,6 +125,7 @@ private:
     SimResponse dispatch(const SimRequest& req);
 
     std::unique_ptr<struct SimulatorIo> io_;
+    std::string scheme_ = "http";
     unsigned short port_ = 0;
     std::atomic<bool> stopping_{false};
     std::thread acceptor_;

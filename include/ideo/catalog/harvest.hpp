@@ -1,7 +1,8 @@
 #pragma once
 // The catalogue side of a harvest (CSW, CKAN, udata, DCAT, ODS): gather a partner's records,
-// normalise them, store them, import the distributions that feed our layers. The harvest runner
-// (src/harvest/runner.cpp) calls it for every catalogue partner, with the partner's own client.
+// normalise them, link them to our layers, store them. The harvest runner (src/harvest/runner.cpp)
+// calls it for every catalogue partner, with the partner's own client, then imports the data of
+// the records linked to a layer (import_linked, src/harvest/linked.cpp).
 #include "ideo/harvest/http_client.hpp"
 #include "ideo/harvest/partner.hpp"
 #include "ideo/store/store.hpp"

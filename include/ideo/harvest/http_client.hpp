@@ -1,9 +1,12 @@
 #pragma once
-// The harvester's HTTP client (Boost.Beast): partner portals are slow, paged, sometimes down,
-// sometimes wrong. Timeouts, bounded retries with back-off, a request rate, a body limit,
-// redirects, gzip, conditional GET. Errors say what failed and why.
+// The harvester's HTTP client (Boost.Beast, TLS with Boost.Asio SSL over OpenSSL): partner portals
+// are slow, paged, sometimes down, sometimes wrong. Timeouts, bounded retries with back-off, a
+// request rate, a body limit, redirects, gzip, conditional GET. https:// partners are verified:
+// the chain against the system CA store (plus an optional CA file), the name against the URL's host.
+// Errors say what failed and why.
 #include <chrono>
 #include <cstddef>
+#include <memory>
 #include <string>
 #include <string_view>
 #include <utility>
@@ -15,7 +18,7 @@ namespace ideo::harvest {
 
 struct HttpRequest {
     std::string method = "GET";
-    std::string url;  // http:// (https:// where OpenSSL is built in)
+    std::string url;  // http:// or https://
     std::vector<std::pair<std::string, std::string>> headers;  // e.g. If-None-Match, Content-Type
     std::string body;
 };
@@ -44,10 +47,13 @@ struct HttpOptions {
     int max_redirects = 5;
     double requests_per_second = 0;  // per client (one client per partner); 0 = no limit
     std::string user_agent = "ideo-harvester/0.1";
+    // PEM file of CA certificates trusted besides the system store (a partner's private PKI); empty = system store only.
+    std::string ca_file;
 };
 
 // A fetch that failed for good (after retries): the message names the URL and the reason
-// ("HTTP 503 after 3 retries", "timed out after 30000 ms", "body exceeds 536870912 bytes").
+// ("HTTP 503 after 3 retries", "timed out after 30000 ms", "body exceeds 536870912 bytes",
+// "certificate verify failed: self-signed certificate").
 class FetchError : public Error {
 public:
     using Error::Error;
@@ -59,13 +65,20 @@ std::string resolve_url(const std::string& base, const std::string& ref);
 class HttpClient {
 public:
     explicit HttpClient(HttpOptions options = {});
+    ~HttpClient();
+    HttpClient(HttpClient&&) noexcept;
+    HttpClient& operator=(HttpClient&&) noexcept;
     // Returns 2xx and 304 answers; throws FetchError otherwise. Thread-compatible: one client per partner.
     HttpResponse fetch(const HttpRequest& request);
     const HttpOptions& options() const { return options_; }
 
 private:
+    struct Tls;  // the OpenSSL context, made at the first https:// request (its CA store is read once per client)
+    Tls& tls();
+
     HttpOptions options_;
     std::chrono::steady_clock::time_point last_request_{};
+    std::unique_ptr<Tls> tls_;
 };
 
 }  // namespace ideo::harvest

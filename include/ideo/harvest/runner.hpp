@@ -1,7 +1,8 @@
 #pragma once
 // A harvest run: every partner fetched in parallel (bounded), each with its own HTTP client; geodata
 // partners (wfs, oapif, file) go through the one import pipeline, catalogue partners (csw, ckan,
-// udata, dcat, ods) through the catalogue module. Incremental (conditional GET, content hashes) and
+// udata, dcat, ods) through the catalogue module, then the data of their records linked to one of
+// our layers through the same import pipeline. Incremental (conditional GET, content hashes) and
 // resilient: a partner that fails keeps its last good data, and never stops the others.
 #include <chrono>
 #include <cstddef>
@@ -22,7 +23,7 @@ using CatalogueHarvester = std::function<PartnerReport(const PartnerSpec&, HttpC
 struct RunOptions {
     std::size_t parallel = 4;  // partners harvested at once
     // Client defaults; a partner's requests_per_second and its options timeout_ms, max_retries,
-    // backoff_ms and max_body override them.
+    // backoff_ms, max_body and ca_file override them.
     HttpOptions http;
     std::string run_id;               // empty: a new one (new_run_id())
     std::filesystem::path work_dir;   // where downloads are kept during the run; empty: the system temp folder
