@@ -1,5 +1,7 @@
 #include "ideo/tiles/cache.hpp"
 
+#include "ideo/core/gzip.hpp"
+
 namespace ideo::tiles {
 namespace {
 
@@ -33,6 +35,17 @@ void TileCache::insert(const std::string& key, std::shared_ptr<const CachedTile>
         index_.erase(last.first);
         lru_.pop_back();
     }
+}
+
+std::shared_ptr<const CachedTile> TileCache::get_or_make(const std::string& key, bool gzip,
+                                                         const std::function<std::string()>& make) {
+    auto cached = find(key);
+    if (cached && !(gzip && !cached->mvt.empty() && cached->gzip.empty())) return cached;
+    auto entry = std::make_shared<CachedTile>();
+    entry->mvt = cached ? cached->mvt : make();
+    if (gzip && !entry->mvt.empty()) entry->gzip = gzip_compress(entry->mvt, 6);
+    insert(key, entry);
+    return entry;
 }
 
 std::size_t TileCache::bytes() const {

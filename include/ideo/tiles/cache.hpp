@@ -2,6 +2,7 @@
 // A byte-bounded LRU cache of encoded tiles, one per published snapshot (so a new harvest never
 // serves stale tiles). Each entry keeps the tile and its gzip, compressed once.
 #include <cstddef>
+#include <functional>
 #include <list>
 #include <memory>
 #include <mutex>
@@ -21,6 +22,10 @@ public:
 
     std::shared_ptr<const CachedTile> find(const std::string& key);
     void insert(const std::string& key, std::shared_ptr<const CachedTile> tile);
+    // The entry of `key`, made by `make` on a miss and gzip-compressed once the first client that
+    // accepts gzip asks (`gzip` true); two racing misses both make it, the later insert wins.
+    std::shared_ptr<const CachedTile> get_or_make(const std::string& key, bool gzip,
+                                                  const std::function<std::string()>& make);
     std::size_t bytes() const;
     std::size_t size() const;
 
