@@ -48,6 +48,10 @@ bool accepts_gzip(const Request& req);
 Response cached_response(const tiles::CachedTile& cached, bool gzip, std::string content_type, std::string etag,
                          std::string cache_control);
 
+// styles_service.cpp: what a style needs besides tiles: glyph ranges (/fonts) and the sprite.
+Response glyphs(const Request& req, const Route& r);
+Response sprite(const Request& req, const Route& r);
+
 // communes_service.cpp: GET /communes/search?q=&limit= (name, INSEE code or postcode).
 Response communes_search(const Request& req, const index::Snapshot& snapshot);
 
