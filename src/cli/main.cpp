@@ -35,7 +35,7 @@ namespace {
 constexpr const char* kUsage = R"(usage:
   ideo harvest  [--layers DIR] [--store URI] [--only SOURCE...] [--json]   import every configured source and partner (layers/partners) once
   ideo harvest  --url URL --protocol csw|ckan|udata|dcat|ods|wfs|oapif|file [--layer LAYER] [--type-names T] [--ca-file PEM] [--json]   try one partner, no configuration
-  ideo serve    [--layers DIR] [--store URI] [--listen 127.0.0.1:8080] [--threads N] [--web DIR] [--harvest-every 6h]
+  ideo serve    [--layers DIR] [--store URI] [--listen 127.0.0.1:8080] [--threads N] [--web DIR] [--fonts DIR] [--harvest-every 6h]
   ideo import   LAYER FILE [--store URI] [--layers DIR] [--source ID] [--json]
   ideo check    LAYER FILE [--layers DIR] [--json]                 validate a partner file, print the report, change nothing
   ideo extract  INSEE|DEPT --format xlsx|ods|csv|geojson|gpkg|shp|kml [--crs EPSG:2154] -o FILE [--store URI] [--layers DIR]
@@ -352,6 +352,7 @@ int cmd_serve(const Args& a) {
     if (a.has("threads")) opt.threads = static_cast<unsigned>(std::atoi(a.get("threads").c_str()));
     opt.web_dir = a.get("web", "web");  // the map page is served from its dist/ (scripts/build-web)
     opt.styles_dir = "styles";
+    if (a.has("fonts")) opt.fonts_dir = a.get("fonts");  // the styles' glyphs; default: Debian's fonts-dejavu-core
     BackgroundHarvester harvester(cat, store_uri(a), fs::path(a.get("layers", "layers")) / "partners");
     if (const char* token = std::getenv("IDEO_ADMIN_TOKEN")) opt.admin_token = token;
     opt.trigger_harvest = [&harvester] { return harvester.trigger(); };

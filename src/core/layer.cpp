@@ -150,6 +150,9 @@ TileSpec parse_tiles(const Json& o, const LayerSpec& l, const std::filesystem::p
     for (const auto& f : t.properties)
         if (l.field_index(f) < 0) fail(file, at + ".properties", "\"" + f + "\" is not one of the fields");
     if (auto it = o.FindMember("simplify_px"); it != o.MemberEnd() && it->value.IsNumber()) t.simplify_px = it->value.GetDouble();
+    t.label_points_minzoom = get_int(o, "label_points_minzoom", t.label_points_minzoom, file, at);
+    if (t.label_points_minzoom >= 0 && l.geometry_type != "polygon")
+        fail(file, at + ".label_points_minzoom", "label points are for polygon layers");
     if (auto it = o.FindMember("zoom_properties"); it != o.MemberEnd()) {
         if (!it->value.IsArray()) fail(file, at + ".zoom_properties", "expected an array");
         for (const auto& z : it->value.GetArray()) {

@@ -225,6 +225,13 @@ Route route(std::string_view method, std::string_view path) {
     } else if (seg[0] == "styles" && n == 2) {
         r.endpoint = Endpoint::Style;
         r.tileset = seg[1];
+    } else if (seg[0] == "styles" && n == 3 && seg[1] == "sprites") {
+        r.endpoint = Endpoint::Sprite;  // /styles/sprites/{name}[@2x].{json,png}
+        r.tileset = seg[2];
+    } else if (seg[0] == "fonts" && n == 3) {
+        r.endpoint = Endpoint::Glyphs;  // /fonts/{fontstack}/{start}-{end}.pbf
+        r.tileset = seg[1];
+        r.tile_y = seg[2];
     } else if (seg[0] == "tileMatrixSets" && n <= 2) {
         r.endpoint = n == 1 ? Endpoint::TileMatrixSets : Endpoint::TileMatrixSet;
         if (n == 2) r.tileset = seg[1];

@@ -91,6 +91,7 @@ Response error_response(const HttpError& e);
 
 enum class Endpoint { NotFound, MethodNotAllowed, Health, Landing, Conformance, Api, Queryables, Collections, Collection, Items, Item, DeciExtract,
                       CollectionTilesets, CollectionTileset, CollectionTile, XyzTile, TileJson, Style, TileMatrixSets, TileMatrixSet,
+                      Glyphs, Sprite,
                       MapPage, MapEmbed, MapAsset, CommuneSearch,
                       DeciExtractMany, DeciArrete, DeciCoverage, DeciCommune, DeciCheck,
                       CatalogRecords, CatalogRecord, CatalogDcat, AdminHarvest, Metrics };  // Metrics stays last (metrics.cpp sizes its arrays by it)
@@ -99,8 +100,9 @@ struct Route {
     Endpoint endpoint = Endpoint::NotFound;
     std::string layer, id;       // /collections/{layer}/items/{id}
     std::string insee, format;   // /deci/communes/{insee}/extract.{format}
-    std::string tileset;                 // /tiles/{tileset}/... : comma-separated layers; /styles/{id}; /tileMatrixSets/{id}
-    std::string tile_z, tile_x, tile_y;  // raw path segments, validated by the tiles service
+    std::string tileset;                 // /tiles/{tileset}/... : comma-separated layers; /styles/{id}; /tileMatrixSets/{id};
+                                         // /fonts/{fontstack}/...; /styles/sprites/{file}
+    std::string tile_z, tile_x, tile_y;  // raw path segments, validated by the tiles service (tile_y: a glyph range too)
     std::vector<std::string> asset;      // /map/{asset...}: decoded segments below the built page, checked by static_file
 };
 

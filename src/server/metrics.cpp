@@ -90,6 +90,8 @@ const char* endpoint_name(Endpoint e) {
         case Endpoint::Style: return "style";
         case Endpoint::TileMatrixSets: return "tile_matrix_sets";
         case Endpoint::TileMatrixSet: return "tile_matrix_set";
+        case Endpoint::Glyphs: return "glyphs";
+        case Endpoint::Sprite: return "sprite";
         case Endpoint::MapPage: return "map_page";
         case Endpoint::MapEmbed: return "map_embed";
         case Endpoint::MapAsset: return "map_asset";

@@ -288,6 +288,12 @@ Response api(const Request& req, const index::Snapshot& snapshot) {
              params({{"tileMatrixSetId", "path", "WebMercatorQuad", text}}), "application/json");
     add_path("/styles/{styleId}", "getStyle", "MapLibre style document pointing at this server",
              params({{"styleId", "path", "style id (deci, pei)", text}}), "application/json");
+    add_path("/fonts/{fontstack}/{range}.pbf", "getGlyphs", "MapLibre glyphs (signed distance fields) of 256 code points",
+             params({{"fontstack", "path", "comma-separated font names, the first served is used (DejaVu Sans Book)", text},
+                     {"range", "path", "first-last code point, a multiple of 256 to the next minus one (0-255)", text}}),
+             "application/x-protobuf");
+    add_path("/styles/sprites/{sprite}", "getSprite", "the styles' sprite sheet: ideo.json, ideo.png, ideo@2x.json, ideo@2x.png",
+             params({{"sprite", "path", "sprite file", text}}), "image/png");
     add_path("/catalog/records", "searchCatalog", "harvested catalogue: full-text search, filters, facets",
              params({{"q", "query", "full text, accent- and case-insensitive", text},
                      {"theme", "query", "comma-separated themes", text},

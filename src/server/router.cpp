@@ -118,6 +118,9 @@ Response dispatch(const Request& req, const Route& r, const index::Snapshot* sna
     // The page itself needs no data: it loads, then asks the API.
     if (r.endpoint == Endpoint::MapPage || r.endpoint == Endpoint::MapEmbed || r.endpoint == Endpoint::MapAsset)
         return static_file(req, r);
+    // Fonts and sprites come with the system and the code, not with the data.
+    if (r.endpoint == Endpoint::Glyphs) return glyphs(req, r);
+    if (r.endpoint == Endpoint::Sprite) return sprite(req, r);
     if (!snapshot) throw HttpError(503, "ServiceUnavailable", "no data loaded yet");
     switch (r.endpoint) {
         case Endpoint::Health: return health(req, *snapshot);

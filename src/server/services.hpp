@@ -6,6 +6,7 @@
 
 #include "http.hpp"
 #include "ideo/index/snapshot.hpp"
+#include "ideo/tiles/cache.hpp"
 
 namespace ideo::server {
 
@@ -46,6 +47,14 @@ Response collection_tileset(const Request& req, const index::Snapshot& snapshot,
 Response tilejson(const Request& req, const index::Snapshot& snapshot, const Route& r);
 Response tile_matrix_sets(const Request& req, const Route& r);
 Response style(const Request& req, const Route& r);
+// Whether the client accepts gzip; a cached body (tile, glyph range) as it asks, 204 when empty.
+bool accepts_gzip(const Request& req);
+Response cached_response(const tiles::CachedTile& cached, bool gzip, std::string content_type, std::string etag,
+                         std::string cache_control);
+
+// styles_service.cpp: what a style needs besides tiles: glyph ranges (/fonts) and the sprite.
+Response glyphs(const Request& req, const Route& r);
+Response sprite(const Request& req, const Route& r);
 
 // communes_service.cpp: GET /communes/search?q=&limit= (name, INSEE code or postcode).
 Response communes_search(const Request& req, const index::Snapshot& snapshot);

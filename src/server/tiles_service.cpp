@@ -6,9 +6,9 @@
 #include <fstream>
 #include <sstream>
 
-#include "ideo/core/gzip.hpp"
 #include "ideo/server/server.hpp"
 #include "ideo/tiles/cache.hpp"
+#include "ideo/tiles/coverage_layer.hpp"
 #include "ideo/tiles/renderer.hpp"
 #include "services.hpp"
 
@@ -19,12 +19,15 @@ constexpr const char* kMvtType = "application/vnd.mapbox-vector-tile";
 constexpr const char* kWebMercatorQuadUri = "http://www.opengis.net/def/tilematrixset/OGC/1.0/WebMercatorQuad";
 constexpr const char* kEpsg3857Uri = "http://www.opengis.net/def/crs/EPSG/0/3857";
 
+// Lookups of every snapshot's tile cache since the process started, for /metrics.
+tiles::CacheCounters tile_lookups;
+
 // Per-snapshot tile state: the renderer's prepared coordinates and the cache die with the snapshot.
 struct TileState {
     tiles::TileRenderer renderer;
     tiles::TileCache cache;
 
-    explicit TileState(const index::Snapshot& s) : renderer(s), cache(cache_bytes()) {}
+    explicit TileState(const index::Snapshot& s) : renderer(s), cache(cache_bytes(), &tile_lookups) {}
 
     static std::size_t cache_bytes() {
         const char* mb = std::getenv("IDEO_TILE_CACHE_MB");
@@ -39,10 +42,9 @@ TileState& tile_state(const index::Snapshot& snapshot) {
 }  // namespace
 
 void append_tile_metrics(std::string& out, const index::Snapshot& snapshot) {
-    const auto totals = tiles::TileCache::totals();
     out += "# HELP ideo_tile_cache_lookups_total Tile cache lookups, by result.\n# TYPE ideo_tile_cache_lookups_total counter\n";
-    out += "ideo_tile_cache_lookups_total{result=\"hit\"} " + std::to_string(totals.hits) + '\n';
-    out += "ideo_tile_cache_lookups_total{result=\"miss\"} " + std::to_string(totals.misses) + '\n';
+    out += "ideo_tile_cache_lookups_total{result=\"hit\"} " + std::to_string(tile_lookups.hits.load()) + '\n';
+    out += "ideo_tile_cache_lookups_total{result=\"miss\"} " + std::to_string(tile_lookups.misses.load()) + '\n';
     const auto state = snapshot.existing_attachment<TileState>();  // never builds the renderer just to report
     out += "# HELP ideo_tile_cache_bytes Bytes held by the served snapshot's tile cache.\n# TYPE ideo_tile_cache_bytes gauge\n";
     out += "ideo_tile_cache_bytes " + std::to_string(state ? state->cache.bytes() : 0) + '\n';
@@ -69,7 +71,8 @@ std::vector<std::string> parse_layers(const index::Snapshot& snapshot, std::stri
         if (end == std::string_view::npos) end = tileset.size();
         const std::string name(tileset.substr(pos, end - pos));
         if (name.empty()) throw_bad_parameter("layers", "empty layer name in '" + std::string(tileset.substr(0, 100)) + "'");
-        if (!snapshot.layer(name)) throw HttpError(404, "NotFound", "unknown layer '" + name.substr(0, 100) + "'");
+        const bool computed = name == tiles::kCoverageLayer && tiles::coverage_layer_available(snapshot);
+        if (!computed && !snapshot.layer(name)) throw HttpError(404, "NotFound", "unknown layer '" + name.substr(0, 100) + "'");
         out.push_back(name);
         pos = end + 1;
     }
@@ -86,32 +89,10 @@ Response tile_response(const Request& req, const index::Snapshot& snapshot, cons
     std::string key;
     for (const auto& l : layers) key += l + ',';
     key += std::to_string(t.z) + '/' + std::to_string(t.x) + '/' + std::to_string(t.y);
-    const std::string* ae = req.header("accept-encoding");
-    const bool gzip_ok = ae && ae->find("gzip") != std::string::npos;
-    auto cached = state.cache.find(key);
-    if (!cached || (gzip_ok && !cached->mvt.empty() && cached->gzip.empty())) {
-        // Rendered once, gzip-compressed once: the first client that accepts gzip pays for it.
-        auto tile = std::make_shared<tiles::CachedTile>();
-        tile->mvt = cached ? cached->mvt : state.renderer.render(layers, t);
-        if (gzip_ok && !tile->mvt.empty()) tile->gzip = gzip_compress(tile->mvt, 6);
-        state.cache.insert(key, tile);
-        cached = std::move(tile);
-    }
-    Response res;
-    res.content_type = kMvtType;
-    res.headers.emplace_back("ETag", snapshot_etag(snapshot));
-    res.headers.emplace_back("Cache-Control", "public, max-age=300");
-    if (cached->mvt.empty()) {
-        res.status = 204;  // an empty tile, always the same answer
-        return res;
-    }
-    if (gzip_ok) {
-        res.body = cached->gzip;
-        res.headers.emplace_back("Content-Encoding", "gzip");
-    } else {
-        res.body = cached->mvt;
-    }
-    return res;
+    const bool gzip_ok = accepts_gzip(req);
+    // Rendered once, gzip-compressed once: the first client that accepts gzip pays for it.
+    const auto cached = state.cache.get_or_make(key, gzip_ok, [&] { return state.renderer.render(layers, t); });
+    return cached_response(*cached, gzip_ok, kMvtType, snapshot_etag(snapshot), "public, max-age=300");
 }
 
 std::string strip_suffix(std::string_view y) {
@@ -190,6 +171,24 @@ void append_vector_layer(std::string& out, const index::LayerData& l) {
     out += "}}";
 }
 
+// The computed coverage layer as TileJSON describes it.
+void append_coverage_vector_layer(std::string& out) {
+    out += "{\"id\":";
+    append_json_string(out, tiles::kCoverageLayer);
+    out += ",\"description\":\"Zones non couvertes par un PEI conforme (à vol d'oiseau, règles du département)\"";
+    out += ",\"minzoom\":" + std::to_string(tiles::CoverageLayerSettings::minzoom) +
+           ",\"maxzoom\":" + std::to_string(tiles::CoverageLayerSettings::maxzoom) + ",\"fields\":{";
+    bool first = true;
+    for (const auto& [name, type] : tiles::kCoverageFields) {
+        if (!first) out += ',';
+        first = false;
+        append_json_string(out, name);
+        out += ':';
+        append_json_string(out, type);
+    }
+    out += "}}";
+}
+
 Response json_response(std::string body, const index::Snapshot& snapshot) {
     Response res;
     res.body = std::move(body);
@@ -199,6 +198,30 @@ Response json_response(std::string body, const index::Snapshot& snapshot) {
 }
 
 }  // namespace
+
+bool accepts_gzip(const Request& req) {
+    const std::string* ae = req.header("accept-encoding");
+    return ae && ae->find("gzip") != std::string::npos;
+}
+
+Response cached_response(const tiles::CachedTile& cached, bool gzip, std::string content_type, std::string etag,
+                         std::string cache_control) {
+    Response res;
+    res.content_type = std::move(content_type);
+    res.headers.emplace_back("ETag", std::move(etag));
+    res.headers.emplace_back("Cache-Control", std::move(cache_control));
+    if (cached.mvt.empty()) {
+        res.status = 204;  // nothing there, always the same answer
+        return res;
+    }
+    if (gzip) {
+        res.body = cached.gzip;
+        res.headers.emplace_back("Content-Encoding", "gzip");
+    } else {
+        res.body = cached.mvt;
+    }
+    return res;
+}
 
 Response xyz_tile(const Request& req, const index::Snapshot& snapshot, const Route& r) {
     const auto layers = parse_layers(snapshot, r.tileset);
@@ -277,6 +300,12 @@ Response tilejson(const Request& req, const index::Snapshot& snapshot, const Rou
     Envelope bounds;
     int minzoom = tiles::kMaxZoom, maxzoom = 0;
     for (const auto& id : layers) {
+        if (id == tiles::kCoverageLayer) {  // the communes' extent and the computed layer's zooms
+            bounds.expand(snapshot.layer("communes")->extent);
+            minzoom = std::min(minzoom, tiles::CoverageLayerSettings::minzoom);
+            maxzoom = std::max(maxzoom, tiles::CoverageLayerSettings::maxzoom);
+            continue;
+        }
         const auto* l = snapshot.layer(id);
         bounds.expand(l->extent);
         minzoom = std::min(minzoom, l->spec.tiles.minzoom);
@@ -295,7 +324,8 @@ Response tilejson(const Request& req, const index::Snapshot& snapshot, const Rou
     out += ',' + std::to_string(std::max(minzoom, 8)) + "],\"vector_layers\":[";
     for (std::size_t i = 0; i < layers.size(); ++i) {
         if (i) out += ',';
-        append_vector_layer(out, *snapshot.layer(layers[i]));
+        if (layers[i] == tiles::kCoverageLayer) append_coverage_vector_layer(out);
+        else append_vector_layer(out, *snapshot.layer(layers[i]));
     }
     out += "]}";
     return json_response(std::move(out), snapshot);

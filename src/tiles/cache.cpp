@@ -1,11 +1,9 @@
 #include "ideo/tiles/cache.hpp"
 
-#include <atomic>
+#include "ideo/core/gzip.hpp"
 
 namespace ideo::tiles {
 namespace {
-
-std::atomic<std::uint64_t> g_hits{0}, g_misses{0};
 
 std::size_t cost(const std::string& key, const CachedTile& t) { return key.size() + t.mvt.size() + t.gzip.size() + 64; }
 
@@ -15,10 +13,10 @@ std::shared_ptr<const CachedTile> TileCache::find(const std::string& key) {
     std::lock_guard lock(mutex_);
     auto it = index_.find(key);
     if (it == index_.end()) {
-        g_misses.fetch_add(1, std::memory_order_relaxed);
+        if (counters_) counters_->misses.fetch_add(1, std::memory_order_relaxed);
         return nullptr;
     }
-    g_hits.fetch_add(1, std::memory_order_relaxed);
+    if (counters_) counters_->hits.fetch_add(1, std::memory_order_relaxed);
     lru_.splice(lru_.begin(), lru_, it->second);
     return it->second->second;
 }
@@ -43,6 +41,17 @@ void TileCache::insert(const std::string& key, std::shared_ptr<const CachedTile>
     }
 }
 
+std::shared_ptr<const CachedTile> TileCache::get_or_make(const std::string& key, bool gzip,
+                                                         const std::function<std::string()>& make) {
+    auto cached = find(key);
+    if (cached && !(gzip && !cached->mvt.empty() && cached->gzip.empty())) return cached;
+    auto entry = std::make_shared<CachedTile>();
+    entry->mvt = cached ? cached->mvt : make();
+    if (gzip && !entry->mvt.empty()) entry->gzip = gzip_compress(entry->mvt, 6);
+    insert(key, entry);
+    return entry;
+}
+
 std::size_t TileCache::bytes() const {
     std::lock_guard lock(mutex_);
     return bytes_;
@@ -51,10 +60,6 @@ std::size_t TileCache::bytes() const {
 std::size_t TileCache::size() const {
     std::lock_guard lock(mutex_);
     return lru_.size();
-}
-
-TileCache::Totals TileCache::totals() {
-    return {g_hits.load(std::memory_order_relaxed), g_misses.load(std::memory_order_relaxed)};
 }
 
 }  // namespace ideo::tiles

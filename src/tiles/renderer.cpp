@@ -9,36 +9,20 @@
 #include <unordered_map>
 
 #include "ideo/core/error.hpp"
+#include "ideo/tiles/coverage_layer.hpp"
 #include "ideo/tiles/mvt.hpp"
+#include "coverage_shapes.hpp"
+#include "shapes.hpp"
 
 #include <protozero/pbf_writer.hpp>
 
 namespace ideo::tiles {
+
+using shapes::GeomPtr;
+using shapes::geos;
+using shapes::to_tile;
+
 namespace {
-
-// One GEOS context per thread: GEOS contexts are not to be shared between threads.
-GEOSContextHandle_t geos() {
-    struct Handle {
-        GEOSContextHandle_t h = GEOS_init_r();
-        ~Handle() { GEOS_finish_r(h); }
-    };
-    thread_local Handle handle;
-    return handle.h;
-}
-
-struct GeosDeleter {
-    void operator()(GEOSGeometry* g) const {
-        if (g) GEOSGeom_destroy_r(geos(), g);
-    }
-};
-using GeomPtr = std::unique_ptr<GEOSGeometry, GeosDeleter>;
-
-int to_world_cb(double* x, double* y, void*) {
-    const WorldPoint w = lonlat_to_world(*x, *y);
-    *x = w.x;
-    *y = w.y;
-    return 1;
-}
 
 bool condition_holds(const LayerSpec& spec, const Feature& f, const TileCondition& c) {
     if (c.field < 0 || c.field >= static_cast<int>(f.values.size())) return false;
@@ -67,62 +51,6 @@ bool stat_holds(const LayerSpec& spec, const Feature& f, const ClusterStat& s) {
     return false;
 }
 
-TilePoint to_tile(double wx, double wy, TileId t, double extent) {
-    const double scale = static_cast<double>(1u << t.z);
-    return {static_cast<std::int32_t>(std::lround((wx * scale - t.x) * extent)),
-            static_cast<std::int32_t>(std::lround((wy * scale - t.y) * extent))};
-}
-
-void collect_rings(const GEOSGeometry* poly, TileId t, double extent, std::vector<TileRing>& rings) {
-    auto ctx = geos();
-    auto read_ring = [&](const GEOSGeometry* ring, bool exterior) {
-        const GEOSCoordSequence* seq = GEOSGeom_getCoordSeq_r(ctx, ring);
-        unsigned int n = 0;
-        GEOSCoordSeq_getSize_r(ctx, seq, &n);
-        TileRing r;
-        r.reserve(n);
-        for (unsigned int i = 0; i < n; ++i) {
-            double x, y;
-            GEOSCoordSeq_getXY_r(ctx, seq, i, &x, &y);
-            const TilePoint p = to_tile(x, y, t, extent);
-            if (r.empty() || r.back().x != p.x || r.back().y != p.y) r.push_back(p);
-        }
-        if (r.size() < 4) return;
-        const double a = ring_area(r);
-        if (a == 0) return;
-        // MVT 2.1: exterior rings positive (clockwise with y down), holes negative.
-        if ((exterior && a < 0) || (!exterior && a > 0)) std::reverse(r.begin(), r.end());
-        if (!exterior && rings.empty()) return;
-        rings.push_back(std::move(r));
-    };
-    read_ring(GEOSGetExteriorRing_r(ctx, poly), true);
-    const int holes = GEOSGetNumInteriorRings_r(ctx, poly);
-    for (int i = 0; i < holes; ++i) read_ring(GEOSGetInteriorRingN_r(ctx, poly, i), false);
-}
-
-// A clipped line's parts in tile coordinates, repeated points dropped.
-void collect_lines(const GEOSGeometry* g, TileId t, double extent, std::vector<std::vector<TilePoint>>& parts) {
-    auto ctx = geos();
-    const int type = GEOSGeomTypeId_r(ctx, g);
-    if (type == GEOS_MULTILINESTRING || type == GEOS_GEOMETRYCOLLECTION) {
-        for (int k = 0, n = GEOSGetNumGeometries_r(ctx, g); k < n; ++k) collect_lines(GEOSGetGeometryN_r(ctx, g, k), t, extent, parts);
-        return;
-    }
-    if (type != GEOS_LINESTRING) return;
-    const GEOSCoordSequence* seq = GEOSGeom_getCoordSeq_r(ctx, g);
-    unsigned int n = 0;
-    GEOSCoordSeq_getSize_r(ctx, seq, &n);
-    std::vector<TilePoint> line;
-    line.reserve(n);
-    for (unsigned int i = 0; i < n; ++i) {
-        double x, y;
-        GEOSCoordSeq_getXY_r(ctx, seq, i, &x, &y);
-        const TilePoint p = to_tile(x, y, t, extent);
-        if (line.empty() || line.back().x != p.x || line.back().y != p.y) line.push_back(p);
-    }
-    if (line.size() >= 2) parts.push_back(std::move(line));
-}
-
 }  // namespace
 
 struct TileRenderer::PreparedLayer {
@@ -133,22 +61,31 @@ struct TileRenderer::PreparedLayer {
     std::vector<int> property_fields;
     mutable std::mutex simplified_mutex;
     mutable std::map<int, std::vector<GeomPtr>> simplified;  // per zoom, built on first use
+    mutable std::mutex labels_mutex;
+    mutable std::vector<WorldPoint> labels;  // label_points_minzoom: per polygon, on first use (labeled[i])
+    mutable std::vector<bool> labeled;
+
+    WorldPoint label_at(std::uint32_t i) const {
+        std::lock_guard lock(labels_mutex);
+        if (!labeled[i]) {
+            labels[i] = shapes::label_point(shapes[i].get());
+            labeled[i] = true;
+        }
+        return labels[i];
+    }
 
     const std::vector<GeomPtr>& shapes_at(int z, double simplify_px, double extent) const {
         std::lock_guard lock(simplified_mutex);
         auto it = simplified.find(z);
         if (it != simplified.end()) return it->second;
-        auto ctx = geos();
-        const double tolerance = simplify_px / (static_cast<double>(1u << z) * extent);
         std::vector<GeomPtr> out(shapes.size());
-        for (std::size_t i = 0; i < shapes.size(); ++i)
-            if (shapes[i]) out[i].reset(GEOSTopologyPreserveSimplify_r(ctx, shapes[i].get(), tolerance));
+        for (std::size_t i = 0; i < shapes.size(); ++i) out[i] = shapes::simplify_for_zoom(shapes[i].get(), z, simplify_px, extent);
         return simplified.emplace(z, std::move(out)).first->second;
     }
 };
 
 TileRenderer::TileRenderer(const index::Snapshot& snapshot, TileOptions options)
-    : snapshot_(&snapshot), options_(options) {
+    : snapshot_(&snapshot), options_(options), coverage_(std::make_unique<CoverageShapes>()) {
     auto ctx = geos();
     GEOSWKBReader* reader = GEOSWKBReader_create_r(ctx);
     for (const auto& [id, data] : snapshot_->layers) {
@@ -171,13 +108,10 @@ TileRenderer::TileRenderer(const index::Snapshot& snapshot, TileOptions options)
             }
         } else {
             p->shapes.resize(data.features.size());
-            for (std::size_t i = 0; i < data.features.size(); ++i) {
-                const auto& wkb = data.features[i].geometry.wkb;
-                if (wkb.empty()) continue;
-                GeomPtr g(GEOSWKBReader_read_r(ctx, reader, reinterpret_cast<const unsigned char*>(wkb.data()), wkb.size()));
-                if (!g) continue;
-                p->shapes[i].reset(GEOSGeom_transformXY_r(ctx, g.get(), to_world_cb, nullptr));
-            }
+            for (std::size_t i = 0; i < data.features.size(); ++i)
+                p->shapes[i] = shapes::wkb_to_world(data.features[i].geometry.wkb, reader);
+            p->labels.resize(data.features.size());
+            p->labeled.resize(data.features.size());
         }
         layers_.push_back(std::move(p));
     }
@@ -189,6 +123,10 @@ TileRenderer::~TileRenderer() = default;
 std::string TileRenderer::render(const std::vector<std::string>& layers, TileId t) const {
     std::string out;
     for (const auto& name : layers) {
+        if (name == kCoverageLayer) {
+            render_coverage(t, out);
+            continue;
+        }
         const PreparedLayer* found = nullptr;
         for (const auto& l : layers_)
             if (l->data->spec.id == name) found = l.get();
@@ -282,38 +220,26 @@ void TileRenderer::render_layer(const PreparedLayer& layer, TileId t, std::strin
             builder.add_point(i, to_tile(w.x, w.y, t, extent));
         }
     } else {
-        auto ctx = geos();
         const Envelope clip = tile_world_bounds(t, options_.buffer, extent);
-        const auto& shapes = layer.shapes_at(t.z, ts.simplify_px, extent);
+        const auto& simplified = layer.shapes_at(t.z, ts.simplify_px, extent);
+        const bool line = data.spec.geometry_type == "line";
+        std::vector<TileRing> parts;  // line parts or polygon rings, reused from feature to feature
         for (auto i : hits) {
-            if (!shapes[i]) continue;
-            GeomPtr clipped(GEOSClipByRect_r(ctx, shapes[i].get(), clip.min_x, clip.min_y, clip.max_x, clip.max_y));
-            if (!clipped || GEOSisEmpty_r(ctx, clipped.get())) continue;
-            if (data.spec.geometry_type == "line") {
-                std::vector<std::vector<TilePoint>> parts;
-                collect_lines(clipped.get(), t, extent, parts);
-                if (parts.empty()) continue;
-                add_properties(data.features[i]);
-                builder.add_multilinestring(i, parts);
-                continue;
-            }
-            std::vector<TileRing> rings;
-            const int type = GEOSGeomTypeId_r(ctx, clipped.get());
-            if (type == GEOS_POLYGON) {
-                collect_rings(clipped.get(), t, extent, rings);
-            } else if (type == GEOS_MULTIPOLYGON || type == GEOS_GEOMETRYCOLLECTION) {
-                const int n = GEOSGetNumGeometries_r(ctx, clipped.get());
-                for (int k = 0; k < n; ++k) {
-                    const GEOSGeometry* part = GEOSGetGeometryN_r(ctx, clipped.get(), k);
-                    if (GEOSGeomTypeId_r(ctx, part) != GEOS_POLYGON) continue;
-                    std::vector<TileRing> part_rings;
-                    collect_rings(part, t, extent, part_rings);
-                    std::move(part_rings.begin(), part_rings.end(), std::back_inserter(rings));
-                }
-            }
-            if (rings.empty()) continue;
+            if (!simplified[i] || !shapes::clip_to_tile(simplified[i].get(), line, t, clip, extent, parts)) continue;
             add_properties(data.features[i]);
-            builder.add_polygon(i, rings);
+            if (line) builder.add_multilinestring(i, parts);
+            else builder.add_polygon(i, parts);
+        }
+        if (!line && ts.label_points_minzoom >= 0 && t.z >= ts.label_points_minzoom) {
+            // Each label point in the one tile that holds it (no buffer): one label per polygon and zoom.
+            const Envelope inner = tile_world_bounds(t, 0, extent);
+            for (auto i : hits) {
+                if (!layer.shapes[i]) continue;
+                const WorldPoint w = layer.label_at(i);
+                if (!(w.x >= inner.min_x && w.x < inner.max_x && w.y >= inner.min_y && w.y < inner.max_y)) continue;
+                add_properties(data.features[i]);
+                builder.add_point((1ull << 62) | i, to_tile(w.x, w.y, t, extent));  // ids clear of the polygons'
+            }
         }
     }
     if (builder.empty()) return;

@@ -203,7 +203,8 @@ TEST_F(FeaturesApiTest, OpenApiListsEveryServedPathAndEachAnswers) {
     }
     for (const char* other : {"/tiles/{layers}/{z}/{x}/{y}.mvt", "/tiles/{layers}.json", "/collections/{collectionId}/tiles",
                               "/styles/{styleId}", "/catalog/records", "/catalog/dcat.jsonld", "/deci/communes/{insee}/extract.{format}",
-                              "/deci/communes/{insee}/coverage", "/deci/check", "/communes/search", "/metrics", "/admin/harvest"})
+                              "/deci/communes/{insee}/coverage", "/deci/check", "/communes/search", "/metrics", "/admin/harvest",
+                              "/fonts/{fontstack}/{range}.pbf", "/styles/sprites/{sprite}"})
         EXPECT_TRUE(paths.count(other)) << other;
     // Each documented GET answers 200 (204 for an empty tile) once its path parameters are real values.
     const auto belfort = ideo::tiles::lonlat_to_world(6.863, 47.638);
@@ -211,7 +212,8 @@ TEST_F(FeaturesApiTest, OpenApiListsEveryServedPathAndEachAnswers) {
     const std::map<std::string, std::string> values = {
         {"{featureId}", encode(all_pei_->front().id)}, {"{collectionId}", "pei"}, {"{layers}", "pei,communes"},
         {"{tileMatrixSetId}", "WebMercatorQuad"}, {"{z}", "12"}, {"{tileMatrix}", "12"}, {"{x}", x}, {"{tileCol}", x},
-        {"{y}", y}, {"{tileRow}", y}, {"{styleId}", "deci"}, {"{insee}", "90010"}, {"{format}", "xlsx"}};
+        {"{y}", y}, {"{tileRow}", y}, {"{styleId}", "deci"}, {"{insee}", "90010"}, {"{format}", "xlsx"},
+        {"{fontstack}", "DejaVu%20Sans%20Book"}, {"{range}", "0-255"}, {"{sprite}", "ideo.json"}};
     const std::map<std::string, std::string> required_query = {
         {"/deci/check", "?lon=6.863&lat=47.638&risk=courant_ordinaire"}, {"/deci/extract.{format}", "?insee=90010"},
         {"/communes/search", "?q=belfort"}};

@@ -40,6 +40,7 @@ async function openPage(t) {
   page.on('pageerror', (e) => log.errors.push(`uncaught: ${e.message}`));
   page.on('response', (r) => {
     if (/\/tiles\/[^/]+\/\d+\/\d+\/\d+\.mvt$/.test(r.url()) && r.status() === 200) log.tiles++;
+    if (/\/fonts\/[^/]+\/\d+-\d+\.pbf$/.test(r.url()) && r.status() === 200) log.glyphs = (log.glyphs ?? 0) + 1;
     if (r.status() >= 400) log.failed.set(r.url(), r.status());
   });
   return { page, log };
@@ -56,6 +57,13 @@ async function api(p) {
   const res = await fetch(server.base + p);
   assert.equal(res.status, 200, p);
   return res.json();
+}
+
+// The page opened on Belfort (?insee=90010), its counts shown and the map still.
+async function openBelfort(page) {
+  await page.goto(`${server.base}/map?insee=90010`);
+  await page.waitForFunction(() => /^\d/.test(document.querySelector('dd[data-count="pei-total"]')?.textContent ?? ''));
+  await settled(page);
 }
 
 async function searchBelfort(page) {
@@ -104,6 +112,46 @@ test('searching "belfort" zooms to Belfort and shows its counts', async (t) => {
   await page.close();
 });
 
+test('commune names are drawn with the glyphs this server serves', async (t) => {
+  const { page, log } = await openPage(t);
+  await openBelfort(page);
+  await page.evaluate(() => window.ideo.map.jumpTo({ center: [6.8628, 47.638], zoom: 12 }));
+  await settled(page);
+  await shoot(page, 'map-labels');
+  const names = await page.evaluate(() => window.ideo.map.queryRenderedFeatures({ layers: ['communes-label'] })
+    .map((f) => f.properties.nom));
+  assert.ok(names.includes('Belfort'), `labels drawn: ${names.join(', ')}`);
+  assert.ok(log.glyphs > 0, 'no glyph range was loaded');
+  assert.deepEqual([...log.failed.keys()].filter((u) => /\/fonts\//.test(u)), [], 'a glyph range failed');
+  assert.deepEqual(log.errors, []);
+  await page.close();
+});
+
+test('straight-line coverage shows the hatched gaps of the coverage tiles, and hides them again', async (t) => {
+  const { page, log } = await openPage(t);
+  await openBelfort(page);
+  const hidden = await page.evaluate(() => window.ideo.map.getLayoutProperty('coverage-hatch', 'visibility'));
+  assert.equal(hidden, 'none', 'coverage is hidden until asked for');
+  await page.check('input[name="coverage"][value="straight"]');
+  await page.waitForFunction(() => /couverte/.test(document.getElementById('coverage-status').textContent));
+  await settled(page);
+  await shoot(page, 'map-coverage-straight');
+  const straight = await page.evaluate(() => {
+    const { map } = window.ideo;
+    return {
+      hatched: map.queryRenderedFeatures({ layers: ['coverage-hatch'] }).filter((f) => f.properties.insee === '90010').length,
+      geojsonPolygons: map.querySourceFeatures('coverage-commune').filter((f) => /Polygon/.test(f.geometry.type)).length,
+    };
+  });
+  assert.ok(straight.hatched > 0, 'no hatched gap drawn over Belfort');
+  assert.equal(straight.geojsonPolygons, 0, 'the gaps are not drawn twice');
+  assert.ok(log.failed.size === 0 || [...log.failed.keys()].every((u) => optional.test(u)), [...log.failed.keys()].join(' '));
+  await page.check('input[name="coverage"][value=""]');
+  assert.equal(await page.evaluate(() => window.ideo.map.getLayoutProperty('coverage-hatch', 'visibility')), 'none');
+  assert.deepEqual(log.errors, []);
+  await page.close();
+});
+
 test("the Excel download is a workbook holding Belfort's PEI", async (t) => {
   const { page, log } = await openPage(t);
   await page.goto(`${server.base}/map?insee=90010`);
@@ -130,9 +178,7 @@ test("the Excel download is a workbook holding Belfort's PEI", async (t) => {
 
 test('a click on a PEI opens its popup in plain French', async (t) => {
   const { page, log } = await openPage(t);
-  await page.goto(`${server.base}/map?insee=90010`);
-  await page.waitForFunction(() => /^\d/.test(document.querySelector('dd[data-count="pei-total"]')?.textContent ?? ''));
-  await settled(page);
+  await openBelfort(page);
   // Zoomed in enough that PEI are single points, not clusters.
   await page.evaluate(() => window.ideo.map.jumpTo({ center: [6.8628, 47.638], zoom: 15 }));
   await settled(page);

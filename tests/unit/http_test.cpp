@@ -99,6 +99,14 @@ TEST(Routing, MatchesEveryEndpoint) {
     EXPECT_EQ(d.insee, "90010");
     EXPECT_EQ(d.format, "xlsx");
     EXPECT_EQ(route("GET", "/deci/communes/90010/extract.shp.zip").format, "shp.zip");
+    const Route g = route("GET", "/fonts/Noto%20Sans%20Regular,DejaVu%20Sans%20Book/256-511.pbf");
+    EXPECT_EQ(g.endpoint, Endpoint::Glyphs);
+    EXPECT_EQ(g.tileset, "Noto Sans Regular,DejaVu Sans Book");
+    EXPECT_EQ(g.tile_y, "256-511.pbf");
+    const Route s = route("GET", "/styles/sprites/ideo@2x.png");
+    EXPECT_EQ(s.endpoint, Endpoint::Sprite);
+    EXPECT_EQ(s.tileset, "ideo@2x.png");
+    EXPECT_EQ(route("GET", "/styles/deci").endpoint, Endpoint::Style);
 }
 
 TEST(Routing, UnknownPathsAreNotFoundAndOtherMethodsNotAllowed) {

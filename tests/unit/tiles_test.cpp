@@ -3,6 +3,7 @@
 
 #include <cpl_vsi.h>
 #include <gdal_priv.h>
+#include <ogr_api.h>
 #include <ogrsf_frmts.h>
 
 #include <cmath>
@@ -10,9 +11,11 @@
 #include <set>
 
 #include "ideo/core/error.hpp"
+#include "ideo/deci/coverage.hpp"
 #include "ideo/harvest/pipeline.hpp"
 #include "ideo/index/snapshot.hpp"
 #include "ideo/store/store.hpp"
+#include "ideo/tiles/coverage_layer.hpp"
 #include "ideo/tiles/mvt.hpp"
 #include "ideo/tiles/renderer.hpp"
 #include "test_support.hpp"
@@ -172,6 +175,99 @@ TEST_F(TilesBelfort, SeveralLayersShareOneTileAndEmptyTilesAreEmpty) {
     EXPECT_GT(decode(both, t, "communes").polygons, 0);
     EXPECT_TRUE(renderer_->render({"pei"}, tile_of(-40.0, 10.0, 14)).empty()) << "mid-Atlantic";
     EXPECT_THROW(renderer_->render({"hydrants"}, t), ideo::InputError);
+}
+
+// Label points: each commune once per zoom (in the one tile that holds its point), inside its polygon.
+TEST_F(TilesBelfort, CommuneLabelPointsAreOnePerCommuneAndInsideIt) {
+    const auto* communes = (*snapshot_)->layer("communes");
+    ASSERT_LE(communes->spec.tiles.label_points_minzoom, 10);
+    const int z = 10;
+    const TileId a = tile_of(communes->extent.min_x, communes->extent.max_y, z);
+    const TileId b = tile_of(communes->extent.max_x, communes->extent.min_y, z);
+    std::map<std::string, int> seen;
+    std::map<std::string, std::pair<double, double>> where;
+    for (auto x = a.x; x <= b.x; ++x)
+        for (auto y = a.y; y <= b.y; ++y) {
+            const TileId t{z, x, y};
+            for (const auto& [code, xy] : decode(renderer_->render({"communes"}, t), t, "communes").points) {
+                seen[code]++;
+                where[code] = xy;
+            }
+        }
+    OGRSpatialReference mercator;
+    mercator.importFromEPSG(3857);
+    mercator.SetAxisMappingStrategy(OAMS_TRADITIONAL_GIS_ORDER);
+    OGRSpatialReference wgs84;
+    wgs84.importFromEPSG(4326);
+    wgs84.SetAxisMappingStrategy(OAMS_TRADITIONAL_GIS_ORDER);
+    std::size_t checked = 0;
+    for (const auto& f : communes->features) {
+        SCOPED_TRACE(f.id);
+        EXPECT_EQ(seen[f.id], 1);
+        OGRGeometry* g = nullptr;
+        ASSERT_EQ(OGRGeometryFactory::createFromWkb(f.geometry.wkb.data(), &wgs84, &g, f.geometry.wkb.size()), OGRERR_NONE);
+        std::unique_ptr<OGRGeometry> polygon(g);
+        polygon->transformTo(&mercator);
+        OGRPoint p(where[f.id].first, where[f.id].second);
+        EXPECT_TRUE(polygon->Contains(&p));
+        ++checked;
+    }
+    EXPECT_GT(checked, 90u) << "the Territoire de Belfort has 101 communes";
+    EXPECT_TRUE(decode(renderer_->render({"communes"}, tile_of(6.8628, 47.6380, 8)), tile_of(6.8628, 47.6380, 8), "communes")
+                    .points.empty())
+        << "no label points below label_points_minzoom";
+}
+
+// The coverage layer, decoded by GDAL and clipped to each tile's own extent, adds up to the commune's
+// uncovered area computed by the DECI module in Lambert-93.
+TEST_F(TilesBelfort, CoverageTilesHoldTheCommunesUncoveredZones) {
+    const auto& snapshot = **snapshot_;
+    const auto rules = deci::cached_rules(snapshot, "90");
+    const std::string insee = "90010";
+    const auto coverage = deci::cached_coverage(snapshot, *rules, insee, deci::Mode::Straight);
+    const double expected = coverage->area_m2 - coverage->covered_m2;
+    ASSERT_GT(expected, 1e5) << "Belfort has gaps to draw";
+
+    const auto* communes = snapshot.layer("communes");
+    const Envelope e = communes->features[communes->by_id.at(insee)].geometry.envelope;
+    const int z = 13;
+    const TileId a = tile_of(e.min_x, e.max_y, z), b = tile_of(e.max_x, e.min_y, z);
+    double area = 0;
+    std::size_t features = 0;
+    for (auto x = a.x; x <= b.x; ++x)
+        for (auto y = a.y; y <= b.y; ++y) {
+            const TileId t{z, x, y};
+            const std::string bytes = renderer_->render({"coverage"}, t);
+            if (bytes.empty()) continue;
+            const std::string path = "/vsimem/coverage_" + std::to_string(x) + "_" + std::to_string(y) + ".pbf";
+            VSIFCloseL(VSIFileFromMemBuffer(path.c_str(), reinterpret_cast<GByte*>(const_cast<char*>(bytes.data())), bytes.size(), FALSE));
+            const std::string ox = "X=" + std::to_string(x), oy = "Y=" + std::to_string(y), oz = "Z=" + std::to_string(z);
+            const char* options[] = {ox.c_str(), oy.c_str(), oz.c_str(), "CLIP=YES", nullptr};  // each tile's own extent
+            const char* drivers[] = {"MVT", nullptr};
+            GDALDatasetUniquePtr ds(GDALDataset::Open(path.c_str(), GDAL_OF_VECTOR, drivers, options));
+            ASSERT_TRUE(ds);
+            OGRLayer* layer = ds->GetLayerByName("coverage");
+            ASSERT_NE(layer, nullptr);
+            for (auto& f : *layer) {
+                EXPECT_STREQ(f->GetFieldAsString("mode"), "straight");
+                if (std::string(f->GetFieldAsString("insee")) != insee) continue;
+                EXPECT_NEAR(f->GetFieldAsDouble("covered_share"), coverage->covered_share, 0.001);
+                const OGRGeometry* g = f->GetGeometryRef();
+                ASSERT_NE(g, nullptr);
+                EXPECT_TRUE(g->IsValid());
+                OGREnvelope env;
+                g->getEnvelope(&env);
+                // Web Mercator stretches lengths by 1 / cos(latitude): areas by its square.
+                const double lat = std::atan(std::sinh((env.MinY + env.MaxY) / 2 / 6378137.0));
+                area += OGR_G_Area(OGRGeometry::ToHandle(const_cast<OGRGeometry*>(g))) * std::cos(lat) * std::cos(lat);
+                ++features;
+            }
+            ds.reset();
+            VSIUnlink(path.c_str());
+        }
+    EXPECT_GT(features, 0u);
+    EXPECT_NEAR(area, expected, 0.02 * expected);
+    EXPECT_TRUE(renderer_->render({"coverage"}, tile_of(6.8628, 47.6380, tiles::CoverageLayerSettings::minzoom - 1)).empty());
 }
 
 TEST(MvtEncoding, RingAreaSignFollowsTheSpec) {

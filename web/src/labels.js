@@ -47,6 +47,7 @@ export const LAYER_TITLES = {
   pei: "Points d'eau incendie (PEI)",
   erp: 'Établissements recevant du public (ERP)',
   icpe: 'Installations classées (ICPE)',
+  coverage: 'Couverture DECI',
 };
 
 const present = (v) => v !== undefined && v !== null && v !== '';

@@ -45,9 +45,10 @@ function buildLegend() {
     } else {
       const ul = el('ul');
       for (const [swatch, label] of Object.entries(entry)) {
-        const ring = swatch.startsWith('ring ');
-        const color = swatch.replace(/^ring\s+/, '');
-        const dot = el('span', { className: ring ? 'swatch ring' : 'swatch', ariaHidden: 'true' });
+        // "#c" a dot, "ring #c" a ring, "line #c" a line, "hatch #c" a hatched square.
+        const kind = swatch.match(/^(ring|line|hatch)\s+/)?.[1];
+        const color = swatch.replace(/^(ring|line|hatch)\s+/, '');
+        const dot = el('span', { className: kind ? `swatch ${kind}` : 'swatch', ariaHidden: 'true' });
         dot.style.setProperty('--c', color);
         ul.append(el('li', {}, dot, el('span', { textContent: label })));
       }
@@ -297,12 +298,14 @@ for (const radio of document.querySelectorAll('input[name="coverage"]')) {
     status.textContent = 'Calcul de la couverture…';
     try {
       const cov = await getJSON(`/deci/communes/${state.commune.insee}/coverage?mode=${mode}`);
-      ui.setCoverage(cov);
+      const tiled = mode === 'straight' && ui.hasTiledCoverage;
+      ui.setCoverage(cov, { tiled });
       const share = cov.summary?.covered_share;
       const notCovered = cov.summary?.risks?.total - cov.summary?.risks?.covered;
       status.textContent = [
         share === undefined ? null : `Part du territoire couverte : ${Math.round(share * 100)} %`,
         Number.isFinite(notCovered) ? `ERP/ICPE non couverts : ${notCovered} (cerclés de rouge)` : null,
+        tiled ? 'Zones non couvertes hachurées, pour toutes les communes visibles dès le zoom 10' : null,
         cov.summary?.label,
       ].filter(Boolean).join('. ');
     } catch (e) {

@@ -51,25 +51,29 @@ export async function createMap(container, { styleId = 'deci' } = {}) {
 
   await new Promise((resolve) => map.once('load', resolve));
 
-  // The selected commune's outline, above the commune polygons.
-  const firstPoint = style.layers.find((l) => l['source-layer'] && l['source-layer'] !== 'communes')?.id;
+  // The selected commune's outline, above the commune polygons (the communes layer also holds label points).
+  const firstPoint = style.layers.find((l) => CLICKABLE.includes(l['source-layer']))?.id;
+  const selected = (insee) => ['all', ['!=', ['geometry-type'], 'Point'], ['==', ['get', 'code'], insee]];
   map.addLayer({
     id: 'commune-selected',
     type: 'line',
     source: vectorSource,
     'source-layer': 'communes',
-    filter: ['==', ['get', 'code'], ''],
+    filter: selected(''),
     paint: { 'line-color': '#c2185b', 'line-width': 3 },
   }, firstPoint);
 
-  // Coverage: uncovered zones under the points, risks on top of them.
-  map.addSource('coverage', { type: 'geojson', data: { type: 'FeatureCollection', features: [] } });
+  // Straight-line gaps come hatched from the style's coverage tiles (every commune in view); they stay
+  // hidden until asked for. Road coverage is computed per commune on demand: drawn from its GeoJSON.
+  const tiledCoverage = groups.coverage ?? [];
+  for (const id of tiledCoverage) map.setLayoutProperty(id, 'visibility', 'none');
+  map.addSource('coverage-commune', { type: 'geojson', data: { type: 'FeatureCollection', features: [] } });
   const polygons = ['in', ['geometry-type'], ['literal', ['Polygon', 'MultiPolygon']]];
-  map.addLayer({ id: 'coverage-uncovered', type: 'fill', source: 'coverage', filter: polygons,
+  map.addLayer({ id: 'coverage-uncovered', type: 'fill', source: 'coverage-commune', filter: polygons,
     paint: { 'fill-color': '#d7191c', 'fill-opacity': 0.28 } }, firstPoint);
-  map.addLayer({ id: 'coverage-uncovered-outline', type: 'line', source: 'coverage', filter: polygons,
+  map.addLayer({ id: 'coverage-uncovered-outline', type: 'line', source: 'coverage-commune', filter: polygons,
     paint: { 'line-color': '#a50f15', 'line-width': 1 } }, firstPoint);
-  map.addLayer({ id: 'coverage-risks', type: 'circle', source: 'coverage',
+  map.addLayer({ id: 'coverage-risks', type: 'circle', source: 'coverage-commune',
     filter: ['all', ['in', ['geometry-type'], ['literal', ['Point', 'MultiPoint']]], ['==', ['get', 'covered'], false]],
     paint: { 'circle-radius': 9, 'circle-color': 'rgba(0,0,0,0)', 'circle-stroke-color': '#a50f15', 'circle-stroke-width': 2.5 } });
 
@@ -110,12 +114,18 @@ export async function createMap(container, { styleId = 'deci' } = {}) {
       return ids.length > 0 && ids.every((id) => map.getLayoutProperty(id, 'visibility') !== 'none');
     },
     showCommune(hit, { animate = true } = {}) {
-      map.setFilter('commune-selected', ['==', ['get', 'code'], hit ? hit.insee : '']);
+      map.setFilter('commune-selected', selected(hit ? hit.insee : ''));
       if (hit?.bbox) map.fitBounds([[hit.bbox[0], hit.bbox[1]], [hit.bbox[2], hit.bbox[3]]], { padding: 40, animate, maxZoom: 15 });
     },
-    setCoverage(geojson) {
-      map.getSource('coverage').setData(geojson ?? { type: 'FeatureCollection', features: [] });
+    // A commune's coverage answer (null: none shown); tiled: its gaps are drawn from the coverage tiles,
+    // the answer only adds the risks left uncovered.
+    setCoverage(geojson, { tiled = false } = {}) {
+      const on = tiled && tiledCoverage.length > 0;
+      for (const id of tiledCoverage) map.setLayoutProperty(id, 'visibility', on ? 'visible' : 'none');
+      const features = (geojson?.features ?? []).filter((f) => !(on && /Polygon$/.test(f.geometry?.type ?? '')));
+      map.getSource('coverage-commune').setData({ type: 'FeatureCollection', features });
     },
+    hasTiledCoverage: tiledCoverage.length > 0,
   };
   // For the browser tests and the curious: the live map and its helpers.
   window.ideo = api;

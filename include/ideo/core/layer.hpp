@@ -64,6 +64,9 @@ struct TileSpec {
     std::vector<std::string> properties;  // fields written in tiles; empty = every field not derived
     std::vector<ZoomProperties> zoom_properties;  // when set, a field shows only in its zoom ranges
     double simplify_px = 1.0;   // polygon simplification tolerance, in tile pixels of 4096
+    // Polygon layers: from this zoom, one point per polygon (its pole of inaccessibility) in the one tile
+    // that holds it, beside the polygons, for labels that clipped pieces would repeat; -1 = none.
+    int label_points_minzoom = -1;
 };
 
 struct SourceSpec {

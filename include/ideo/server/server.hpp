@@ -21,6 +21,7 @@ struct ServerOptions {
     std::size_t body_limit = 1024 * 1024;
     std::filesystem::path web_dir;     // static files of the map page (later issues)
     std::filesystem::path styles_dir;  // MapLibre styles (later issues)
+    std::filesystem::path fonts_dir;   // fonts of the styles' glyphs (empty: Debian's fonts-dejavu-core)
     // POST /admin/harvest: the bearer token (empty = endpoint disabled) and the hook that starts one
     // harvest in the background and returns its run id (set by `ideo serve`).
     std::string admin_token;

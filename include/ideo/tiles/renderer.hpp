@@ -24,8 +24,8 @@ public:
     TileRenderer(const TileRenderer&) = delete;
     TileRenderer& operator=(const TileRenderer&) = delete;
 
-    // The MVT bytes of `layers` at tile `t`; empty when no feature falls in it.
-    // Throws InputError naming an unknown layer. Safe to call from many threads at once.
+    // The MVT bytes of `layers` (snapshot layers, or the computed "coverage") at tile `t`; empty when
+    // no feature falls in it. Throws InputError naming an unknown layer. Safe to call from many threads at once.
     std::string render(const std::vector<std::string>& layers, TileId t) const;
 
     const index::Snapshot& snapshot() const { return *snapshot_; }
@@ -33,11 +33,14 @@ public:
 
 private:
     struct PreparedLayer;
+    struct CoverageShapes;  // coverage_layer.cpp
     void render_layer(const PreparedLayer& layer, TileId t, std::string& out) const;
+    void render_coverage(TileId t, std::string& out) const;
 
     const index::Snapshot* snapshot_;
     TileOptions options_;
     std::vector<std::unique_ptr<PreparedLayer>> layers_;
+    std::unique_ptr<CoverageShapes> coverage_;  // uncovered zones in world coordinates, per commune, on first use
 };
 
 }  // namespace ideo::tiles
