@@ -33,7 +33,7 @@ using namespace ideo;
 namespace {
 
 constexpr const char* kUsage = R"(usage:
-  ideo harvest  [--layers DIR] [--store URI] [--only SOURCE...] [--json]   import every configured source and partner (layers/partners) once
+  ideo harvest  [--layers DIR] [--store URI] [--only SOURCE|LAYER...] [--json]   every source of the layers and every partner (layers/partners) once, incrementally
   ideo harvest  --url URL --protocol csw|ckan|udata|dcat|ods|wfs|oapif|file [--layer LAYER] [--type-names T] [--ca-file PEM] [--json]   try one partner, no configuration
   ideo serve    [--layers DIR] [--store URI] [--listen 127.0.0.1:8080] [--threads N] [--web DIR] [--fonts DIR] [--harvest-every 6h]
   ideo import   LAYER FILE [--store URI] [--layers DIR] [--source ID] [--json]
@@ -193,6 +193,32 @@ harvest::PartnerSpec adhoc_partner(const Args& a) {
     return p;
 }
 
+// Every source of the layer files and every partner of layers/partners (or those `only` names, by id or
+// layer), communes first: every other record takes its INSEE code from them. One run id, one report.
+harvest::RunResult harvest_all(const LayerCatalog& cat, store::Store& store, const fs::path& partners_dir,
+                               const std::vector<std::string>& only, harvest::RunOptions options) {
+    auto all = harvest::partners_of_layers(cat);
+    for (auto& p : harvest::load_partners(partners_dir)) {
+        for (const auto& q : all)
+            if (q.id == p.id)
+                throw InputError(p.file.string() + ": partner id \"" + p.id + "\" is already a source of " + q.file.string());
+        all.push_back(std::move(p));
+    }
+    std::vector<harvest::PartnerSpec> communes, others;
+    for (auto& p : all) {
+        if (!only.empty() && std::find(only.begin(), only.end(), p.id) == only.end() &&
+            std::find(only.begin(), only.end(), p.layer) == only.end())
+            continue;
+        (p.layer == "communes" ? communes : others).push_back(std::move(p));
+    }
+    if (options.run_id.empty()) options.run_id = harvest::new_run_id();
+    harvest::RunResult run = harvest::run_harvest(communes, cat, store, options);
+    harvest::RunResult rest = harvest::run_harvest(others, cat, store, options);
+    std::move(rest.reports.begin(), rest.reports.end(), std::back_inserter(run.reports));
+    run.finished_at = rest.finished_at;
+    return run;
+}
+
 int cmd_harvest(const Args& a) {
     const auto cat = catalog(a);
     auto store = store::open_store(store_uri(a));
@@ -203,60 +229,11 @@ int cmd_harvest(const Args& a) {
         print_run(run, json);
         return run.ok() ? 0 : 3;
     }
-    // With --json, stdout carries only the run's JSON: the file sources' lines go to stderr.
-    std::ostream& out = json ? std::cerr : std::cout;
     std::vector<std::string> only;
     if (a.has("only")) only = a.options.at("only");
-    auto wanted = [&](const LayerSpec& l, const SourceSpec& s) {
-        if (only.empty()) return true;
-        for (const auto& o : only)
-            if (o == s.id || o == l.id) return true;
-        return false;
-    };
-    // Communes first: every other layer takes its INSEE codes from them.
-    std::vector<const LayerSpec*> order;
-    if (const auto* c = cat.find("communes")) order.push_back(c);
-    for (const auto& l : cat.layers)
-        if (l.id != "communes") order.push_back(&l);
-    int failed = 0;
-    std::shared_ptr<const index::CommuneIndex> communes;
-    for (const LayerSpec* layer : order) {
-        if (layer->id != "communes" && !communes) communes = harvest::load_communes(cat, store.get());
-        for (const auto& src : layer->sources) {
-            if (!wanted(*layer, src)) continue;
-            if (src.protocol != "file") {
-                out << layer->id << "/" << src.id << ": skipped, protocol " << src.protocol
-                          << " is not harvested yet\n";
-                continue;
-            }
-            try {
-                auto r = harvest::import_file(*layer, src, src.url, communes.get(), store.get(), fault_options());
-                const auto& c = r.report;
-                out << layer->id << "/" << src.id << ": read " << c.read << ", published " << c.published
-                          << " (repaired " << c.repaired << ", flagged " << c.flagged << "), rejected " << c.rejected
-                          << ", superseded " << c.superseded << " -> version " << r.publication->version << "\n";
-            } catch (const std::exception& e) {
-                // One failing partner never stops the others; its last good data stays published.
-                ++failed;
-                out << layer->id << "/" << src.id << ": FAILED, last published data kept: " << e.what() << "\n";
-            }
-        }
-    }
-    // Partners configured as data (layers/partners/*.json): fetched in parallel, incrementally.
-    auto partners = harvest::load_partners(fs::path(a.get("layers", "layers")) / "partners");
-    if (!only.empty())
-        partners.erase(std::remove_if(partners.begin(), partners.end(),
-                                      [&](const harvest::PartnerSpec& p) {
-                                          return std::find(only.begin(), only.end(), p.id) == only.end() &&
-                                                 std::find(only.begin(), only.end(), p.layer) == only.end();
-                                      }),
-                       partners.end());
-    if (!partners.empty() || json) {
-        const auto run = harvest::run_harvest(partners, cat, *store, harvest_options(progress));
-        print_run(run, json);
-        if (!run.ok()) ++failed;
-    }
-    return failed ? 3 : 0;
+    const auto run = harvest_all(cat, *store, fs::path(a.get("layers", "layers")) / "partners", only, harvest_options(progress));
+    print_run(run, json);
+    return run.ok() ? 0 : 3;
 }
 
 // The serving process's harvester: one run at a time, started by the --harvest-every clock or by
@@ -280,7 +257,7 @@ public:
                 auto store = store::open_store(store_uri_);
                 auto options = harvest_options(false);
                 options.run_id = id;
-                const auto run = harvest::run_harvest(harvest::load_partners(partners_dir_), catalog_, *store, options);
+                const auto run = harvest_all(catalog_, *store, partners_dir_, {}, options);
                 std::size_t failed = 0;
                 for (const auto& r : run.reports) failed += r.kept_last_good ? 1 : 0;
                 std::cout << "harvest " << id << ": " << run.reports.size() << " partner(s), " << failed << " failed"

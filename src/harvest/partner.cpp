@@ -111,6 +111,27 @@ std::vector<PartnerSpec> load_partners(const fs::path& dir) {
     return out;
 }
 
+std::vector<PartnerSpec> partners_of_layers(const LayerCatalog& catalog) {
+    std::vector<PartnerSpec> out;
+    std::map<std::string, const LayerSpec*> owner;
+    for (const auto& layer : catalog.layers)
+        for (const auto& src : layer.sources) {
+            if (const auto [it, fresh] = owner.emplace(src.id, &layer); !fresh)
+                throw InputError(layer.file.string() + ": source \"" + src.id + "\" is also a source of " + it->second->file.string() +
+                                 ": source ids key the harvest state, give each its own");
+            PartnerSpec p;
+            p.id = src.id;
+            p.name = src.partner.empty() ? src.id : src.partner;
+            p.protocol = src.protocol.empty() ? "file" : src.protocol;
+            p.url = src.url;
+            p.layer = layer.id;
+            p.options = src.options;
+            p.file = layer.file;
+            out.push_back(std::move(p));
+        }
+    return out;
+}
+
 std::string PartnerReport::to_json() const {
     rapidjson::StringBuffer sb;
     rapidjson::Writer<rapidjson::StringBuffer> w(sb);

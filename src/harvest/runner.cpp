@@ -636,7 +636,8 @@ RunResult run_harvest(const std::vector<PartnerSpec>& partners, const LayerCatal
             try {
                 HttpClient client(http_options_for(p, o.http));
                 if (is_geodata(p.protocol)) {
-                    r = PartnerHarvest(p, client, serial, o).geodata(catalog, communes_for_import());
+                    const LayerSpec* layer = catalog.find(p.layer);  // the communes layer itself needs no communes
+                    r = PartnerHarvest(p, client, serial, o).geodata(catalog, layer && layer->attribute_commune ? communes_for_import() : nullptr);
                 } else if (o.catalogue) {
                     r = o.catalogue(p, client, serial);
                     if (p.import_linked) import_linked_records(p, client, serial, catalog, communes_for_import, o, r);

@@ -593,6 +593,39 @@ TEST(HarvestCli, OnePartnerWithoutConfigurationPrintsItsReportAsJson) {
     EXPECT_EQ(sim.requests("/files/erp-90-prefecture.csv", 304), 1u);
 }
 
+// The sources declared in layers/*.json go through the harvester like any partner: the communes first,
+// then the layers they attribute; a second run finds every file unchanged and imports nothing.
+TEST(HarvestCli, LayerSourcesAreHarvestedCommunesFirstAndIncrementally) {
+    TempDir dir;
+    const auto store = (dir / "ideo.gpkg").string();
+    const std::vector<std::string> args = {"harvest", "--only", "sdis90", "prefecture90", "admin-express-90",
+                                           "--layers", layers_dir().string(), "--store", store, "--json"};
+    const auto first = run_ideo(args);
+    ASSERT_EQ(first.exit_code, 0) << first.err << first.out;
+    rapidjson::Document d;
+    d.Parse(first.out.c_str());
+    ASSERT_FALSE(d.HasParseError()) << first.out;
+    ASSERT_EQ(d["partners"].Size(), 3u) << first.out;
+    EXPECT_STREQ(d["partners"][0]["partner"].GetString(), "admin-express-90");  // before the layers it attributes
+    EXPECT_EQ(d["partners"][0]["added"].GetUint64(), 102u);
+    std::map<std::string, std::uint64_t> added;
+    for (const auto& r : d["partners"].GetArray()) added[r["partner"].GetString()] = r["added"].GetUint64();
+    EXPECT_GT(added.at("sdis90"), 100u);
+    EXPECT_GT(added.at("prefecture90"), 100u);
+    // What the report counts is what the store holds.
+    const auto pei = store::open_store(store)->load(load_layers(layers_dir()).get("pei"));
+    EXPECT_EQ(pei.size(), added.at("sdis90"));
+
+    const auto again = run_ideo(args);
+    ASSERT_EQ(again.exit_code, 0) << again.err << again.out;
+    d.Parse(again.out.c_str());
+    ASSERT_FALSE(d.HasParseError()) << again.out;
+    for (const auto& r : d["partners"].GetArray()) {
+        EXPECT_TRUE(r["downloaded_nothing"].GetBool()) << r["partner"].GetString();
+        EXPECT_EQ(r["added"].GetUint64(), 0u) << r["partner"].GetString();
+    }
+}
+
 TEST(HarvestCli, AnUnknownProtocolIsAUsageErrorNamingIt) {
     TempDir dir;
     const auto res = run_ideo({"harvest", "--url", "http://127.0.0.1:1/x", "--protocol", "gopher", "--layer", "erp",

@@ -5,6 +5,8 @@
 #include <string>
 #include <vector>
 
+#include "ideo/core/layer.hpp"
+
 namespace ideo::harvest {
 
 struct PartnerSpec {
@@ -23,6 +25,11 @@ struct PartnerSpec {
 
 // Reads every *.json of dir (layers/partners); errors name the file and the key.
 std::vector<PartnerSpec> load_partners(const std::filesystem::path& dir);
+
+// The sources declared in the layer files (layers/*.json) as partners feeding their layer, so they are
+// harvested like any partner: conditional GET or content hash, a report, the run history. A source id
+// used by two layers is an error naming both files (it keys the harvest state and the run history).
+std::vector<PartnerSpec> partners_of_layers(const LayerCatalog& catalog);
 
 // A catalogue record's data imported into the layer the record is linked to (import_linked).
 struct LinkedImport {
