@@ -156,6 +156,26 @@ TEST(DcatParser, ReadsRdfXmlJsonLdGraphFlattenedAndHydraPages) {
     EXPECT_EQ(pod.records.size(), 8u);
 }
 
+TEST(DcatParser, ADatasetKeepsItsTextWhenAnotherIsPublishedAboveItOnThePage) {
+    // GeoNetwork's GeoDCAT-AP record: blank nodes everywhere (spatial, conformsTo, contacts).
+    const std::string page = read_file(data("catalog/dcat/udata_datara--5a26b0f6-0ccf-46ad-ac58-734054b91977.rdf.xml"));
+    const auto root_end = page.find('>', page.find("<rdf:RDF")) + 1;
+    const std::string with_new = page.substr(0, root_end) +
+        "<rdf:Description rdf:about=\"https://example.org/nouveau\"><rdf:type rdf:resource=\"http://www.w3.org/ns/dcat#Dataset\"/>"
+        "<dct:title>Nouveau jeu</dct:title><dct:spatial rdf:parseType=\"Resource\"><locn:geometry>POINT(5 47)</locn:geometry>"
+        "</dct:spatial></rdf:Description>" + page.substr(root_end);
+    const auto before = parse_dcat(page, RdfSyntax::RdfXml), after = parse_dcat(with_new, RdfSyntax::RdfXml);
+    ASSERT_EQ(before.records.size(), 1u);
+    ASSERT_EQ(after.records.size(), 2u);
+    const Record& old_one = before.records[0];
+    const auto same = std::find_if(after.records.begin(), after.records.end(),
+                                   [&](const Record& r) { return r.remote_id == old_one.remote_id; });
+    ASSERT_NE(same, after.records.end());
+    EXPECT_NE(old_one.original.find("_:b0"), std::string::npos);
+    EXPECT_EQ(same->original, old_one.original);
+    EXPECT_EQ(content_hash(*same), content_hash(old_one));  // the next harvest finds it unchanged
+}
+
 TEST(DcatParser, ReportsTheUndeclaredTurtlePrefixWithItsLine) {
     const std::string ttl = read_file(data("catalog/dcat/dataset.ttl"));
     EXPECT_EQ(sniff_rdf_syntax("text/turtle", ttl), RdfSyntax::Turtle);
