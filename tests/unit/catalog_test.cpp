@@ -275,6 +275,38 @@ TEST(CatalogSearch, FiltersAndFacetsCountTheMatchingRecords) {
     for (auto i : in_box.page) EXPECT_TRUE(cat->records[i].bbox && cat->records[i].bbox->intersects(brittany));
 }
 
+TEST(CatalogSearch, FiltersIgnoreAccentsAndCaseAndFacetsRankByCountThenValue) {
+    const auto make = [](const std::string& id, std::vector<std::string> keywords, std::string publisher) {
+        Record r;
+        r.id = id;
+        r.title = "Jeu " + id;
+        r.keywords = std::move(keywords);
+        r.publisher = std::move(publisher);
+        r.themes = {"Risques et sécurité"};
+        return r;
+    };
+    const auto cat = build_catalog({make("a", {"Défense incendie", "PEI"}, "SDIS 21"), make("b", {"PEI", "Hydrant"}, "SDIS 21"),
+                                    make("c", {"Défense incendie", "PEI", "PEI"}, "Ville de Dijon"), make("d", {"Voirie"}, "")});
+    SearchQuery q;
+    q.themes = {"risques ET SECURITE"};
+    q.keywords = {"defense incendie", "hydrant"};
+    const auto r = search(*cat, q);
+    EXPECT_EQ(r.matched, 3u);
+    const auto& keywords = r.facets.at("keywords");
+    ASSERT_EQ(keywords.size(), 3u);
+    EXPECT_EQ(keywords[0].value, "PEI");  // listed twice by c: counted twice
+    EXPECT_EQ(keywords[0].count, 4u);
+    EXPECT_EQ(keywords[1].value, "Défense incendie");
+    EXPECT_EQ(keywords[2].value, "Hydrant");
+    const auto& publishers = r.facets.at("publishers");
+    ASSERT_EQ(publishers.size(), 2u);
+    EXPECT_EQ(publishers[0].value, "SDIS 21");
+    q = {};
+    q.publishers = {"ville de dijon"};
+    EXPECT_EQ(search(*cat, q).matched, 1u);
+    EXPECT_EQ(search(*cat, q).facets.at("formats").size(), 0u);
+}
+
 TEST(DcatExport, OurJsonLdIsReadBackByOurDcatParserWithTheSameRecords) {
     const auto cat = build_catalog(corpus());
     std::vector<Record> reread;
