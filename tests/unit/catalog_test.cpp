@@ -3,6 +3,8 @@
 #include <gtest/gtest.h>
 
 #include <algorithm>
+#include <atomic>
+#include <thread>
 
 #include "ideo/catalog/parse.hpp"
 #include "ideo/catalog/rules.hpp"
@@ -174,6 +176,31 @@ TEST(DcatParser, ADatasetKeepsItsTextWhenAnotherIsPublishedAboveItOnThePage) {
     EXPECT_NE(old_one.original.find("_:b0"), std::string::npos);
     EXPECT_EQ(same->original, old_one.original);
     EXPECT_EQ(content_hash(*same), content_hash(old_one));  // the next harvest finds it unchanged
+}
+
+TEST(DcatParser, RdfAndCswPartnersParseAtTheSameTimeInThreads) {
+    // The harvester runs partners in parallel: an RDF parse must not pull libxml2's state from
+    // under a CSW parse in another thread (Raptor calls xmlCleanupParser when a world is freed).
+    const std::string rdf = read_file(data("catalog/dcat/udata_datara--5a26b0f6-0ccf-46ad-ac58-734054b91977.rdf.xml"));
+    const std::string udata = read_file(data("catalog/dcat/udata_catalog.xml"));
+    const std::string csw = read_file(data("catalog/csw/udata_geonetwork-iso19139-page-1.xml"));
+    std::atomic<std::size_t> rdf_records{0}, csw_records{0};
+    std::vector<std::thread> threads;
+    for (int t = 0; t < 4; ++t)
+        threads.emplace_back([&, t] {
+            for (int i = 0; i < 60; ++i) {
+                if ((t + i) % 2) {
+                    rdf_records += parse_dcat(rdf, RdfSyntax::RdfXml).records.size();
+                    rdf_records += parse_dcat(udata, RdfSyntax::RdfXml).records.size();
+                } else {
+                    csw_records += parse_csw(csw).records.size();
+                }
+            }
+        });
+    for (auto& t : threads) t.join();
+    const std::size_t per_rdf = parse_dcat(rdf, RdfSyntax::RdfXml).records.size() + parse_dcat(udata, RdfSyntax::RdfXml).records.size();
+    EXPECT_EQ(rdf_records, 120u * per_rdf);
+    EXPECT_EQ(csw_records, 120u * parse_csw(csw).records.size());
 }
 
 TEST(DcatParser, ReportsTheUndeclaredTurtlePrefixWithItsLine) {
