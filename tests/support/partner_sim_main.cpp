@@ -5,7 +5,8 @@
 //
 // Prints "listening on http://127.0.0.1:PORT (N partners, M records)" once serving; POST
 // /_sim/reload reads DIR again (the partners' new state: records edited, added, withdrawn);
-// GET /_sim/requests counts the requests answered so far. Stops on SIGINT or SIGTERM.
+// GET /_sim/requests counts the partners' requests answered so far. Stops on SIGINT or SIGTERM.
+#include <algorithm>
 #include <csignal>
 #include <iostream>
 #include <numeric>
@@ -57,7 +58,9 @@ int main(int argc, char** argv) {
             return SimResponse{200, "text/plain", {}, summary(serve_catalogue_partners(sim, dir)) + "\n"};
         });
         sim.route("/_sim/requests", [&sim](const SimRequest&) {
-            return SimResponse{200, "text/plain", {}, std::to_string(sim.log().size()) + "\n"};
+            const auto log = sim.log();
+            const auto partners = std::count_if(log.begin(), log.end(), [](const LoggedRequest& l) { return l.path.rfind("/_sim/", 0) != 0; });
+            return SimResponse{200, "text/plain", {}, std::to_string(partners) + "\n"};
         });
         std::cout << "listening on " << sim.url("") << " (" << summary(partners) << ")" << std::endl;
         int sig = 0;
