@@ -6,6 +6,7 @@
 
 #include <algorithm>
 #include <cmath>
+#include <map>
 #include <memory>
 #include <set>
 
@@ -75,7 +76,7 @@ public:
     }
     std::vector<xmlNode*> nodes(xmlNode* at, const char* expr) {
         ctx_->node = at;
-        std::unique_ptr<xmlXPathObject, ObjFree> o(xmlXPathEvalExpression(BAD_CAST expr, ctx_.get()));
+        std::unique_ptr<xmlXPathObject, ObjFree> o(xmlXPathCompiledEval(compiled(expr), ctx_.get()));
         std::vector<xmlNode*> out;
         if (o && o->nodesetval)
             for (int i = 0; i < o->nodesetval->nodeNr; ++i) out.push_back(o->nodesetval->nodeTab[i]);
@@ -93,21 +94,114 @@ public:
     }
 
 private:
+    // Each expression compiled once per answer page, not once per record.
+    xmlXPathCompExpr* compiled(const char* expr) {
+        auto it = compiled_.find(std::string_view(expr));
+        if (it == compiled_.end())
+            it = compiled_.emplace(expr, std::unique_ptr<xmlXPathCompExpr, CompFree>(xmlXPathCtxtCompile(ctx_.get(), BAD_CAST expr))).first;
+        return it->second.get();
+    }
+    struct CompFree {
+        void operator()(xmlXPathCompExpr* c) const { xmlXPathFreeCompExpr(c); }
+    };
     std::unique_ptr<xmlXPathContext, CtxFree> ctx_;
+    std::map<std::string, std::unique_ptr<xmlXPathCompExpr, CompFree>, std::less<>> compiled_;
 };
 
-// The element as a standalone document: namespaces declared on its ancestors are copied in.
-std::string serialise(xmlNode* node) {
-    Doc doc(xmlNewDoc(BAD_CAST "1.0"));
-    xmlNode* copy = xmlDocCopyNode(node, doc.get(), 1);
-    xmlDocSetRootElement(doc.get(), copy);
-    xmlReconciliateNs(doc.get(), copy);
-    xmlBuffer* buf = xmlBufferCreate();
-    xmlNodeDump(buf, doc.get(), copy, 0, 0);
-    std::string out(reinterpret_cast<const char*>(xmlBufferContent(buf)), static_cast<std::size_t>(xmlBufferLength(buf)));
-    xmlBufferFree(buf);
-    return out;
-}
+// Serialising one record of a page as a standalone document, byte for byte what copying it into a
+// new document, reconciling its namespaces and dumping it gives (the stored original and its hash
+// must not change), without the copy: declarations are added to the element and prefixes switched
+// for the time of the dump, then everything is put back.
+class StandaloneDump {
+public:
+    explicit StandaloneDump(xmlNode* root) : root_(root) {
+        for (last_ = root->nsDef; last_ && last_->next;) last_ = last_->next;
+        std::vector<const xmlChar*> scope;
+        inherit(root, scope);  // what the copy (xmlStaticCopyNode) declares on the new root
+        reconcile(root);       // what xmlReconciliateNs then declares and renames
+    }
+    ~StandaloneDump() {
+        for (auto& [slot, ns] : renamed_) *slot = ns;
+        xmlNs* added = last_ ? last_->next : root_->nsDef;
+        if (last_) last_->next = nullptr;
+        else root_->nsDef = nullptr;
+        if (added) xmlFreeNsList(added);
+    }
+    StandaloneDump(const StandaloneDump&) = delete;
+    StandaloneDump& operator=(const StandaloneDump&) = delete;
+
+    std::string text() const {
+        // A new document has no encoding: libxml2 then writes non-ASCII attribute characters as references.
+        const xmlChar* encoding = root_->doc->encoding;
+        root_->doc->encoding = nullptr;
+        xmlBuffer* buf = xmlBufferCreate();
+        xmlNodeDump(buf, root_->doc, root_, 0, 0);
+        root_->doc->encoding = encoding;
+        std::string out(reinterpret_cast<const char*>(xmlBufferContent(buf)), static_cast<std::size_t>(xmlBufferLength(buf)));
+        xmlBufferFree(buf);
+        return out;
+    }
+
+private:
+    static bool is_xml(const xmlNs* ns) { return xmlStrEqual(ns->prefix, BAD_CAST "xml"); }
+    xmlNs* root_prefix(const xmlChar* prefix) const {
+        for (xmlNs* d = root_->nsDef; d; d = d->next)
+            if (xmlStrEqual(d->prefix, prefix)) return d;
+        return nullptr;
+    }
+
+    // A prefix used below but declared only above the element: declared on it, in order of first use.
+    void inherit(xmlNode* n, std::vector<const xmlChar*>& scope) {
+        const std::size_t mark = scope.size();
+        for (xmlNs* d = n->nsDef; d; d = d->next) scope.push_back(d->prefix);
+        const auto use = [&](xmlNs* ns) {
+            if (!ns || is_xml(ns)) return;
+            for (const xmlChar* p : scope)
+                if (xmlStrEqual(p, ns->prefix)) return;
+            if (!root_prefix(ns->prefix)) xmlNewNs(root_, ns->href, ns->prefix);
+        };
+        use(n->ns);
+        for (xmlAttr* a = n->properties; a; a = a->next) use(a->ns);
+        for (xmlNode* c = n->children; c; c = c->next)
+            if (c->type == XML_ELEMENT_NODE) inherit(c, scope);
+        scope.resize(mark);
+    }
+
+    // Every namespace used is bound to the element's first declaration of its URI, declared there
+    // when missing (under its prefix, or prefix1, prefix2... when the element uses that one).
+    void reconcile(xmlNode* n) {
+        bind(&n->ns);
+        for (xmlAttr* a = n->properties; a; a = a->next) bind(&a->ns);
+        for (xmlNode* c = n->children; c; c = c->next)
+            if (c->type == XML_ELEMENT_NODE) reconcile(c);
+    }
+    void bind(xmlNs** slot) {
+        xmlNs* ns = *slot;
+        if (!ns || is_xml(ns)) return;
+        xmlNs*& to = bound_[ns];
+        if (!to) {
+            for (xmlNs* d = root_->nsDef; d && !to; d = d->next)
+                if (xmlStrEqual(d->href, ns->href)) to = d;
+            if (!to) {
+                const std::string base = ns->prefix ? reinterpret_cast<const char*>(ns->prefix) : "default";
+                std::string prefix = base;
+                for (int i = 1; root_prefix(BAD_CAST prefix.c_str()) && i < 1000; ++i) prefix = base + std::to_string(i);
+                to = xmlNewNs(root_, ns->href, BAD_CAST prefix.c_str());
+            }
+        }
+        if (to && !xmlStrEqual(to->prefix, ns->prefix)) {
+            renamed_.emplace_back(slot, ns);
+            *slot = to;
+        }
+    }
+
+    xmlNode* root_;
+    xmlNs* last_ = nullptr;  // the element's own last declaration: what follows was added here
+    std::map<xmlNs*, xmlNs*> bound_;
+    std::vector<std::pair<xmlNs**, xmlNs*>> renamed_;
+};
+
+std::string serialise(xmlNode* node) { return StandaloneDump(node).text(); }
 
 void add_unique(std::vector<std::string>& v, std::string s) {
     if (!s.empty() && std::find(v.begin(), v.end(), s) == v.end()) v.push_back(std::move(s));
@@ -270,6 +364,26 @@ std::optional<std::size_t> count_attr(xmlNode* n, const char* name) {
     }
 }
 
+bool named(const xmlNode* n, const char* ns, const char* name) {
+    return n->ns && xmlStrEqual(n->ns->href, BAD_CAST ns) && xmlStrEqual(n->name, BAD_CAST name);
+}
+
+// The records of an answer in document order: outermost gmd:MD_Metadata, csw:Record, SummaryRecord,
+// BriefRecord, and csw:SearchResults/rdf:RDF (the XPath union, walked once instead of searched per page).
+void find_records(xmlNode* n, bool in_metadata, std::vector<xmlNode*>& out) {
+    static const char* csw = "http://www.opengis.net/cat/csw/2.0.2";
+    for (; n; n = n->next) {
+        if (n->type != XML_ELEMENT_NODE) continue;
+        const bool metadata = named(n, "http://www.isotc211.org/2005/gmd", "MD_Metadata");
+        if ((metadata && !in_metadata) || named(n, csw, "Record") || named(n, csw, "SummaryRecord") ||
+            named(n, csw, "BriefRecord") ||
+            (named(n, "http://www.w3.org/1999/02/22-rdf-syntax-ns#", "RDF") && n->parent && n->parent->type == XML_ELEMENT_NODE &&
+             named(n->parent, csw, "SearchResults")))
+            out.push_back(n);
+        find_records(n->children, in_metadata || metadata, out);
+    }
+}
+
 }  // namespace
 
 static Doc read_xml(std::string_view xml) {
@@ -303,8 +417,8 @@ ParseResult parse_csw(std::string_view xml) {
         throw ParseError("not a CSW answer: root element " + qname(root) + " at line " + std::to_string(xmlGetLineNo(root)));
     }
     std::size_t position = 0;
-    const auto records = xp.nodes(root, "//gmd:MD_Metadata[not(ancestor::gmd:MD_Metadata)] | //csw:Record | "
-                                        "//csw:SummaryRecord | //csw:BriefRecord | //csw:SearchResults/rdf:RDF");
+    std::vector<xmlNode*> records;
+    find_records(root, false, records);
     for (xmlNode* n : records) {
         ++position;
         const std::string name = reinterpret_cast<const char*>(n->name);

@@ -3,6 +3,7 @@
 #include <cctype>
 #include <cmath>
 #include <cstdlib>
+#include <map>
 #include <set>
 
 #include "ideo/catalog/parse.hpp"
@@ -92,9 +93,17 @@ std::optional<Envelope> bbox_of_literal(const std::string& s) {
     return e;
 }
 
-std::string ntriples_term(const Term& t) {
+// Blank nodes renamed _:b0, _:b1... in the order the description meets them: the parser numbers
+// them across the whole page, so a dataset added above would otherwise change this one's text.
+using BlankLabels = std::map<std::string, std::string>;
+
+const std::string& blank_label(BlankLabels& labels, const std::string& id) {
+    return labels.try_emplace(id, "_:b" + std::to_string(labels.size())).first->second;
+}
+
+std::string ntriples_term(const Term& t, BlankLabels& labels) {
     if (t.kind == Term::Iri) return "<" + t.value + ">";
-    if (t.kind == Term::Blank) return t.value;
+    if (t.kind == Term::Blank) return blank_label(labels, t.value);
     std::string out = "\"";
     for (char c : t.value) {
         if (c == '"' || c == '\\') out += '\\', out += c;
@@ -109,15 +118,15 @@ std::string ntriples_term(const Term& t) {
 }
 
 // The dataset's own description as N-Triples: its triples, its blank nodes, its distributions.
-void describe(const Graph& g, const std::string& s, std::set<std::string>& seen, std::string& out) {
+void describe(const Graph& g, const std::string& s, std::set<std::string>& seen, BlankLabels& labels, std::string& out) {
     if (!seen.insert(s).second) return;
     const auto* ts = g.of(s);
     if (!ts) return;
-    const std::string subject = s.rfind("_:", 0) == 0 ? s : "<" + s + ">";
+    const std::string subject = s.rfind("_:", 0) == 0 ? blank_label(labels, s) : "<" + s + ">";
     for (const auto& t : *ts) {
-        out += subject + " <" + t.predicate + "> " + ntriples_term(t.object) + " .\n";
+        out += subject + " <" + t.predicate + "> " + ntriples_term(t.object, labels) + " .\n";
         const bool owned = t.object.kind == Term::Blank || t.predicate == kDcat + "distribution";
-        if (owned) describe(g, t.object.value, seen, out);
+        if (owned) describe(g, t.object.value, seen, labels, out);
     }
 }
 
@@ -179,7 +188,8 @@ Record dataset_record(const Graph& g, const std::string& s) {
         r.original = it->second;
     } else {
         std::set<std::string> seen;
-        describe(g, s, seen, r.original);
+        BlankLabels labels;
+        describe(g, s, seen, labels, r.original);
     }
     return r;
 }

@@ -3,6 +3,7 @@
 
 #include <memory>
 #include <mutex>
+#include <vector>
 
 #include "ideo/catalog/parse.hpp"
 #include "rdf.hpp"
@@ -53,22 +54,60 @@ void on_log(void* user, raptor_log_message* m) {
     if (m->locator && m->locator->line > 0) state->error = "line " + std::to_string(m->locator->line) + ": " + state->error;
 }
 
+// Raptor worlds, each used by one parse at a time, kept for the life of the process: freeing a
+// world calls libxml2's xmlCleanupParser, which tears libxml2's global state from under the CSW
+// parses that other partners' threads are running (heap corruption, abort).
+class Worlds {
+public:
+    raptor_world* take() {
+        {
+            std::lock_guard lock(mutex_);
+            if (!idle_.empty()) {
+                raptor_world* w = idle_.back();
+                idle_.pop_back();
+                return w;
+            }
+        }
+        raptor_world* w = raptor_new_world();
+        if (!w || raptor_world_open(w)) throw ParseError("cannot start the RDF parser");
+        return w;
+    }
+    void give_back(raptor_world* w) {
+        raptor_world_set_log_handler(w, nullptr, nullptr);
+        std::lock_guard lock(mutex_);
+        idle_.push_back(w);
+    }
+
+private:
+    std::mutex mutex_;
+    std::vector<raptor_world*> idle_;
+};
+
+Worlds& worlds() {
+    static auto* w = new Worlds;  // never destroyed: not even at exit, while a thread may still parse
+    return *w;
+}
+
+struct Lease {
+    raptor_world* world = worlds().take();
+    ~Lease() { worlds().give_back(world); }
+};
+
 }  // namespace
 
 Graph parse_raptor(std::string_view body, const char* syntax, const std::string& base_uri) {
-    // One world per parse: Raptor worlds are not shared between threads.
-    std::unique_ptr<raptor_world, decltype(&raptor_free_world)> world(raptor_new_world(), raptor_free_world);
-    if (!world || raptor_world_open(world.get())) throw ParseError("cannot start the RDF parser");
+    const Lease lease;  // declared first: the parser and URIs below are freed before the world goes back
+    raptor_world* world = lease.world;
     State state;
-    raptor_world_set_log_handler(world.get(), &state, on_log);
-    std::unique_ptr<raptor_parser, decltype(&raptor_free_parser)> parser(raptor_new_parser(world.get(), syntax),
+    raptor_world_set_log_handler(world, &state, on_log);
+    std::unique_ptr<raptor_parser, decltype(&raptor_free_parser)> parser(raptor_new_parser(world, syntax),
                                                                          raptor_free_parser);
     if (!parser) throw ParseError(std::string("no RDF parser for ") + syntax);
     // Never fetch anything a partner's document points at.
     raptor_parser_set_option(parser.get(), RAPTOR_OPTION_NO_NET, nullptr, 1);
     raptor_parser_set_statement_handler(parser.get(), &state, on_triple);
     std::unique_ptr<raptor_uri, decltype(&raptor_free_uri)> base(
-        raptor_new_uri(world.get(), reinterpret_cast<const unsigned char*>(base_uri.c_str())), raptor_free_uri);
+        raptor_new_uri(world, reinterpret_cast<const unsigned char*>(base_uri.c_str())), raptor_free_uri);
     if (raptor_parser_parse_start(parser.get(), base.get()) ||
         raptor_parser_parse_chunk(parser.get(), reinterpret_cast<const unsigned char*>(body.data()), body.size(), 1) ||
         !state.error.empty()) {

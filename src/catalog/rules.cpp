@@ -35,10 +35,16 @@ std::vector<std::string> strings(const rapidjson::Value& obj, const char* key, c
     return out;
 }
 
-// "_a_b_c_" contains "_b_": a folded phrase found as whole words.
-bool contains_words(const std::string& folded_text, const std::string& folded_phrase) {
+// "a_b_c" contains "b" and "b_c" but not "c_d" nor "_b": a folded phrase found as whole words,
+// without building strings (called for every keyword of every rule, for every record).
+bool contains_words(std::string_view folded_text, std::string_view folded_phrase) {
     if (folded_phrase.empty()) return false;
-    return ("_" + folded_text + "_").find("_" + folded_phrase + "_") != std::string::npos;
+    for (auto at = folded_text.find(folded_phrase); at != std::string_view::npos;
+         at = folded_text.find(folded_phrase, at + 1)) {
+        const auto end = at + folded_phrase.size();
+        if ((at == 0 || folded_text[at - 1] == '_') && (end == folded_text.size() || folded_text[end] == '_')) return true;
+    }
+    return false;
 }
 
 std::string lower(std::string s) {
@@ -132,7 +138,7 @@ void classify(Record& rec, const CatalogRules& rules) {
         for (const auto& i : inspire)
             hit = hit || std::find(rule.inspire.begin(), rule.inspire.end(), i) != rule.inspire.end();
         for (const auto& w : words)
-            for (const auto& k : rule.keywords) hit = hit || w == k || contains_words(w, k);
+            for (const auto& k : rule.keywords) hit = hit || contains_words(w, k);
         if (hit) add_theme(rule.theme);
     }
     // Keep the display order of the themes list.
@@ -142,12 +148,14 @@ void classify(Record& rec, const CatalogRules& rules) {
     rec.themes = std::move(ordered);
 
     rec.feeds_layer.clear();
+    std::vector<std::string> layer_names;  // the services' layer names, folded
+    for (const auto& d : rec.distributions) layer_names.push_back(text::fold_key(d.layer_name));
     for (const auto& feed : rules.feeds) {
         bool named = false;
         for (const auto& k : feed.keywords) {
             named = named || contains_words(title, k);
-            for (const auto& w : words) named = named || w == k || contains_words(w, k);
-            for (const auto& d : rec.distributions) named = named || contains_words(text::fold_key(d.layer_name), k);
+            for (const auto& w : words) named = named || contains_words(w, k);
+            for (const auto& n : layer_names) named = named || contains_words(n, k);
         }
         if (!named) continue;
         for (const auto& d : rec.distributions)

@@ -3,6 +3,8 @@
 #include <gtest/gtest.h>
 
 #include <algorithm>
+#include <atomic>
+#include <thread>
 
 #include "ideo/catalog/parse.hpp"
 #include "ideo/catalog/rules.hpp"
@@ -156,6 +158,51 @@ TEST(DcatParser, ReadsRdfXmlJsonLdGraphFlattenedAndHydraPages) {
     EXPECT_EQ(pod.records.size(), 8u);
 }
 
+TEST(DcatParser, ADatasetKeepsItsTextWhenAnotherIsPublishedAboveItOnThePage) {
+    // GeoNetwork's GeoDCAT-AP record: blank nodes everywhere (spatial, conformsTo, contacts).
+    const std::string page = read_file(data("catalog/dcat/udata_datara--5a26b0f6-0ccf-46ad-ac58-734054b91977.rdf.xml"));
+    const auto root_end = page.find('>', page.find("<rdf:RDF")) + 1;
+    const std::string with_new = page.substr(0, root_end) +
+        "<rdf:Description rdf:about=\"https://example.org/nouveau\"><rdf:type rdf:resource=\"http://www.w3.org/ns/dcat#Dataset\"/>"
+        "<dct:title>Nouveau jeu</dct:title><dct:spatial rdf:parseType=\"Resource\"><locn:geometry>POINT(5 47)</locn:geometry>"
+        "</dct:spatial></rdf:Description>" + page.substr(root_end);
+    const auto before = parse_dcat(page, RdfSyntax::RdfXml), after = parse_dcat(with_new, RdfSyntax::RdfXml);
+    ASSERT_EQ(before.records.size(), 1u);
+    ASSERT_EQ(after.records.size(), 2u);
+    const Record& old_one = before.records[0];
+    const auto same = std::find_if(after.records.begin(), after.records.end(),
+                                   [&](const Record& r) { return r.remote_id == old_one.remote_id; });
+    ASSERT_NE(same, after.records.end());
+    EXPECT_NE(old_one.original.find("_:b0"), std::string::npos);
+    EXPECT_EQ(same->original, old_one.original);
+    EXPECT_EQ(content_hash(*same), content_hash(old_one));  // the next harvest finds it unchanged
+}
+
+TEST(DcatParser, RdfAndCswPartnersParseAtTheSameTimeInThreads) {
+    // The harvester runs partners in parallel: an RDF parse must not pull libxml2's state from
+    // under a CSW parse in another thread (Raptor calls xmlCleanupParser when a world is freed).
+    const std::string rdf = read_file(data("catalog/dcat/udata_datara--5a26b0f6-0ccf-46ad-ac58-734054b91977.rdf.xml"));
+    const std::string udata = read_file(data("catalog/dcat/udata_catalog.xml"));
+    const std::string csw = read_file(data("catalog/csw/udata_geonetwork-iso19139-page-1.xml"));
+    std::atomic<std::size_t> rdf_records{0}, csw_records{0};
+    std::vector<std::thread> threads;
+    for (int t = 0; t < 4; ++t)
+        threads.emplace_back([&, t] {
+            for (int i = 0; i < 60; ++i) {
+                if ((t + i) % 2) {
+                    rdf_records += parse_dcat(rdf, RdfSyntax::RdfXml).records.size();
+                    rdf_records += parse_dcat(udata, RdfSyntax::RdfXml).records.size();
+                } else {
+                    csw_records += parse_csw(csw).records.size();
+                }
+            }
+        });
+    for (auto& t : threads) t.join();
+    const std::size_t per_rdf = parse_dcat(rdf, RdfSyntax::RdfXml).records.size() + parse_dcat(udata, RdfSyntax::RdfXml).records.size();
+    EXPECT_EQ(rdf_records, 120u * per_rdf);
+    EXPECT_EQ(csw_records, 120u * parse_csw(csw).records.size());
+}
+
 TEST(DcatParser, ReportsTheUndeclaredTurtlePrefixWithItsLine) {
     const std::string ttl = read_file(data("catalog/dcat/dataset.ttl"));
     EXPECT_EQ(sniff_rdf_syntax("text/turtle", ttl), RdfSyntax::Turtle);
@@ -253,6 +300,38 @@ TEST(CatalogSearch, FiltersAndFacetsCountTheMatchingRecords) {
     const auto in_box = search(*cat, q);
     ASSERT_GE(in_box.matched, 1u);
     for (auto i : in_box.page) EXPECT_TRUE(cat->records[i].bbox && cat->records[i].bbox->intersects(brittany));
+}
+
+TEST(CatalogSearch, FiltersIgnoreAccentsAndCaseAndFacetsRankByCountThenValue) {
+    const auto make = [](const std::string& id, std::vector<std::string> keywords, std::string publisher) {
+        Record r;
+        r.id = id;
+        r.title = "Jeu " + id;
+        r.keywords = std::move(keywords);
+        r.publisher = std::move(publisher);
+        r.themes = {"Risques et sécurité"};
+        return r;
+    };
+    const auto cat = build_catalog({make("a", {"Défense incendie", "PEI"}, "SDIS 21"), make("b", {"PEI", "Hydrant"}, "SDIS 21"),
+                                    make("c", {"Défense incendie", "PEI", "PEI"}, "Ville de Dijon"), make("d", {"Voirie"}, "")});
+    SearchQuery q;
+    q.themes = {"risques ET SECURITE"};
+    q.keywords = {"defense incendie", "hydrant"};
+    const auto r = search(*cat, q);
+    EXPECT_EQ(r.matched, 3u);
+    const auto& keywords = r.facets.at("keywords");
+    ASSERT_EQ(keywords.size(), 3u);
+    EXPECT_EQ(keywords[0].value, "PEI");  // listed twice by c: counted twice
+    EXPECT_EQ(keywords[0].count, 4u);
+    EXPECT_EQ(keywords[1].value, "Défense incendie");
+    EXPECT_EQ(keywords[2].value, "Hydrant");
+    const auto& publishers = r.facets.at("publishers");
+    ASSERT_EQ(publishers.size(), 2u);
+    EXPECT_EQ(publishers[0].value, "SDIS 21");
+    q = {};
+    q.publishers = {"ville de dijon"};
+    EXPECT_EQ(search(*cat, q).matched, 1u);
+    EXPECT_EQ(search(*cat, q).facets.at("formats").size(), 0u);
 }
 
 TEST(DcatExport, OurJsonLdIsReadBackByOurDcatParserWithTheSameRecords) {

@@ -20,12 +20,20 @@ struct Posting {
     float tf;  // field-weighted term frequency
 };
 
+// One facet's values, interned once per snapshot: filters and counts work on small integers.
+struct FacetIndex {
+    std::vector<std::string> values;  // as published, each once
+    std::vector<std::string> folded;  // the same, accents and case folded: what filters compare
+    std::vector<std::vector<std::uint32_t>> of_record;  // per record, its values (a keyword listed twice counts twice)
+};
+
 struct Catalog {
     std::vector<Record> records;  // listed records (not withdrawn), ordered by id
     std::unordered_map<std::string, std::uint32_t> by_id;
     std::unordered_map<std::string, std::vector<Posting>> postings;  // token -> ascending docs
     std::vector<float> length;  // weighted tokens per record
     float average_length = 1;
+    FacetIndex themes, publishers, keywords, formats;  // formats: of the distributions, once per record
 };
 
 // Lower case, accents removed, split on non-alphanumerics, French plural 's'/'x' trimmed.

@@ -1,0 +1,73 @@
+// ideo-partner-sim: the partner simulator as a process, serving the catalogue partners that
+// scripts/bench/catalog/make_catalog.py generated, for the catalogue benchmark.
+//
+//   ideo-partner-sim DIR [--partners-out LAYERS/partners] [--no-gzip]
+//
+// Prints "listening on http://127.0.0.1:PORT (N partners, M records)" once serving; POST
+// /_sim/reload reads DIR again (the partners' new state: records edited, added, withdrawn);
+// GET /_sim/requests counts the partners' requests answered so far. Stops on SIGINT or SIGTERM.
+#include <algorithm>
+#include <csignal>
+#include <iostream>
+#include <numeric>
+
+#include "catalog_partners.hpp"
+
+using namespace ideo::test;
+
+namespace {
+
+std::string summary(const std::vector<ServedPartner>& partners) {
+    const auto records = std::accumulate(partners.begin(), partners.end(), std::size_t{0},
+                                         [](std::size_t n, const ServedPartner& p) { return n + p.records; });
+    return std::to_string(partners.size()) + " partners, " + std::to_string(records) + " records";
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+    std::string dir, partners_out;
+    bool gzip = true;
+    for (int i = 1; i < argc; ++i) {
+        const std::string a = argv[i];
+        if (a == "--partners-out" && i + 1 < argc) partners_out = argv[++i];
+        else if (a == "--no-gzip") gzip = false;
+        else if (dir.empty() && a[0] != '-') dir = a;
+        else {
+            std::cerr << "usage: ideo-partner-sim DIR [--partners-out LAYERS/partners] [--no-gzip]\n";
+            return 2;
+        }
+    }
+    if (dir.empty()) {
+        std::cerr << "usage: ideo-partner-sim DIR [--partners-out LAYERS/partners] [--no-gzip]\n";
+        return 2;
+    }
+    // Signals are waited for, not handled: block them before the simulator's threads start.
+    sigset_t stop;
+    sigemptyset(&stop);
+    sigaddset(&stop, SIGINT);
+    sigaddset(&stop, SIGTERM);
+    pthread_sigmask(SIG_BLOCK, &stop, nullptr);
+    try {
+        PartnerSimulator sim;
+        sim.gzip = gzip;
+        const auto partners = serve_catalogue_partners(sim, dir);
+        if (!partners_out.empty()) write_partner_files(sim, dir, partners_out);
+        sim.route("/_sim/reload", [&sim, dir](const SimRequest& r) {
+            if (r.method != "POST") return SimResponse{405, "text/plain", {}, "POST to reload"};
+            return SimResponse{200, "text/plain", {}, summary(serve_catalogue_partners(sim, dir)) + "\n"};
+        });
+        sim.route("/_sim/requests", [&sim](const SimRequest&) {
+            const auto log = sim.log();
+            const auto partners = std::count_if(log.begin(), log.end(), [](const LoggedRequest& l) { return l.path.rfind("/_sim/", 0) != 0; });
+            return SimResponse{200, "text/plain", {}, std::to_string(partners) + "\n"};
+        });
+        std::cout << "listening on " << sim.url("") << " (" << summary(partners) << ")" << std::endl;
+        int sig = 0;
+        sigwait(&stop, &sig);
+    } catch (const std::exception& e) {
+        std::cerr << "ideo-partner-sim: " << e.what() << "\n";
+        return 1;
+    }
+    return 0;
+}
