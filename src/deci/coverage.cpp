@@ -181,36 +181,60 @@ std::shared_ptr<RoadGraph> build_graph(const index::LayerData& roads, const Rule
     return g;
 }
 
+// Every PEI of the snapshot in Lambert-93 with its facts, built once per snapshot: queries then
+// need neither PROJ nor field parsing per candidate.
+struct PeiIndex {
+    std::vector<geo::XY> l93;     // per feature; meaningful for the points the tree holds
+    std::vector<PeiFacts> facts;  // per feature
+    index::PackedRTree tree;      // over the points that project to Lambert-93
+};
+
+std::shared_ptr<const PeiIndex> pei_index(const index::Snapshot& snapshot, const index::LayerData& pei) {
+    return snapshot.attachment<PeiIndex>([&] {
+        auto idx = std::make_shared<PeiIndex>();
+        const std::size_t n = pei.features.size();
+        idx->l93.resize(n, geo::XY{0, 0});
+        idx->facts.reserve(n);
+        std::vector<Envelope> points(n);
+        for (std::size_t i = 0; i < n; ++i) {
+            const Feature& f = pei.features[i];
+            idx->facts.push_back(pei_facts(pei.spec, f));
+            if (!f.geometry.is_point()) continue;
+            const auto p = geo::to_l93(f.geometry.envelope.min_x, f.geometry.envelope.min_y);
+            if (!p) continue;
+            idx->l93[i] = *p;
+            points[i].expand(p->x, p->y);
+        }
+        idx->tree = index::PackedRTree(points);
+        return idx;
+    });
+}
+
 // A PEI near a place, with what the rules need to know about it.
 struct Candidate {
     std::uint32_t index;
     const Feature* feature;
-    PeiFacts facts;
+    const PeiFacts* facts;
     geo::XY l93;
 };
 
-// PEI whose location lies within `radius_m` of a Lambert-93 envelope (searched in lon/lat with a margin).
-std::vector<Candidate> pei_near(const index::LayerData& pei, const Envelope& l93_box, double radius_m) {
+// The PEI layer with its Lambert-93 index: what every coverage computation reads.
+struct PeiSource {
+    const index::LayerData& layer;
+    const PeiIndex& index;
+};
+
+// PEI whose location lies within `radius_m` of a Lambert-93 envelope, in feature order.
+std::vector<Candidate> pei_near(const PeiSource& pei, const Envelope& l93_box, double radius_m) {
     std::vector<Candidate> out;
-    const auto sw = geo::to_wgs84(l93_box.min_x - radius_m, l93_box.min_y - radius_m);
-    const auto ne = geo::to_wgs84(l93_box.max_x + radius_m, l93_box.max_y + radius_m);
-    const auto nw = geo::to_wgs84(l93_box.min_x - radius_m, l93_box.max_y + radius_m);
-    const auto se = geo::to_wgs84(l93_box.max_x + radius_m, l93_box.min_y - radius_m);
-    if (!sw || !ne || !nw || !se) return out;
-    Envelope box;  // the four corners: Lambert-93 grid lines are not lon/lat lines
-    for (const auto& c : {*sw, *ne, *nw, *se}) box.expand(c.x, c.y);
+    if (l93_box.empty()) return out;
     std::vector<std::uint32_t> hits;
-    pei.rtree.search(box, hits);
+    pei.index.tree.search(Envelope{l93_box.min_x - radius_m, l93_box.min_y - radius_m, l93_box.max_x + radius_m,
+                                   l93_box.max_y + radius_m},
+                          hits);
     std::sort(hits.begin(), hits.end());
-    for (const auto i : hits) {
-        const Feature& f = pei.features[i];
-        if (!f.geometry.is_point()) continue;
-        const auto p = geo::to_l93(f.geometry.envelope.min_x, f.geometry.envelope.min_y);
-        if (!p || p->x < l93_box.min_x - radius_m || p->x > l93_box.max_x + radius_m || p->y < l93_box.min_y - radius_m ||
-            p->y > l93_box.max_y + radius_m)
-            continue;
-        out.push_back({i, &f, pei_facts(pei.spec, f), *p});
-    }
+    out.reserve(hits.size());
+    for (const auto i : hits) out.push_back({i, &pei.layer.features[i], &pei.index.facts[i], pei.index.l93[i]});
     return out;
 }
 
@@ -236,7 +260,7 @@ Geom collection(std::vector<Geom>& parts, int type) {
 Geom straight_covered(const std::vector<Candidate>& pei, const Rules& rules, const RiskClass& cls) {
     std::vector<Geom> discs;
     for (const auto& c : pei) {
-        if (pei_shortfall(rules, cls, c.facts) != Shortfall::None) continue;
+        if (pei_shortfall(rules, cls, *c.facts) != Shortfall::None) continue;
         Geom pt(GEOSGeom_createPointFromXY_r(geo::ctx(), c.l93.x, c.l93.y));
         discs.emplace_back(GEOSBuffer_r(geo::ctx(), pt.get(), cls.distance_m, 16));
     }
@@ -249,7 +273,7 @@ Geom road_covered(const std::vector<Candidate>& pei, const Rules& rules, const R
     std::unordered_map<std::uint32_t, std::pair<double, double>> reach;  // edge -> (from a, from b) metres
     std::vector<std::tuple<std::uint32_t, double, double>> pieces;        // snapped edges: (edge, from, to)
     for (const auto& c : pei) {
-        if (pei_shortfall(rules, cls, c.facts) != Shortfall::None) continue;
+        if (pei_shortfall(rules, cls, *c.facts) != Shortfall::None) continue;
         const auto s = g.snap(c.l93.x, c.l93.y, rules.snap_max_m);
         if (!s) continue;  // a PEI off the network serves no road
         const double budget = cls.distance_m - s->offset;
@@ -319,7 +343,7 @@ std::shared_ptr<const RoadGraph> graph_for(const index::Snapshot& snapshot, cons
 }
 
 // The verdict for a risk of class `cls` at a Lambert-93 point.
-RiskVerdict evaluate(const index::LayerData& pei, const Rules& rules, const RoadGraph* graph, geo::XY at,
+RiskVerdict evaluate(const PeiSource& pei, const Rules& rules, const RoadGraph* graph, geo::XY at,
                      const RiskClass& cls) {
     RiskVerdict v;
     v.risk_class = cls.id;
@@ -354,7 +378,7 @@ RiskVerdict evaluate(const index::LayerData& pei, const Rules& rules, const Road
     std::string first_available;
     for (const auto i : order) {
         if (!std::isfinite(dist[i])) break;
-        const Shortfall s = pei_shortfall(rules, cls, near[i].facts);
+        const Shortfall s = pei_shortfall(rules, cls, *near[i].facts);
         if (s == Shortfall::None && v.nearest_pei.empty()) {
             v.nearest_pei = near[i].feature->id;
             v.distance_m = dist[i];
@@ -365,10 +389,10 @@ RiskVerdict evaluate(const index::LayerData& pei, const Rules& rules, const Road
             weak_near = weak_near || s == Shortfall::FlowTooLow;
         }
         // Several PEI may add up (courant important): the first within distance_m, the others within additional_distance_m.
-        if (cls.additional_distance_m > 0 && near[i].facts.available) {
+        if (cls.additional_distance_m > 0 && near[i].facts->available) {
             if (first_available.empty() && dist[i] <= cls.distance_m) first_available = near[i].feature->id;
             if (!first_available.empty() && dist[i] <= cls.additional_distance_m)
-                flow_sum += pei_flow_contribution(rules, near[i].facts);
+                flow_sum += pei_flow_contribution(rules, *near[i].facts);
         }
     }
     if (v.distance_m && *v.distance_m <= cls.distance_m) {
@@ -442,14 +466,16 @@ CommuneCoverage commune_coverage(const index::Snapshot& snapshot, const Rules& r
     out.risk_class = cls.id;
     out.area_m2 = geo::area(polygon.get());
 
-    const index::LayerData* pei = snapshot.layer("pei");
+    const index::LayerData* pei_layer = snapshot.layer("pei");
+    const auto indexed = pei_layer ? pei_index(snapshot, *pei_layer) : nullptr;
+    const std::optional<PeiSource> pei = pei_layer ? std::optional<PeiSource>(PeiSource{*pei_layer, *indexed}) : std::nullopt;
     std::vector<Candidate> near;
     if (pei) near = pei_near(*pei, envelope_of(polygon.get()), cls.distance_m);
     if (pei)
-        if (const auto it = pei->by_insee.find(insee); it != pei->by_insee.end()) {
+        if (const auto it = pei_layer->by_insee.find(insee); it != pei_layer->by_insee.end()) {
             out.pei_total = it->second.size();
             for (const auto i : it->second)
-                if (pei_shortfall(rules, cls, pei_facts(pei->spec, pei->features[i])) == Shortfall::None) out.pei_compliant++;
+                if (pei_shortfall(rules, cls, indexed->facts[i]) == Shortfall::None) out.pei_compliant++;
         }
     Geom covered = graph ? road_covered(near, rules, cls, *graph) : straight_covered(near, rules, cls);
     Geom uncovered(covered ? GEOSDifference_r(geo::ctx(), polygon.get(), covered.get()) : nullptr);
@@ -509,7 +535,7 @@ RiskVerdict check_point(const index::Snapshot& snapshot, const Rules& rules, dou
     const auto graph = preferred == Mode::Road ? road_graph(snapshot, rules) : nullptr;
     RiskVerdict v;
     if (pei) {
-        v = evaluate(*pei, rules, graph.get(), *at, risk);
+        v = evaluate({*pei, *pei_index(snapshot, *pei)}, rules, graph.get(), *at, risk);
     } else {
         v.risk_class = risk.id;
         v.reason = Shortfall::NoPei;
