@@ -13,6 +13,7 @@
 #include <atomic>
 #include <unordered_map>
 
+#include "discs.hpp"
 #include "geo.hpp"
 #include "ideo/core/error.hpp"
 #include "ideo/index/rtree.hpp"
@@ -20,6 +21,8 @@
 namespace ideo::deci {
 
 using geo::Geom;
+using geo::collection;
+using geo::envelope_of;
 
 const char* to_string(Mode m) { return m == Mode::Road ? "road" : "straight"; }
 
@@ -238,43 +241,21 @@ std::vector<Candidate> pei_near(const PeiSource& pei, const Envelope& l93_box, d
     return out;
 }
 
-Envelope envelope_of(const GEOSGeometry* g) {
-    Envelope e;
-    double x0, y0, x1, y1;
-    if (g && GEOSGeom_getXMin_r(geo::ctx(), g, &x0) && GEOSGeom_getYMin_r(geo::ctx(), g, &y0) &&
-        GEOSGeom_getXMax_r(geo::ctx(), g, &x1) && GEOSGeom_getYMax_r(geo::ctx(), g, &y1)) {
-        e.expand(x0, y0);
-        e.expand(x1, y1);
-    }
-    return e;
+// Lambert-93 locations of the candidates that meet the class on their own.
+std::vector<geo::XY> compliant_locations(const std::vector<Candidate>& pei, const Rules& rules, const RiskClass& cls) {
+    std::vector<geo::XY> out;
+    for (const auto& c : pei)
+        if (pei_shortfall(rules, cls, *c.facts) == Shortfall::None) out.push_back(c.l93);
+    return out;
 }
 
-Geom collection(std::vector<Geom>& parts, int type) {
-    std::vector<GEOSGeometry*> raw;
-    for (auto& p : parts) raw.push_back(p.release());
-    parts.clear();
-    return Geom(GEOSGeom_createCollection_r(geo::ctx(), type, raw.data(), static_cast<unsigned>(raw.size())));
-}
-
-// Zones of the commune within reach of a compliant PEI, as a Lambert-93 geometry (may be empty).
-Geom straight_covered(const std::vector<Candidate>& pei, const Rules& rules, const RiskClass& cls) {
-    std::vector<Geom> discs;
-    for (const auto& c : pei) {
-        if (pei_shortfall(rules, cls, *c.facts) != Shortfall::None) continue;
-        Geom pt(GEOSGeom_createPointFromXY_r(geo::ctx(), c.l93.x, c.l93.y));
-        discs.emplace_back(GEOSBuffer_r(geo::ctx(), pt.get(), cls.distance_m, 16));
-    }
-    Geom all = collection(discs, GEOS_GEOMETRYCOLLECTION);
-    return Geom(GEOSUnaryUnion_r(geo::ctx(), all.get()));
-}
-
-Geom road_covered(const std::vector<Candidate>& pei, const Rules& rules, const RiskClass& cls, const RoadGraph& g) {
+// Zones within reach along roads of the compliant PEI at `sources`, as a Lambert-93 geometry (may be empty).
+Geom road_covered(const std::vector<geo::XY>& sources, const Rules& rules, const RiskClass& cls, const RoadGraph& g) {
     thread_local RoadGraph::Scratch sc;
     std::unordered_map<std::uint32_t, std::pair<double, double>> reach;  // edge -> (from a, from b) metres
     std::vector<std::tuple<std::uint32_t, double, double>> pieces;        // snapped edges: (edge, from, to)
-    for (const auto& c : pei) {
-        if (pei_shortfall(rules, cls, *c.facts) != Shortfall::None) continue;
-        const auto s = g.snap(c.l93.x, c.l93.y, rules.snap_max_m);
+    for (const auto& source : sources) {
+        const auto s = g.snap(source.x, source.y, rules.snap_max_m);
         if (!s) continue;  // a PEI off the network serves no road
         const double budget = cls.distance_m - s->offset;
         if (budget <= 0) continue;
@@ -477,8 +458,14 @@ CommuneCoverage commune_coverage(const index::Snapshot& snapshot, const Rules& r
             for (const auto i : it->second)
                 if (pei_shortfall(rules, cls, indexed->facts[i]) == Shortfall::None) out.pei_compliant++;
         }
-    Geom covered = graph ? road_covered(near, rules, cls, *graph) : straight_covered(near, rules, cls);
-    Geom uncovered(covered ? GEOSDifference_r(geo::ctx(), polygon.get(), covered.get()) : nullptr);
+    const std::vector<geo::XY> sources = compliant_locations(near, rules, cls);
+    Geom uncovered;
+    if (graph) {
+        const Geom covered = road_covered(sources, rules, cls, *graph);
+        if (covered) uncovered.reset(GEOSDifference_r(geo::ctx(), polygon.get(), covered.get()));
+    } else {
+        uncovered = geo::outside_discs(polygon.get(), sources, cls.distance_m);
+    }
     if (!uncovered) throw Error("commune '" + insee + "': GEOS could not compute the uncovered zones");
     const double uncovered_m2 = geo::area(uncovered.get());
     out.covered_m2 = std::max(0.0, out.area_m2 - uncovered_m2);

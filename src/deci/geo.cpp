@@ -73,4 +73,22 @@ double area(const GEOSGeometry* g) {
     return a;
 }
 
+Envelope envelope_of(const GEOSGeometry* g) {
+    Envelope e;
+    double x0, y0, x1, y1;
+    if (g && GEOSGeom_getXMin_r(ctx(), g, &x0) && GEOSGeom_getYMin_r(ctx(), g, &y0) && GEOSGeom_getXMax_r(ctx(), g, &x1) &&
+        GEOSGeom_getYMax_r(ctx(), g, &y1)) {
+        e.expand(x0, y0);
+        e.expand(x1, y1);
+    }
+    return e;
+}
+
+Geom collection(std::vector<Geom>& parts, int type) {
+    std::vector<GEOSGeometry*> raw;
+    for (auto& p : parts) raw.push_back(p.release());
+    parts.clear();
+    return Geom(GEOSGeom_createCollection_r(ctx(), type, raw.data(), static_cast<unsigned>(raw.size())));
+}
+
 }  // namespace ideo::deci::geo
