@@ -112,6 +112,22 @@ bool set_value(OGRFeature& out, int column, const Value& v, FieldType type) {
     return true;
 }
 
+// "YYYY-MM-DD" as printf's "%04d-%02d-%02d" writes it, by hand for the usual years: thousands per layer.
+std::string iso_date(int y, int m, int d) {
+    if (y < 0 || y > 9999 || m < 0 || m > 99 || d < 0 || d > 99) {
+        char buf[40];
+        std::snprintf(buf, sizeof buf, "%04d-%02d-%02d", y, m, d);
+        return buf;
+    }
+    std::string out = "0000-00-00";
+    for (int i = 3; i >= 0; --i, y /= 10) out[static_cast<std::size_t>(i)] = static_cast<char>('0' + y % 10);
+    out[5] = static_cast<char>('0' + m / 10);
+    out[6] = static_cast<char>('0' + m % 10);
+    out[8] = static_cast<char>('0' + d / 10);
+    out[9] = static_cast<char>('0' + d % 10);
+    return out;
+}
+
 Value get_value(const OGRFeature& in, int column, FieldType type) {
     if (column < 0 || !in.IsFieldSetAndNotNull(column)) return {};
     switch (type) {
@@ -122,9 +138,7 @@ Value get_value(const OGRFeature& in, int column, FieldType type) {
             int y = 0, m = 0, d = 0, hh = 0, mm = 0, tz = 0;
             float ss = 0;
             if (!in.GetFieldAsDateTime(column, &y, &m, &d, &hh, &mm, &ss, &tz)) return {};
-            char buf[16];
-            std::snprintf(buf, sizeof buf, "%04d-%02d-%02d", y, m, d);
-            return std::string(buf);
+            return iso_date(y, m, d);
         }
         case FieldType::String: break;
     }
