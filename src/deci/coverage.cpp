@@ -358,7 +358,7 @@ RiskVerdict evaluate(const PeiSource& pei, const Rules& rules, const RoadGraph* 
     double flow_sum = 0;
     std::string first_available;
     for (const auto i : order) {
-        if (!std::isfinite(dist[i])) break;
+        if (!std::isfinite(dist[i]) || (dist[i] > reach && !v.nearest_pei.empty())) break;  // nothing farther counts
         const Shortfall s = pei_shortfall(rules, cls, *near[i].facts);
         if (s == Shortfall::None && v.nearest_pei.empty()) {
             v.nearest_pei = near[i].feature->id;
@@ -430,12 +430,11 @@ std::vector<std::string> department_communes(const index::Snapshot& snapshot, co
 CommuneCoverage commune_coverage(const index::Snapshot& snapshot, const Rules& rules, const std::string& insee,
                                  Mode mode) {
     const index::LayerData* communes = snapshot.layer("communes");
-    const auto found = communes ? communes->by_id.find(insee) : decltype(communes->by_id.end()){};
-    if (!communes || found == communes->by_id.end())
+    if (!communes || !communes->by_id.contains(insee))
         throw InputError("commune '" + insee + "': no commune polygon with this INSEE code");
     const auto graph = graph_for(snapshot, rules, mode);
-    const Feature& commune = communes->features[found->second];
-    Geom polygon = geo::wkb_to_l93(commune.geometry.wkb);
+    // Projected and made valid once per snapshot by the commune index.
+    const GEOSGeometry* polygon = snapshot.communes ? snapshot.communes->l93_polygon(insee) : nullptr;
     if (!polygon) throw Error("commune '" + insee + "': its polygon cannot be read");
 
     CommuneCoverage out;
@@ -445,13 +444,13 @@ CommuneCoverage commune_coverage(const index::Snapshot& snapshot, const Rules& r
     out.rules_id = rules.id;
     const RiskClass& cls = rules.area_class();
     out.risk_class = cls.id;
-    out.area_m2 = geo::area(polygon.get());
+    out.area_m2 = geo::area(polygon);
 
     const index::LayerData* pei_layer = snapshot.layer("pei");
     const auto indexed = pei_layer ? pei_index(snapshot, *pei_layer) : nullptr;
     const std::optional<PeiSource> pei = pei_layer ? std::optional<PeiSource>(PeiSource{*pei_layer, *indexed}) : std::nullopt;
     std::vector<Candidate> near;
-    if (pei) near = pei_near(*pei, envelope_of(polygon.get()), cls.distance_m);
+    if (pei) near = pei_near(*pei, envelope_of(polygon), cls.distance_m);
     if (pei)
         if (const auto it = pei_layer->by_insee.find(insee); it != pei_layer->by_insee.end()) {
             out.pei_total = it->second.size();
@@ -462,9 +461,9 @@ CommuneCoverage commune_coverage(const index::Snapshot& snapshot, const Rules& r
     Geom uncovered;
     if (graph) {
         const Geom covered = road_covered(sources, rules, cls, *graph);
-        if (covered) uncovered.reset(GEOSDifference_r(geo::ctx(), polygon.get(), covered.get()));
+        if (covered) uncovered.reset(GEOSDifference_r(geo::ctx(), polygon, covered.get()));
     } else {
-        uncovered = geo::outside_discs(polygon.get(), sources, cls.distance_m);
+        uncovered = geo::outside_discs(polygon, sources, cls.distance_m);
     }
     if (!uncovered) throw Error("commune '" + insee + "': GEOS could not compute the uncovered zones");
     const double uncovered_m2 = geo::area(uncovered.get());

@@ -213,6 +213,11 @@ std::string CommuneIndex::name(std::string_view insee) const {
     return it == impl_->by_code.end() ? std::string() : impl_->communes[it->second].name;
 }
 
+const GEOSGeometry* CommuneIndex::l93_polygon(std::string_view insee) const {
+    const auto it = impl_->by_code.find(insee);
+    return it == impl_->by_code.end() ? nullptr : impl_->communes[it->second].geometry;
+}
+
 std::size_t CommuneIndex::size() const { return impl_->communes.size(); }
 
 }  // namespace ideo::index
