@@ -323,36 +323,18 @@ std::shared_ptr<const RoadGraph> graph_for(const index::Snapshot& snapshot, cons
     return g;
 }
 
-// The verdict for a risk of class `cls` at a Lambert-93 point.
-RiskVerdict evaluate(const PeiSource& pei, const Rules& rules, const RoadGraph* graph, geo::XY at,
-                     const RiskClass& cls) {
+// The verdict for a risk of class `cls` given the PEI around it and their distances (infinite: unreachable).
+RiskVerdict verdict_among(const std::vector<Candidate>& near, const std::vector<double>& dist, const Rules& rules,
+                          const RiskClass& cls) {
     RiskVerdict v;
     v.risk_class = cls.id;
     v.located = true;
     const double reach = std::max(cls.distance_m, cls.additional_distance_m);
-    const double search = std::max(3 * reach, 2000.0);  // far enough to name the nearest PEI of a poorly served risk
-    Envelope box;
-    box.expand(at.x, at.y);
-    std::vector<Candidate> near = pei_near(pei, box, search);
-
-    std::vector<double> dist(near.size(), RoadGraph::inf);
-    std::optional<RoadGraph::Snap> from;
-    if (graph) from = graph->snap(at.x, at.y, rules.snap_max_m);
-    if (from) {
-        thread_local RoadGraph::Scratch sc;
-        graph->run(*from, search, sc);
-        for (std::size_t i = 0; i < near.size(); ++i)
-            if (const auto s = graph->snap(near[i].l93.x, near[i].l93.y, rules.snap_max_m))
-                dist[i] = from->offset + s->offset + graph->distance_to(*from, *s, sc);
-        v.distance_mode = "road";
-    } else {
-        for (std::size_t i = 0; i < near.size(); ++i) dist[i] = std::hypot(near[i].l93.x - at.x, near[i].l93.y - at.y);
-        v.distance_mode = "straight";
-    }
-
     std::vector<std::size_t> order(near.size());
     for (std::size_t i = 0; i < order.size(); ++i) order[i] = i;
-    std::sort(order.begin(), order.end(), [&](auto a, auto b) { return dist[a] < dist[b]; });
+    // Equal distances in feature order: the same PEI is named whatever the search box.
+    std::sort(order.begin(), order.end(),
+              [&](auto a, auto b) { return dist[a] < dist[b] || (dist[a] == dist[b] && near[a].index < near[b].index); });
 
     bool unavailable_near = false, weak_near = false, any_near = false;
     double flow_sum = 0;
@@ -387,6 +369,41 @@ RiskVerdict evaluate(const PeiSource& pei, const Rules& rules, const RoadGraph* 
                    : near.empty() ? Shortfall::NoPei
                                   : Shortfall::TooFar;
     }
+    return v;
+}
+
+// The verdict for a risk of class `cls` at a Lambert-93 point.
+RiskVerdict evaluate(const PeiSource& pei, const Rules& rules, const RoadGraph* graph, geo::XY at,
+                     const RiskClass& cls) {
+    const double reach = std::max(cls.distance_m, cls.additional_distance_m);
+    const double search = std::max(3 * reach, 2000.0);  // far enough to name the nearest PEI of a poorly served risk
+    Envelope box;
+    box.expand(at.x, at.y);
+    std::optional<RoadGraph::Snap> from;
+    if (graph) from = graph->snap(at.x, at.y, rules.snap_max_m);
+    if (from) {
+        const std::vector<Candidate> near = pei_near(pei, box, search);
+        std::vector<double> dist(near.size(), RoadGraph::inf);
+        thread_local RoadGraph::Scratch sc;
+        graph->run(*from, search, sc);
+        for (std::size_t i = 0; i < near.size(); ++i)
+            if (const auto s = graph->snap(near[i].l93.x, near[i].l93.y, rules.snap_max_m))
+                dist[i] = from->offset + s->offset + graph->distance_to(*from, *s, sc);
+        RiskVerdict v = verdict_among(near, dist, rules, cls);
+        v.distance_mode = "road";
+        return v;
+    }
+    // Straight line: the square of the class's reach holds every PEI that counts, and names the nearest
+    // compliant one of most risks; the whole search only when it does not.
+    RiskVerdict v;
+    for (const double half : {reach, search}) {
+        const std::vector<Candidate> near = pei_near(pei, box, half);
+        std::vector<double> dist(near.size());
+        for (std::size_t i = 0; i < near.size(); ++i) dist[i] = std::hypot(near[i].l93.x - at.x, near[i].l93.y - at.y);
+        v = verdict_among(near, dist, rules, cls);
+        if (v.distance_m && *v.distance_m <= half) break;
+    }
+    v.distance_mode = "straight";
     return v;
 }
 
