@@ -61,7 +61,7 @@ LayerData make_layer_data(LayerSpec spec, std::vector<Feature> features, std::st
     return d;
 }
 
-std::shared_ptr<const Snapshot> load_snapshot(store::Store& store, const LayerCatalog& catalog) {
+std::shared_ptr<const Snapshot> load_snapshot(store::Store& store, const LayerCatalog& catalog, bool catalog_records) {
     auto snapshot = std::make_shared<Snapshot>();
     // Read the version first: a publish landing during the load then shows up as a newer version next poll.
     snapshot->version = store.version();
@@ -90,7 +90,8 @@ std::shared_ptr<const Snapshot> load_snapshot(store::Store& store, const LayerCa
         });
     std::exception_ptr catalog_failure;
     try {
-        snapshot->catalog = ideo::catalog::build_catalog(store.load_catalog_records());
+        snapshot->catalog = ideo::catalog::build_catalog(catalog_records ? store.load_catalog_records()
+                                                                         : std::vector<ideo::catalog::Record>{});
     } catch (...) {
         catalog_failure = std::current_exception();  // rethrown once the loaders are joined
     }
