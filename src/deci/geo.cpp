@@ -6,6 +6,8 @@
 #include <bit>
 #include <cmath>
 #include <cstdint>
+#include <mutex>
+#include <utility>
 #include <vector>
 
 #include "ideo/core/error.hpp"
@@ -13,17 +15,28 @@
 namespace ideo::deci::geo {
 namespace {
 
-struct ThreadState {
-    GEOSContextHandle_t geos = GEOS_init_r();
-    std::unique_ptr<OGRCoordinateTransformation> to_l93, to_wgs84;
-    ThreadState() {
+// A WGS84 <-> Lambert-93 transformation for the calling thread. Creating one reads PROJ's database
+// (12 to 30 ms); cloning a process-wide one takes 0.2 ms. The originals are never destroyed: PROJ may
+// be torn down before static destructors run.
+std::unique_ptr<OGRCoordinateTransformation> transformation(bool to_l93) {
+    static const auto originals = [] {
         OGRSpatialReference wgs84, l93;
         wgs84.importFromEPSG(4326);
         l93.importFromEPSG(2154);
         wgs84.SetAxisMappingStrategy(OAMS_TRADITIONAL_GIS_ORDER);
         l93.SetAxisMappingStrategy(OAMS_TRADITIONAL_GIS_ORDER);
-        to_l93.reset(OGRCreateCoordinateTransformation(&wgs84, &l93));
-        to_wgs84.reset(OGRCreateCoordinateTransformation(&l93, &wgs84));
+        return std::pair{OGRCreateCoordinateTransformation(&wgs84, &l93), OGRCreateCoordinateTransformation(&l93, &wgs84)};
+    }();
+    static std::mutex mutex;
+    std::lock_guard lock(mutex);  // a PROJ object is read by one thread at a time, cloning included
+    OGRCoordinateTransformation* original = to_l93 ? originals.first : originals.second;
+    return std::unique_ptr<OGRCoordinateTransformation>(original ? original->Clone() : nullptr);
+}
+
+struct ThreadState {
+    GEOSContextHandle_t geos = GEOS_init_r();
+    std::unique_ptr<OGRCoordinateTransformation> to_l93 = transformation(true), to_wgs84 = transformation(false);
+    ThreadState() {
         if (!to_l93 || !to_wgs84) throw Error("DECI: no WGS84 <-> Lambert-93 transformation (PROJ database?)");
     }
     ~ThreadState() {
