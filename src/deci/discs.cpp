@@ -128,7 +128,7 @@ std::vector<std::vector<std::uint32_t>> overlap_groups(const std::vector<XY>& ce
         for (std::size_t b = a + 1; b < n && centres[by_x[b]].x - centres[by_x[a]].x <= reach; ++b) {
             const XY& p = centres[by_x[a]];
             const XY& q = centres[by_x[b]];
-            if (std::hypot(p.x - q.x, p.y - q.y) <= reach) parent[root(by_x[a])] = root(by_x[b]);
+            if ((p.x - q.x) * (p.x - q.x) + (p.y - q.y) * (p.y - q.y) <= reach * reach) parent[root(by_x[a])] = root(by_x[b]);
         }
     std::vector<std::vector<std::uint32_t>> groups(n);
     for (std::uint32_t i = 0; i < n; ++i) groups[root(i)].push_back(i);
