@@ -394,9 +394,9 @@ RiskVerdict evaluate(const PeiSource& pei, const Rules& rules, const RoadGraph* 
         return v;
     }
     // Straight line: the square of the class's reach holds every PEI that counts, and names the nearest
-    // compliant one of most risks; the whole search only when it does not.
+    // compliant one of most risks; wider squares (3 times, then the whole search) only when it does not.
     RiskVerdict v;
-    for (const double half : {reach, search}) {
+    for (const double half : {reach, std::min(3 * reach, search), search}) {
         const std::vector<Candidate> near = pei_near(pei, box, half);
         std::vector<double> dist(near.size());
         for (std::size_t i = 0; i < near.size(); ++i) dist[i] = std::hypot(near[i].l93.x - at.x, near[i].l93.y - at.y);
