@@ -403,14 +403,18 @@ int cmd_extract(const Args& a) {
 int cmd_coverage(const Args& a) {
     if (a.positional.size() != 1) throw UsageError("coverage needs one INSEE code or department code");
     if (!a.has("output")) throw UsageError("coverage needs -o FILE.geojson");
-    const auto cat = catalog(a);
+    const deci::Mode mode = deci::parse_mode(a.get("mode", "straight"));
+    // Only the layers coverage reads (roads in road mode alone), without the harvested catalogue.
+    LayerCatalog cat = catalog(a);
+    std::erase_if(cat.layers, [&](const LayerSpec& l) {
+        return l.id != "communes" && l.id != "pei" && l.id != "erp" && l.id != "icpe" && (l.id != "roads" || mode != deci::Mode::Road);
+    });
     auto store = store::open_store(store_uri(a));
-    const auto snapshot = index::load_snapshot(*store, cat);
+    const auto snapshot = index::load_snapshot(*store, cat, false);
     const std::string& code = a.positional[0];
     const bool dept = code.size() <= 3;
     const std::string rules_dept = a.get("rules", deci::department_of(code));
     const deci::Rules rules = deci::load_rules(fs::path(a.get("layers", "layers")) / "deci-rules", rules_dept);
-    const deci::Mode mode = deci::parse_mode(a.get("mode", "straight"));
     const std::vector<std::string> codes = dept ? deci::department_communes(*snapshot, code) : std::vector<std::string>{code};
     if (codes.empty()) throw InputError("department '" + code + "': no commune polygon loaded");
     const auto started = std::chrono::steady_clock::now();

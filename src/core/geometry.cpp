@@ -1,5 +1,9 @@
 #include "ideo/core/geometry.hpp"
 
+#include <algorithm>
+#include <charconv>
+#include <cmath>
+#include <cstdint>
 #include <cstdio>
 #include <cstring>
 
@@ -41,9 +45,43 @@ struct WkbReader {
     }
 };
 
+// Coordinates (|v| * 10^decimals below 2^42, not within 1e-3 of a rounding tie) as the digits of the
+// rounded integer: the product errs by less than 5e-4, so the rounding is printf's; to_chars otherwise.
+bool append_fixed_fast(std::string& out, double v, int decimals) {
+    static constexpr double kScale[] = {1e0, 1e1, 1e2, 1e3, 1e4, 1e5, 1e6, 1e7, 1e8, 1e9};
+    static constexpr std::uint64_t kDiv[] = {1, 10, 100, 1000, 10000, 100000, 1000000, 10000000, 100000000, 1000000000};
+    if (decimals < 0 || decimals > 9 || !std::isfinite(v)) return false;
+    const double scaled = std::fabs(v) * kScale[decimals];
+    if (scaled >= 4398046511104.0) return false;  // 2^42
+    const double whole = std::floor(scaled), fraction = scaled - whole;
+    if (std::fabs(fraction - 0.5) < 1e-3) return false;
+    const std::uint64_t n = static_cast<std::uint64_t>(whole) + (fraction > 0.5 ? 1 : 0);
+    const std::uint64_t div = kDiv[decimals], integer = n / div;
+    std::uint64_t frac = n % div;
+    char buf[32];
+    char* p = std::to_chars(buf, buf + sizeof buf, integer).ptr;
+    int digits = decimals;
+    while (digits > 0 && frac % 10 == 0) {  // trailing zeros dropped: 5.1000000 -> 5.1, 3.0000000 -> 3
+        frac /= 10;
+        --digits;
+    }
+    if (digits > 0) {
+        *p++ = '.';
+        for (int i = digits - 1; i >= 0; --i, frac /= 10) p[i] = static_cast<char>('0' + frac % 10);
+        p += digits;
+    }
+    if (std::signbit(v)) out += '-';  // printf keeps the sign of a negative that rounds to zero
+    out.append(buf, p);
+    return true;
+}
+
 void append_number(std::string& out, double v, int decimals) {
-    char buf[40];
-    int n = std::snprintf(buf, sizeof buf, "%.*f", decimals, v);
+    if (append_fixed_fast(out, v, decimals)) return;
+    char buf[400];  // the longest double in fixed notation has 309 digits before the point
+    // to_chars writes what printf's %.*f writes, minus printf's overhead.
+    const auto r = std::to_chars(buf, buf + sizeof buf, v, std::chars_format::fixed, decimals);
+    int n = r.ec == std::errc() ? static_cast<int>(r.ptr - buf)
+                                : std::min<int>(std::snprintf(buf, sizeof buf, "%.*f", decimals, v), sizeof buf - 1);
     // trim trailing zeros: 5.1000000 -> 5.1, 3.0000000 -> 3
     while (n > 1 && buf[n - 1] == '0') --n;
     if (n > 1 && buf[n - 1] == '.') --n;

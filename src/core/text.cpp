@@ -1,6 +1,7 @@
 #include "ideo/core/text.hpp"
 
 #include <charconv>
+#include <cstdio>
 
 #include <chrono>
 #include <cstdint>
@@ -172,6 +173,11 @@ void digits(std::string& out, int v, int n) {
 }  // namespace
 
 std::string iso_date(int year, int month, int day) {
+    if (year < 0 || year > 9999 || month < 0 || month > 99 || day < 0 || day > 99) {  // what printf writes for the odd value
+        char buf[40];
+        std::snprintf(buf, sizeof buf, "%04d-%02d-%02d", year, month, day);
+        return buf;
+    }
     std::string out;
     out.reserve(10);
     digits(out, year, 4);
@@ -184,6 +190,11 @@ std::string iso_date(int year, int month, int day) {
 
 std::string iso_datetime(int year, int month, int day, int hour, int minute, int second) {
     std::string out = iso_date(year, month, day);
+    if (hour < 0 || hour > 99 || minute < 0 || minute > 99 || second < 0 || second > 99) {
+        char buf[40];
+        std::snprintf(buf, sizeof buf, "T%02d:%02d:%02d", hour, minute, second);
+        return out + buf;
+    }
     out += 'T';
     digits(out, hour, 2);
     out += ':';

@@ -13,6 +13,7 @@
 #include <atomic>
 #include <unordered_map>
 
+#include "discs.hpp"
 #include "geo.hpp"
 #include "ideo/core/error.hpp"
 #include "ideo/index/rtree.hpp"
@@ -20,6 +21,8 @@
 namespace ideo::deci {
 
 using geo::Geom;
+using geo::collection;
+using geo::envelope_of;
 
 const char* to_string(Mode m) { return m == Mode::Road ? "road" : "straight"; }
 
@@ -181,76 +184,78 @@ std::shared_ptr<RoadGraph> build_graph(const index::LayerData& roads, const Rule
     return g;
 }
 
+// Every PEI of the snapshot in Lambert-93 with its facts, built once per snapshot: queries then
+// need neither PROJ nor field parsing per candidate.
+struct PeiIndex {
+    std::vector<geo::XY> l93;     // per feature; meaningful for the points the tree holds
+    std::vector<PeiFacts> facts;  // per feature
+    index::PackedRTree tree;      // over the points that project to Lambert-93
+};
+
+std::shared_ptr<const PeiIndex> pei_index(const index::Snapshot& snapshot, const index::LayerData& pei) {
+    return snapshot.attachment<PeiIndex>([&] {
+        auto idx = std::make_shared<PeiIndex>();
+        const std::size_t n = pei.features.size();
+        idx->l93.resize(n, geo::XY{0, 0});
+        idx->facts.reserve(n);
+        std::vector<Envelope> points(n);
+        for (std::size_t i = 0; i < n; ++i) {
+            const Feature& f = pei.features[i];
+            idx->facts.push_back(pei_facts(pei.spec, f));
+            if (!f.geometry.is_point()) continue;
+            const auto p = geo::to_l93(f.geometry.envelope.min_x, f.geometry.envelope.min_y);
+            if (!p) continue;
+            idx->l93[i] = *p;
+            points[i].expand(p->x, p->y);
+        }
+        idx->tree = index::PackedRTree(points);
+        return idx;
+    });
+}
+
 // A PEI near a place, with what the rules need to know about it.
 struct Candidate {
     std::uint32_t index;
     const Feature* feature;
-    PeiFacts facts;
+    const PeiFacts* facts;
     geo::XY l93;
 };
 
-// PEI whose location lies within `radius_m` of a Lambert-93 envelope (searched in lon/lat with a margin).
-std::vector<Candidate> pei_near(const index::LayerData& pei, const Envelope& l93_box, double radius_m) {
+// The PEI layer with its Lambert-93 index: what every coverage computation reads.
+struct PeiSource {
+    const index::LayerData& layer;
+    const PeiIndex& index;
+};
+
+// PEI whose location lies within `radius_m` of a Lambert-93 envelope, in feature order.
+std::vector<Candidate> pei_near(const PeiSource& pei, const Envelope& l93_box, double radius_m) {
     std::vector<Candidate> out;
-    const auto sw = geo::to_wgs84(l93_box.min_x - radius_m, l93_box.min_y - radius_m);
-    const auto ne = geo::to_wgs84(l93_box.max_x + radius_m, l93_box.max_y + radius_m);
-    const auto nw = geo::to_wgs84(l93_box.min_x - radius_m, l93_box.max_y + radius_m);
-    const auto se = geo::to_wgs84(l93_box.max_x + radius_m, l93_box.min_y - radius_m);
-    if (!sw || !ne || !nw || !se) return out;
-    Envelope box;  // the four corners: Lambert-93 grid lines are not lon/lat lines
-    for (const auto& c : {*sw, *ne, *nw, *se}) box.expand(c.x, c.y);
+    if (l93_box.empty()) return out;
     std::vector<std::uint32_t> hits;
-    pei.rtree.search(box, hits);
+    pei.index.tree.search(Envelope{l93_box.min_x - radius_m, l93_box.min_y - radius_m, l93_box.max_x + radius_m,
+                                   l93_box.max_y + radius_m},
+                          hits);
     std::sort(hits.begin(), hits.end());
-    for (const auto i : hits) {
-        const Feature& f = pei.features[i];
-        if (!f.geometry.is_point()) continue;
-        const auto p = geo::to_l93(f.geometry.envelope.min_x, f.geometry.envelope.min_y);
-        if (!p || p->x < l93_box.min_x - radius_m || p->x > l93_box.max_x + radius_m || p->y < l93_box.min_y - radius_m ||
-            p->y > l93_box.max_y + radius_m)
-            continue;
-        out.push_back({i, &f, pei_facts(pei.spec, f), *p});
-    }
+    out.reserve(hits.size());
+    for (const auto i : hits) out.push_back({i, &pei.layer.features[i], &pei.index.facts[i], pei.index.l93[i]});
     return out;
 }
 
-Envelope envelope_of(const GEOSGeometry* g) {
-    Envelope e;
-    double x0, y0, x1, y1;
-    if (g && GEOSGeom_getXMin_r(geo::ctx(), g, &x0) && GEOSGeom_getYMin_r(geo::ctx(), g, &y0) &&
-        GEOSGeom_getXMax_r(geo::ctx(), g, &x1) && GEOSGeom_getYMax_r(geo::ctx(), g, &y1)) {
-        e.expand(x0, y0);
-        e.expand(x1, y1);
-    }
-    return e;
+// Lambert-93 locations of the candidates that meet the class on their own.
+std::vector<geo::XY> compliant_locations(const std::vector<Candidate>& pei, const Rules& rules, const RiskClass& cls) {
+    std::vector<geo::XY> out;
+    for (const auto& c : pei)
+        if (pei_shortfall(rules, cls, *c.facts) == Shortfall::None) out.push_back(c.l93);
+    return out;
 }
 
-Geom collection(std::vector<Geom>& parts, int type) {
-    std::vector<GEOSGeometry*> raw;
-    for (auto& p : parts) raw.push_back(p.release());
-    parts.clear();
-    return Geom(GEOSGeom_createCollection_r(geo::ctx(), type, raw.data(), static_cast<unsigned>(raw.size())));
-}
-
-// Zones of the commune within reach of a compliant PEI, as a Lambert-93 geometry (may be empty).
-Geom straight_covered(const std::vector<Candidate>& pei, const Rules& rules, const RiskClass& cls) {
-    std::vector<Geom> discs;
-    for (const auto& c : pei) {
-        if (pei_shortfall(rules, cls, c.facts) != Shortfall::None) continue;
-        Geom pt(GEOSGeom_createPointFromXY_r(geo::ctx(), c.l93.x, c.l93.y));
-        discs.emplace_back(GEOSBuffer_r(geo::ctx(), pt.get(), cls.distance_m, 16));
-    }
-    Geom all = collection(discs, GEOS_GEOMETRYCOLLECTION);
-    return Geom(GEOSUnaryUnion_r(geo::ctx(), all.get()));
-}
-
-Geom road_covered(const std::vector<Candidate>& pei, const Rules& rules, const RiskClass& cls, const RoadGraph& g) {
+// Zones within reach along roads of the compliant PEI at `sources`, as a Lambert-93 geometry (may be empty).
+Geom road_covered(const std::vector<geo::XY>& sources, const Rules& rules, const RiskClass& cls, const RoadGraph& g) {
     thread_local RoadGraph::Scratch sc;
     std::unordered_map<std::uint32_t, std::pair<double, double>> reach;  // edge -> (from a, from b) metres
     std::vector<std::tuple<std::uint32_t, double, double>> pieces;        // snapped edges: (edge, from, to)
-    for (const auto& c : pei) {
-        if (pei_shortfall(rules, cls, c.facts) != Shortfall::None) continue;
-        const auto s = g.snap(c.l93.x, c.l93.y, rules.snap_max_m);
+    for (const auto& source : sources) {
+        const auto s = g.snap(source.x, source.y, rules.snap_max_m);
         if (!s) continue;  // a PEI off the network serves no road
         const double budget = cls.distance_m - s->offset;
         if (budget <= 0) continue;
@@ -318,43 +323,25 @@ std::shared_ptr<const RoadGraph> graph_for(const index::Snapshot& snapshot, cons
     return g;
 }
 
-// The verdict for a risk of class `cls` at a Lambert-93 point.
-RiskVerdict evaluate(const index::LayerData& pei, const Rules& rules, const RoadGraph* graph, geo::XY at,
-                     const RiskClass& cls) {
+// The verdict for a risk of class `cls` given the PEI around it and their distances (infinite: unreachable).
+RiskVerdict verdict_among(const std::vector<Candidate>& near, const std::vector<double>& dist, const Rules& rules,
+                          const RiskClass& cls) {
     RiskVerdict v;
     v.risk_class = cls.id;
     v.located = true;
     const double reach = std::max(cls.distance_m, cls.additional_distance_m);
-    const double search = std::max(3 * reach, 2000.0);  // far enough to name the nearest PEI of a poorly served risk
-    Envelope box;
-    box.expand(at.x, at.y);
-    std::vector<Candidate> near = pei_near(pei, box, search);
-
-    std::vector<double> dist(near.size(), RoadGraph::inf);
-    std::optional<RoadGraph::Snap> from;
-    if (graph) from = graph->snap(at.x, at.y, rules.snap_max_m);
-    if (from) {
-        thread_local RoadGraph::Scratch sc;
-        graph->run(*from, search, sc);
-        for (std::size_t i = 0; i < near.size(); ++i)
-            if (const auto s = graph->snap(near[i].l93.x, near[i].l93.y, rules.snap_max_m))
-                dist[i] = from->offset + s->offset + graph->distance_to(*from, *s, sc);
-        v.distance_mode = "road";
-    } else {
-        for (std::size_t i = 0; i < near.size(); ++i) dist[i] = std::hypot(near[i].l93.x - at.x, near[i].l93.y - at.y);
-        v.distance_mode = "straight";
-    }
-
     std::vector<std::size_t> order(near.size());
     for (std::size_t i = 0; i < order.size(); ++i) order[i] = i;
-    std::sort(order.begin(), order.end(), [&](auto a, auto b) { return dist[a] < dist[b]; });
+    // Equal distances in feature order: the same PEI is named whatever the search box.
+    std::sort(order.begin(), order.end(),
+              [&](auto a, auto b) { return dist[a] < dist[b] || (dist[a] == dist[b] && near[a].index < near[b].index); });
 
     bool unavailable_near = false, weak_near = false, any_near = false;
     double flow_sum = 0;
     std::string first_available;
     for (const auto i : order) {
-        if (!std::isfinite(dist[i])) break;
-        const Shortfall s = pei_shortfall(rules, cls, near[i].facts);
+        if (!std::isfinite(dist[i]) || (dist[i] > reach && !v.nearest_pei.empty())) break;  // nothing farther counts
+        const Shortfall s = pei_shortfall(rules, cls, *near[i].facts);
         if (s == Shortfall::None && v.nearest_pei.empty()) {
             v.nearest_pei = near[i].feature->id;
             v.distance_m = dist[i];
@@ -365,10 +352,10 @@ RiskVerdict evaluate(const index::LayerData& pei, const Rules& rules, const Road
             weak_near = weak_near || s == Shortfall::FlowTooLow;
         }
         // Several PEI may add up (courant important): the first within distance_m, the others within additional_distance_m.
-        if (cls.additional_distance_m > 0 && near[i].facts.available) {
+        if (cls.additional_distance_m > 0 && near[i].facts->available) {
             if (first_available.empty() && dist[i] <= cls.distance_m) first_available = near[i].feature->id;
             if (!first_available.empty() && dist[i] <= cls.additional_distance_m)
-                flow_sum += pei_flow_contribution(rules, near[i].facts);
+                flow_sum += pei_flow_contribution(rules, *near[i].facts);
         }
     }
     if (v.distance_m && *v.distance_m <= cls.distance_m) {
@@ -382,6 +369,41 @@ RiskVerdict evaluate(const index::LayerData& pei, const Rules& rules, const Road
                    : near.empty() ? Shortfall::NoPei
                                   : Shortfall::TooFar;
     }
+    return v;
+}
+
+// The verdict for a risk of class `cls` at a Lambert-93 point.
+RiskVerdict evaluate(const PeiSource& pei, const Rules& rules, const RoadGraph* graph, geo::XY at,
+                     const RiskClass& cls) {
+    const double reach = std::max(cls.distance_m, cls.additional_distance_m);
+    const double search = std::max(3 * reach, 2000.0);  // far enough to name the nearest PEI of a poorly served risk
+    Envelope box;
+    box.expand(at.x, at.y);
+    std::optional<RoadGraph::Snap> from;
+    if (graph) from = graph->snap(at.x, at.y, rules.snap_max_m);
+    if (from) {
+        const std::vector<Candidate> near = pei_near(pei, box, search);
+        std::vector<double> dist(near.size(), RoadGraph::inf);
+        thread_local RoadGraph::Scratch sc;
+        graph->run(*from, search, sc);
+        for (std::size_t i = 0; i < near.size(); ++i)
+            if (const auto s = graph->snap(near[i].l93.x, near[i].l93.y, rules.snap_max_m))
+                dist[i] = from->offset + s->offset + graph->distance_to(*from, *s, sc);
+        RiskVerdict v = verdict_among(near, dist, rules, cls);
+        v.distance_mode = "road";
+        return v;
+    }
+    // Straight line: the square of the class's reach holds every PEI that counts, and names the nearest
+    // compliant one of most risks; wider squares (3 times, then the whole search) only when it does not.
+    RiskVerdict v;
+    for (const double half : {reach, std::min(3 * reach, search), search}) {
+        const std::vector<Candidate> near = pei_near(pei, box, half);
+        std::vector<double> dist(near.size());
+        for (std::size_t i = 0; i < near.size(); ++i) dist[i] = std::hypot(near[i].l93.x - at.x, near[i].l93.y - at.y);
+        v = verdict_among(near, dist, rules, cls);
+        if (v.distance_m && *v.distance_m <= half) break;
+    }
+    v.distance_mode = "straight";
     return v;
 }
 
@@ -425,12 +447,11 @@ std::vector<std::string> department_communes(const index::Snapshot& snapshot, co
 CommuneCoverage commune_coverage(const index::Snapshot& snapshot, const Rules& rules, const std::string& insee,
                                  Mode mode) {
     const index::LayerData* communes = snapshot.layer("communes");
-    const auto found = communes ? communes->by_id.find(insee) : decltype(communes->by_id.end()){};
-    if (!communes || found == communes->by_id.end())
+    if (!communes || !communes->by_id.contains(insee))
         throw InputError("commune '" + insee + "': no commune polygon with this INSEE code");
     const auto graph = graph_for(snapshot, rules, mode);
-    const Feature& commune = communes->features[found->second];
-    Geom polygon = geo::wkb_to_l93(commune.geometry.wkb);
+    // Projected and made valid once per snapshot by the commune index.
+    const GEOSGeometry* polygon = snapshot.communes ? snapshot.communes->l93_polygon(insee) : nullptr;
     if (!polygon) throw Error("commune '" + insee + "': its polygon cannot be read");
 
     CommuneCoverage out;
@@ -440,19 +461,27 @@ CommuneCoverage commune_coverage(const index::Snapshot& snapshot, const Rules& r
     out.rules_id = rules.id;
     const RiskClass& cls = rules.area_class();
     out.risk_class = cls.id;
-    out.area_m2 = geo::area(polygon.get());
+    out.area_m2 = geo::area(polygon);
 
-    const index::LayerData* pei = snapshot.layer("pei");
+    const index::LayerData* pei_layer = snapshot.layer("pei");
+    const auto indexed = pei_layer ? pei_index(snapshot, *pei_layer) : nullptr;
+    const std::optional<PeiSource> pei = pei_layer ? std::optional<PeiSource>(PeiSource{*pei_layer, *indexed}) : std::nullopt;
     std::vector<Candidate> near;
-    if (pei) near = pei_near(*pei, envelope_of(polygon.get()), cls.distance_m);
+    if (pei) near = pei_near(*pei, envelope_of(polygon), cls.distance_m);
     if (pei)
-        if (const auto it = pei->by_insee.find(insee); it != pei->by_insee.end()) {
+        if (const auto it = pei_layer->by_insee.find(insee); it != pei_layer->by_insee.end()) {
             out.pei_total = it->second.size();
             for (const auto i : it->second)
-                if (pei_shortfall(rules, cls, pei_facts(pei->spec, pei->features[i])) == Shortfall::None) out.pei_compliant++;
+                if (pei_shortfall(rules, cls, indexed->facts[i]) == Shortfall::None) out.pei_compliant++;
         }
-    Geom covered = graph ? road_covered(near, rules, cls, *graph) : straight_covered(near, rules, cls);
-    Geom uncovered(covered ? GEOSDifference_r(geo::ctx(), polygon.get(), covered.get()) : nullptr);
+    const std::vector<geo::XY> sources = compliant_locations(near, rules, cls);
+    Geom uncovered;
+    if (graph) {
+        const Geom covered = road_covered(sources, rules, cls, *graph);
+        if (covered) uncovered.reset(GEOSDifference_r(geo::ctx(), polygon, covered.get()));
+    } else {
+        uncovered = geo::outside_discs(polygon, sources, cls.distance_m);
+    }
     if (!uncovered) throw Error("commune '" + insee + "': GEOS could not compute the uncovered zones");
     const double uncovered_m2 = geo::area(uncovered.get());
     out.covered_m2 = std::max(0.0, out.area_m2 - uncovered_m2);
@@ -509,7 +538,7 @@ RiskVerdict check_point(const index::Snapshot& snapshot, const Rules& rules, dou
     const auto graph = preferred == Mode::Road ? road_graph(snapshot, rules) : nullptr;
     RiskVerdict v;
     if (pei) {
-        v = evaluate(*pei, rules, graph.get(), *at, risk);
+        v = evaluate({*pei, *pei_index(snapshot, *pei)}, rules, graph.get(), *at, risk);
     } else {
         v.risk_class = risk.id;
         v.reason = Shortfall::NoPei;

@@ -6,6 +6,9 @@
 #include <memory>
 #include <optional>
 #include <string>
+#include <vector>
+
+#include "ideo/core/geometry.hpp"
 
 namespace ideo::deci::geo {
 
@@ -30,5 +33,9 @@ Geom wkb_to_l93(const std::string& wkb);
 std::string l93_to_wkb(const GEOSGeometry* g);
 // Area in m² (0 for null).
 double area(const GEOSGeometry* g);
+// Bounds of a geometry (empty for null or empty).
+Envelope envelope_of(const GEOSGeometry* g);
+// A collection of GEOS type `type` taking ownership of `parts` (left empty).
+Geom collection(std::vector<Geom>& parts, int type);
 
 }  // namespace ideo::deci::geo

@@ -240,6 +240,14 @@ std::string CommuneIndex::name(std::string_view insee) const {
     return it == impl_->by_code.end() ? std::string() : impl_->communes[it->second]->name;
 }
 
+const GEOSGeometry* CommuneIndex::l93_polygon(std::string_view insee) const {
+    const Impl& m = *impl_;
+    const auto it = m.by_code.find(insee);
+    if (it == m.by_code.end()) return nullptr;
+    auto ctx = m.lease();  // converted on first use, like every commune
+    return m.geometry(*ctx.ctx, it->second);
+}
+
 std::size_t CommuneIndex::size() const { return impl_->communes.size(); }
 
 }  // namespace ideo::index

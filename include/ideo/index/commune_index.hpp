@@ -9,6 +9,8 @@
 
 #include "ideo/core/feature.hpp"
 
+struct GEOSGeom_t;  // geos_c.h's GEOSGeometry
+
 namespace ideo::index {
 
 class CommuneIndex {
@@ -25,6 +27,9 @@ public:
     std::optional<double> distance_m(std::string_view insee, double lon, double lat) const;
     bool knows(std::string_view insee) const;
     std::string name(std::string_view insee) const;  // "" when unknown
+    // The commune's valid Lambert-93 polygon (its features merged), owned by the index; null when unknown.
+    // GEOS lets any context read it (the coverage computations do, on their own threads).
+    const GEOSGeom_t* l93_polygon(std::string_view insee) const;
     std::size_t size() const;
 
 private:

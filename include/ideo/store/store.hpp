@@ -57,6 +57,7 @@ public:
                                 const PublishOptions& options = {}) = 0;
 
     // Every published feature of the layer, ordered by identifier (empty when never published).
+    // Called for several layers at once by load_snapshot: each call reads through its own connection.
     virtual std::vector<Feature> load(const LayerSpec& layer) = 0;
 
     // Identifiers of the layer already published by sources other than `source`.
