@@ -223,11 +223,11 @@ RecordedHarvest load_recorded_harvest(const fs::path& snapshot, const std::strin
             h.listing = cut_csw_answer(x.body);
             h.protocol = "csw";
             if (x.method == "POST") h.options["method"] = "POST";
-            if (const std::string body = req["body"].IsString() ? req["body"].GetString() : "";
-                body.find("outputSchema=\"") != std::string::npos) {
-                const auto at = body.find("outputSchema=\"") + 14;
-                h.listing.schema = body.substr(at, body.find('"', at) - at);
-            }
+            SimRequest asked;
+            asked.method = x.method;
+            asked.params = x.params;
+            asked.body = req["body"].IsString() ? req["body"].GetString() : "";
+            if (auto schema = csw_request_value(asked, "outputSchema"); !schema.empty()) h.listing.schema = schema;
         } else if (x.body.find("\"results\"") != std::string::npos) {
             h.listing = cut_json_answer(x.body, "/result/results", "/result/count");
             h.listing.paging = "ckan";
