@@ -33,16 +33,16 @@ using namespace ideo;
 namespace {
 
 constexpr const char* kUsage = R"(usage:
-  ideo harvest  [--layers DIR] [--store URI] [--only SOURCE|LAYER...] [--json]   every source of the layers and every partner (layers/partners) once, incrementally
+  ideo harvest  [--layers DIR] [--partners DIR] [--store URI] [--only SOURCE|LAYER...] [--json]   every source of the layers and every partner once, incrementally
   ideo harvest  --url URL --protocol csw|ckan|udata|dcat|ods|wfs|oapif|file [--layer LAYER] [--type-names T] [--ca-file PEM] [--json]   try one partner, no configuration
-  ideo serve    [--layers DIR] [--store URI] [--listen 127.0.0.1:8080] [--threads N] [--web DIR] [--fonts DIR] [--harvest-every 6h]
+  ideo serve    [--layers DIR] [--partners DIR] [--store URI] [--listen 127.0.0.1:8080] [--threads N] [--web DIR] [--fonts DIR] [--harvest-every 6h]
   ideo import   LAYER FILE [--store URI] [--layers DIR] [--source ID] [--json]
   ideo check    LAYER FILE [--layers DIR] [--json]                 validate a partner file, print the report, change nothing
   ideo extract  INSEE|DEPT --format xlsx|ods|csv|geojson|gpkg|shp|kml [--crs EPSG:2154] -o FILE [--store URI] [--layers DIR]
   ideo coverage INSEE|DEPT [--rules DEPT] [--mode straight|road] -o FILE.geojson [--store URI] [--layers DIR]
   ideo arrete   INSEE [--rules DEPT] -o FILE.docx [--store URI] [--layers DIR]   draft municipal DECI order
 
---layers defaults to ./layers, --store to var/ideo.gpkg.
+--layers defaults to ./layers, --partners to LAYERS/partners, --store to var/ideo.gpkg.
 )";
 
 // A mistake in the command line itself: answered with the usage text.
@@ -99,7 +99,17 @@ Args parse_args(int argc, char** argv) {
 }
 
 std::string store_uri(const Args& a) { return a.get("store", "var/ideo.gpkg"); }
-LayerCatalog catalog(const Args& a) { return load_layers(a.get("layers", "layers")); }
+fs::path layers_dir(const Args& a) { return a.get("layers", "layers"); }
+LayerCatalog catalog(const Args& a) { return load_layers(layers_dir(a)); }
+
+// Where the partner files are: --partners (the demo's, written by its partner simulator), else the layers' own.
+struct PartnerFiles {
+    fs::path dir;
+    fs::path themes;  // the catalogue rules of the layers (LAYERS/catalog/themes.json), whatever the folder
+};
+PartnerFiles partner_files(const Args& a) {
+    return {a.has("partners") ? fs::path(a.get("partners")) : layers_dir(a) / "partners", layers_dir(a) / "catalog" / "themes.json"};
+}
 
 // Test hook for "an import killed mid-way": IDEO_FAULT_WRITER_AFTER=N [IDEO_FAULT_WRITER_ABORT=1].
 store::PublishOptions fault_options() {
@@ -195,10 +205,11 @@ harvest::PartnerSpec adhoc_partner(const Args& a) {
 
 // Every source of the layer files and every partner of layers/partners (or those `only` names, by id or
 // layer), communes first: every other record takes its INSEE code from them. One run id, one report.
-harvest::RunResult harvest_all(const LayerCatalog& cat, store::Store& store, const fs::path& partners_dir,
+harvest::RunResult harvest_all(const LayerCatalog& cat, store::Store& store, const PartnerFiles& files,
                                const std::vector<std::string>& only, harvest::RunOptions options) {
     auto all = harvest::partners_of_layers(cat);
-    for (auto& p : harvest::load_partners(partners_dir)) {
+    for (auto& p : harvest::load_partners(files.dir)) {
+        p.options.emplace("rules", files.themes.string());  // a partner's own "rules" option wins
         for (const auto& q : all)
             if (q.id == p.id)
                 throw InputError(p.file.string() + ": partner id \"" + p.id + "\" is already a source of " + q.file.string());
@@ -225,13 +236,15 @@ int cmd_harvest(const Args& a) {
     const bool json = a.has("json");
     const bool progress = !json && isatty(STDERR_FILENO);
     if (a.has("url")) {
-        const auto run = harvest::run_harvest({adhoc_partner(a)}, cat, *store, harvest_options(progress));
+        auto partner = adhoc_partner(a);
+        partner.options.emplace("rules", partner_files(a).themes.string());
+        const auto run = harvest::run_harvest({partner}, cat, *store, harvest_options(progress));
         print_run(run, json);
         return run.ok() ? 0 : 3;
     }
     std::vector<std::string> only;
     if (a.has("only")) only = a.options.at("only");
-    const auto run = harvest_all(cat, *store, fs::path(a.get("layers", "layers")) / "partners", only, harvest_options(progress));
+    const auto run = harvest_all(cat, *store, partner_files(a), only, harvest_options(progress));
     print_run(run, json);
     return run.ok() ? 0 : 3;
 }
@@ -240,8 +253,8 @@ int cmd_harvest(const Args& a) {
 // POST /admin/harvest; it publishes into the store, and the server's version poll swaps the snapshot.
 class BackgroundHarvester {
 public:
-    BackgroundHarvester(LayerCatalog catalog, std::string store_uri, fs::path partners_dir)
-        : catalog_(std::move(catalog)), store_uri_(std::move(store_uri)), partners_dir_(std::move(partners_dir)) {}
+    BackgroundHarvester(LayerCatalog catalog, std::string store_uri, PartnerFiles partners)
+        : catalog_(std::move(catalog)), store_uri_(std::move(store_uri)), partners_(std::move(partners)) {}
     ~BackgroundHarvester() {
         if (thread_.joinable()) thread_.join();
     }
@@ -257,7 +270,7 @@ public:
                 auto store = store::open_store(store_uri_);
                 auto options = harvest_options(false);
                 options.run_id = id;
-                const auto run = harvest_all(catalog_, *store, partners_dir_, {}, options);
+                const auto run = harvest_all(catalog_, *store, partners_, {}, options);
                 std::size_t failed = 0;
                 for (const auto& r : run.reports) failed += r.kept_last_good ? 1 : 0;
                 std::cout << "harvest " << id << ": " << run.reports.size() << " partner(s), " << failed << " failed"
@@ -300,7 +313,7 @@ private:
 
     LayerCatalog catalog_;
     std::string store_uri_;
-    fs::path partners_dir_;
+    PartnerFiles partners_;
     std::uint64_t runs_ok_ = 0, runs_failed_ = 0;
     std::size_t last_failed_partners_ = 0;
     std::int64_t last_finished_ = 0;
@@ -330,7 +343,7 @@ int cmd_serve(const Args& a) {
     opt.web_dir = a.get("web", "web");  // the map page is served from its dist/ (scripts/build-web)
     opt.styles_dir = "styles";
     if (a.has("fonts")) opt.fonts_dir = a.get("fonts");  // the styles' glyphs; default: Debian's fonts-dejavu-core
-    BackgroundHarvester harvester(cat, store_uri(a), fs::path(a.get("layers", "layers")) / "partners");
+    BackgroundHarvester harvester(cat, store_uri(a), partner_files(a));
     if (const char* token = std::getenv("IDEO_ADMIN_TOKEN")) opt.admin_token = token;
     opt.trigger_harvest = [&harvester] { return harvester.trigger(); };
     opt.metrics = [&harvester] { return harvester.metrics(); };

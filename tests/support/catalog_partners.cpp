@@ -19,20 +19,7 @@ namespace {
 
 namespace fs = std::filesystem;
 
-struct Partner {
-    std::string id, path, paging, content_type, schema, head, separator, tail, next;
-    bool lead = false;  // every record is preceded by the separator (JSON-LD: the catalogue node comes first)
-    std::size_t max_page = 100, default_page = 10;
-    std::vector<std::string> docs;
-    std::vector<std::time_t> modified;
-    std::string timestamp;  // the latest modification, ISO 8601: the CSW SearchStatus stamp
-};
-
-std::string slurp(const fs::path& p) {
-    std::ifstream in(p, std::ios::binary);
-    if (!in) throw std::runtime_error("catalogue partners: cannot read " + p.string());
-    return {std::istreambuf_iterator<char>(in), std::istreambuf_iterator<char>()};
-}
+using Partner = PagedCatalogue;
 
 std::string member(const rapidjson::Value& o, const char* key, const fs::path& file) {
     const auto it = o.FindMember(key);
@@ -170,12 +157,9 @@ SimResponse answer(const Partner& p, const SimRequest& r) {
     const auto param = [&](const std::string& name, std::size_t fallback) { return number(name, r.param(name), fallback); };
     try {
         if (p.paging == "csw") {
-            std::string start = r.param("startPosition"), max = r.param("maxRecords"), schema = r.param("outputSchema");
-            if (r.method == "POST") {
-                start = body_attribute(r.body, "startPosition");
-                max = body_attribute(r.body, "maxRecords");
-                schema = body_attribute(r.body, "outputSchema");
-            } else if (r.param("request") != "GetRecords") {
+            const std::string start = csw_request_value(r, "startPosition"), max = csw_request_value(r, "maxRecords"),
+                              schema = csw_request_value(r, "outputSchema");
+            if (r.method != "POST" && r.param("request") != "GetRecords") {
                 return bad(p, "request: only GetRecords is served here, got '" + r.param("request") + "'");
             }
             if (!schema.empty() && schema != p.schema) return bad(p, "outputSchema " + schema + " is not served (" + p.schema + ")");
@@ -256,12 +240,31 @@ std::vector<fs::path> partner_dirs(const fs::path& dir) {
 
 }  // namespace
 
+std::string slurp(const fs::path& p) {
+    std::ifstream in(p, std::ios::binary);
+    if (!in) throw std::runtime_error("catalogue partners: cannot read " + p.string());
+    return {std::istreambuf_iterator<char>(in), std::istreambuf_iterator<char>()};
+}
+
+SimHandler paged_catalogue_handler(std::shared_ptr<const PagedCatalogue> catalogue) {
+    return [p = std::move(catalogue)](const SimRequest& r) { return answer(*p, r); };
+}
+
+void serve_paged_catalogue(PartnerSimulator& sim, std::shared_ptr<const PagedCatalogue> catalogue) {
+    const std::string path = catalogue->path;
+    sim.route(path, paged_catalogue_handler(std::move(catalogue)));
+}
+
+std::string csw_request_value(const SimRequest& r, const std::string& name) {
+    return r.method == "POST" ? body_attribute(r.body, name) : r.param(name);
+}
+
 std::vector<ServedPartner> serve_catalogue_partners(PartnerSimulator& sim, const fs::path& dir) {
     std::vector<ServedPartner> out;
     for (const auto& d : partner_dirs(dir)) {
-        auto p = load_partner(d);
+        std::shared_ptr<const Partner> p = load_partner(d);
         out.push_back({p->id, p->path, p->docs.size()});
-        sim.route(p->path, [p](const SimRequest& r) { return answer(*p, r); });
+        serve_paged_catalogue(sim, std::move(p));
     }
     return out;
 }

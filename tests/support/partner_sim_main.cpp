@@ -1,7 +1,9 @@
 // ideo-partner-sim: the partner simulator as a process, serving the catalogue partners that
-// scripts/bench/catalog/make_catalog.py generated, for the catalogue benchmark.
+// scripts/bench/catalog/make_catalog.py generated (the catalogue benchmark), or the demo's partners
+// made of the real answers of ../shared/data/catalog (scripts/demo).
 //
-//   ideo-partner-sim DIR [--partners-out LAYERS/partners] [--no-gzip]
+//   ideo-partner-sim DIR [--partners-out DIR] [--no-gzip]
+//   ideo-partner-sim --recorded ../shared/data/catalog [--partners-out DIR] [--no-gzip]
 //
 // Prints "listening on http://127.0.0.1:PORT (N partners, M records)" once serving; POST
 // /_sim/reload reads DIR again (the partners' new state: records edited, added, withdrawn);
@@ -12,6 +14,7 @@
 #include <numeric>
 
 #include "catalog_partners.hpp"
+#include "recorded_partners.hpp"
 
 using namespace ideo::test;
 
@@ -26,20 +29,24 @@ std::string summary(const std::vector<ServedPartner>& partners) {
 }  // namespace
 
 int main(int argc, char** argv) {
-    std::string dir, partners_out;
+    constexpr const char* usage =
+        "usage: ideo-partner-sim DIR [--partners-out DIR] [--no-gzip]\n"
+        "       ideo-partner-sim --recorded CATALOG_DIR [--partners-out DIR] [--no-gzip]\n";
+    std::string dir, recorded, partners_out;
     bool gzip = true;
     for (int i = 1; i < argc; ++i) {
         const std::string a = argv[i];
         if (a == "--partners-out" && i + 1 < argc) partners_out = argv[++i];
+        else if (a == "--recorded" && i + 1 < argc) recorded = argv[++i];
         else if (a == "--no-gzip") gzip = false;
         else if (dir.empty() && a[0] != '-') dir = a;
         else {
-            std::cerr << "usage: ideo-partner-sim DIR [--partners-out LAYERS/partners] [--no-gzip]\n";
+            std::cerr << usage;
             return 2;
         }
     }
-    if (dir.empty()) {
-        std::cerr << "usage: ideo-partner-sim DIR [--partners-out LAYERS/partners] [--no-gzip]\n";
+    if (dir.empty() == recorded.empty()) {
+        std::cerr << usage;
         return 2;
     }
     // Signals are waited for, not handled: block them before the simulator's threads start.
@@ -51,6 +58,15 @@ int main(int argc, char** argv) {
     try {
         PartnerSimulator sim;
         sim.gzip = gzip;
+        if (!recorded.empty()) {
+            const auto partners = serve_demo_partners(sim, recorded);
+            if (!partners_out.empty()) write_demo_partner_files(sim, partners, partners_out);
+            std::cout << "listening on " << sim.url("") << " (" << partners.size() << " partners, recorded answers of "
+                      << recorded << ")" << std::endl;
+            int sig = 0;
+            sigwait(&stop, &sig);
+            return 0;
+        }
         const auto partners = serve_catalogue_partners(sim, dir);
         if (!partners_out.empty()) write_partner_files(sim, dir, partners_out);
         sim.route("/_sim/reload", [&sim, dir](const SimRequest& r) {

@@ -147,6 +147,17 @@ SimResponse bad_request(const std::string& why) {
 
 }  // namespace
 
+std::map<std::string, std::string> SimRequest::parse_query(const std::string& query) {
+    std::map<std::string, std::string> params;
+    std::stringstream ss(query);
+    for (std::string kv; std::getline(ss, kv, '&');) {
+        if (kv.empty()) continue;
+        const auto eq = kv.find('=');
+        params[url_decode(kv.substr(0, eq))] = eq == std::string::npos ? "" : url_decode(kv.substr(eq + 1));
+    }
+    return params;
+}
+
 std::string SimRequest::param(const std::string& name) const {
     const std::string want = lower(name);
     for (const auto& [k, v] : params)
@@ -405,12 +416,7 @@ void PartnerSimulator::session(int fd) {
     req.path = url_decode(req.target.substr(0, q));
     if (q != std::string::npos) {
         req.query = req.target.substr(q + 1);
-        std::stringstream ss(req.query);
-        for (std::string kv; std::getline(ss, kv, '&');) {
-            if (kv.empty()) continue;
-            const auto eq = kv.find('=');
-            req.params[url_decode(kv.substr(0, eq))] = eq == std::string::npos ? "" : url_decode(kv.substr(eq + 1));
-        }
+        req.params = SimRequest::parse_query(req.query);
     }
     for (const auto& h : msg) req.headers[lower(std::string(h.name_string()))] = std::string(h.value());
     req.body = msg.body();

@@ -30,6 +30,8 @@ struct SimRequest {
     std::map<std::string, std::string> headers;  // lower-case names
     std::string body;
 
+    // "a=1&b=%22x%22" decoded into {a: 1, b: "x"}, as the simulator reads every request's query.
+    static std::map<std::string, std::string> parse_query(const std::string& query);
     // A query parameter, its name matched case-insensitively (OGC services ignore case); "" when absent.
     std::string param(const std::string& name) const;
     const std::string* header(const std::string& lower_name) const;
