@@ -73,7 +73,8 @@ std::shared_ptr<const Snapshot> load_snapshot(store::Store& store, const LayerCa
         auto features = store.load(spec);
         snapshot->layers.emplace(spec.id, make_layer_data(spec, std::move(features), std::move(published_at)));
     }
-    snapshot->catalog = ideo::catalog::build_catalog(store.load_catalog_records());
+    // Without the original documents (most of the bytes): the record API reads its one from the store.
+    snapshot->catalog = ideo::catalog::build_catalog(store.load_catalog_records({}, false), store.catalog_original_reader());
     if (const LayerData* communes = snapshot->layer("communes"); communes && !communes->features.empty()) {
         const LayerSpec& spec = communes->spec;
         snapshot->communes = std::make_shared<const CommuneIndex>(communes->features, spec.field_index(spec.id_field),
