@@ -5,6 +5,9 @@
 // a failed write leaves the last harvest intact.
 #include <gdal_priv.h>
 #include <ogrsf_frmts.h>
+#include <sqlite3.h>
+
+#include <memory>
 
 #include "gpkg_store.hpp"
 #include "gpkg_util.hpp"
@@ -184,17 +187,31 @@ std::vector<CatalogEntry> gpkg_catalog_entries(const fs::path& path, const std::
 }
 
 catalog::OriginalSource gpkg_original_reader(const fs::path& path) {
+    // SQLite directly, read-only: opening the GeoPackage through GDAL costs ~15 ms, the indexed read 10 µs.
     return [path](const std::string& id, const std::string& content_hash) -> std::optional<std::string> {
-        auto ds = gpkg::open_dataset(path, false);
-        if (!ds->GetLayerByName(kTable)) return std::nullopt;
-        const std::string sql = std::string("SELECT original FROM ") + kTable + " WHERE id = " + gpkg::sql_literal(id) +
-                                " AND content_hash = " + gpkg::sql_literal(content_hash);
-        CPLErrorReset();
-        gpkg::ResultSet rs(*ds, ds->ExecuteSQL(sql.c_str(), nullptr, nullptr));
-        if (!rs || CPLGetLastErrorType() >= CE_Failure) gpkg::fail(path, std::string("table ") + kTable + ": cannot read record " + id);
-        OGRFeatureUniquePtr f(rs->GetNextFeature());
-        if (!f) return std::nullopt;
-        return std::string(f->GetFieldAsString(0));
+        sqlite3* db = nullptr;
+        const int opened = sqlite3_open_v2(path.c_str(), &db, SQLITE_OPEN_READONLY, nullptr);
+        const std::unique_ptr<sqlite3, int (*)(sqlite3*)> owned(db, sqlite3_close);
+        const auto failed = [&](const std::string& what) {
+            return Error(path.string() + ": table " + kTable + ": cannot read record " + id + ": " + what + ": " +
+                         (db ? sqlite3_errmsg(db) : "out of memory"));
+        };
+        if (opened != SQLITE_OK) throw failed("cannot open the store");
+        sqlite3_busy_timeout(db, 5000);  // a harvest committing: wait for it rather than fail the request
+        sqlite3_stmt* raw = nullptr;
+        const std::string sql = std::string("SELECT original FROM ") + kTable + " WHERE id = ?1 AND content_hash = ?2";
+        if (sqlite3_prepare_v2(db, sql.c_str(), -1, &raw, nullptr) != SQLITE_OK) {
+            if (std::string(sqlite3_errmsg(db)).find("no such table") != std::string::npos) return std::nullopt;
+            throw failed("cannot query");
+        }
+        const std::unique_ptr<sqlite3_stmt, int (*)(sqlite3_stmt*)> stmt(raw, sqlite3_finalize);
+        sqlite3_bind_text(raw, 1, id.data(), static_cast<int>(id.size()), SQLITE_STATIC);
+        sqlite3_bind_text(raw, 2, content_hash.data(), static_cast<int>(content_hash.size()), SQLITE_STATIC);
+        const int step = sqlite3_step(raw);
+        if (step == SQLITE_DONE) return std::nullopt;
+        if (step != SQLITE_ROW) throw failed("cannot query");
+        const auto* text = reinterpret_cast<const char*>(sqlite3_column_text(raw, 0));
+        return std::string(text ? text : "", static_cast<std::size_t>(sqlite3_column_bytes(raw, 0)));
     };
 }
 
