@@ -10,7 +10,8 @@
 #      /catalog/dcat.jsonld pages under wrk at 1, 16 and 64 connections, side by side with
 #      PostgreSQL 15 full-text search (to_tsvector('french', unaccent(...)), GIN index) doing the
 #      same work (count, ranked page, four facets) under pgbench, at the SQL level (no HTTP).
-# Usage: scripts/bench/catalog.sh [BUILD_DIR]    env: RECORDS (8000), RUNS (3), DURATION (8 s), KEEP=1
+# Usage: scripts/bench/catalog.sh [BUILD_DIR]    env: RECORDS (8000), RUNS (3), DURATION (8 s), KEEP=1,
+#        BASELINE=OTHER_BUILD_DIR (an earlier commit's build: its harvests and server measured in the same run)
 set -euo pipefail
 root=$(cd "$(dirname "$0")/../.." && pwd)
 build=$(realpath "${1:-$root/build}")
@@ -54,35 +55,44 @@ sim=$(grep -o 'http://[0-9.:]*' "$work/sim.log" | head -1)
 sim_pid=${pids[-1]}
 [ -n "$sim" ] || { cat "$work/sim.log"; exit 1; }
 echo "partners: $(sed 's/.*(//; s/)//' "$work/sim.log" | head -1) at $sim; generated in $(printf %.0f "$gen_s") s ($(du -sh "$work/before/partners" | cut -f1))"
-requests() { curl -fsS "$sim/_sim/requests"; }
+requests() { curl -fsS "$sim/_sim/requests${1:+?status=$1}"; }
 sim_cpu() { awk '{print $14 + $15}' "/proc/$sim_pid/stat"; }  # the simulator's CPU, in 1/100 s
 hz=$(getconf CLK_TCK)
 
 # --- 2. the harvests, timed; each report's counts checked
-harvest="$ideo harvest --layers $work/layers --json"
 hf() {  # name, prepare, command
   hyperfine --style basic --runs "$runs" --prepare "$2" --export-json "$work/$1.hf.json" -n "$1" "$3" > "$work/$1.hf.txt" 2>&1 \
     || { cat "$work/$1.hf.txt"; exit 1; }
 }
-before=$(requests); cpu0=$(sim_cpu)
-hf full "rm -f $work/run.gpkg*" "$harvest --store $work/run.gpkg > $work/full.json"
-full_requests=$(( ($(requests) - before) / runs )); full_sim=$(echo "($(sim_cpu) - $cpu0) / $hz / $runs" | bc -l)
-$py "$tools/bench_tools.py" check "$work/full.json" added="$records" updated=0 unchanged=0 withdrawn=0 failed=0
-cp "$work/run.gpkg" "$work/full.gpkg"
+declare -A req r304 simcpu
+measure() {  # name, prepare, command: hyperfine, and the simulator's requests, 304 answers and CPU per run
+  local b b304 c0
+  b=$(requests); b304=$(requests 304); c0=$(sim_cpu)
+  hf "$1" "$2" "$3"
+  req[$1]=$(( ($(requests) - b) / runs )); r304[$1]=$(( ($(requests 304) - b304) / runs ))
+  simcpu[$1]=$(echo "($(sim_cpu) - $c0) / $hz / $runs" | bc -l)
+}
+world() {  # before | after: what the partners serve
+  ln -sfn "$work/$1" "$work/world"
+  curl -fsS -X POST "$sim/_sim/reload" >/dev/null
+}
+harvests() {  # prefix of the names, ideo binary: full, incremental and after the edits
+  local p=$1 h="$2 harvest --layers $work/layers --json"
+  world before
+  measure "${p}full" "rm -f $work/${p}run.gpkg*" "$h --store $work/${p}run.gpkg > $work/${p}full.json"
+  $py "$tools/bench_tools.py" check "$work/${p}full.json" added="$records" updated=0 unchanged=0 withdrawn=0 failed=0
+  cp "$work/${p}run.gpkg" "$work/${p}full.gpkg"
+  measure "${p}incremental" "cp $work/${p}full.gpkg $work/${p}run.gpkg" "$h --store $work/${p}run.gpkg > $work/${p}incremental.json"
+  $py "$tools/bench_tools.py" check "$work/${p}incremental.json" added=0 updated=0 unchanged="$records" withdrawn=0 failed=0
+  world after
+  measure "${p}edits" "cp $work/${p}full.gpkg $work/${p}run.gpkg" "$h --store $work/${p}run.gpkg > $work/${p}edits.json"
+  $py "$tools/bench_tools.py" check "$work/${p}edits.json" added="$add" updated="$upd" withdrawn="$wd" \
+    unchanged=$((records - upd - wd)) failed=0
+}
+# BASELINE=DIR (the build folder of an earlier commit): its ideo harvests and serves the same partners in this run.
+[ -n "${BASELINE:-}" ] && harvests base- "$(realpath "$BASELINE")/ideo"
+harvests "" "$ideo"
 store_mb=$(du -m "$work/full.gpkg" | cut -f1)
-
-before=$(requests); cpu0=$(sim_cpu)
-hf incremental "cp $work/full.gpkg $work/run.gpkg" "$harvest --store $work/run.gpkg > $work/incremental.json"
-incr_requests=$(( ($(requests) - before) / runs )); incr_sim=$(echo "($(sim_cpu) - $cpu0) / $hz / $runs" | bc -l)
-$py "$tools/bench_tools.py" check "$work/incremental.json" added=0 updated=0 unchanged="$records" withdrawn=0 failed=0
-
-ln -sfn "$work/after" "$work/world"
-curl -fsS -X POST "$sim/_sim/reload" >/dev/null
-before=$(requests); cpu0=$(sim_cpu)
-hf edits "cp $work/full.gpkg $work/run.gpkg" "$harvest --store $work/run.gpkg > $work/edits.json"
-edit_requests=$(( ($(requests) - before) / runs )); edit_sim=$(echo "($(sim_cpu) - $cpu0) / $hz / $runs" | bc -l)
-$py "$tools/bench_tools.py" check "$work/edits.json" added="$add" updated="$upd" withdrawn="$wd" \
-  unchanged=$((records - upd - wd)) failed=0
 
 # --- 3. search: ideo serve on the full harvest, and PostgreSQL full-text search on the same records
 free_port() { $py -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'; }
@@ -91,6 +101,7 @@ port=$(free_port)
 ideo_pid=$!
 pids+=($ideo_pid)
 for _ in $(seq 300); do curl -fsS -o /dev/null "http://127.0.0.1:$port/catalog/records?limit=1" 2>/dev/null && break; sleep 0.1; done
+cp "/proc/$ideo_pid/status" "$work/serve-loaded.status"  # the peak of loading the snapshot, before any request
 nq=$($py "$tools/bench_tools.py" queries "$work/full.gpkg" "$work/q")
 listed=$(curl -fsS "http://127.0.0.1:$port/catalog/records?limit=1" | $py -c 'import json,sys; print(json.load(sys.stdin)["numberMatched"])')
 
@@ -139,6 +150,20 @@ pgbench_run() {  # connections
 PATHS="$work/q/paths.txt" wrk -t2 -c8 -d2s -s "$tools/cycle.lua" "http://127.0.0.1:$port" >/dev/null 2>&1 || true  # warm-up
 for c in 1 16 64; do wrk_run "$c"; pgbench_run "$c"; done
 ideo_rss=$(awk '/VmHWM/ {printf "%.0f", $2/1024}' "/proc/$ideo_pid/status")
+ideo_rss_loaded=$(awk '/VmHWM/ {printf "%.0f", $2/1024}' "$work/serve-loaded.status")
+base_serve=""
+if [ -n "${BASELINE:-}" ]; then  # the baseline's server on its own store: the same requests, 16 connections
+  bport=$(free_port)
+  "$(realpath "$BASELINE")/ideo" serve --store "$work/base-full.gpkg" --layers "$work/layers" --listen "127.0.0.1:$bport" > "$work/base-serve.log" 2>&1 &
+  bpid=$!
+  pids+=($bpid)
+  for _ in $(seq 300); do curl -fsS -o /dev/null "http://127.0.0.1:$bport/catalog/records?limit=1" 2>/dev/null && break; sleep 0.1; done
+  base_loaded=$(awk '/VmHWM/ {printf "%.0f", $2/1024}' "/proc/$bpid/status")
+  PATHS="$work/q/paths.txt" wrk -t2 -c16 -d"${duration}s" --latency -s "$tools/cycle.lua" "http://127.0.0.1:$bport" > "$work/base-wrk.txt" 2>&1
+  PATHS="$work/q/paths.txt" wrk -t2 -c16 -d"${duration}s" --latency -s "$tools/cycle.lua" "http://127.0.0.1:$port" > "$work/wrk-16-again.txt" 2>&1
+  base_serve="baseline ideo serve: peak memory $(awk '/VmHWM/ {printf "%.0f", $2/1024}' "/proc/$bpid/status") MB ($base_loaded MB once loaded); 16 connections, back to back: baseline $(awk '/Requests\/sec/ {printf "%.0f", $2}' "$work/base-wrk.txt") requests/s (p50 $(ms "$(awk '$1 == "50%" {print $2}' "$work/base-wrk.txt")") ms), this build $(awk '/Requests\/sec/ {printf "%.0f", $2}' "$work/wrk-16-again.txt") requests/s (p50 $(ms "$(awk '$1 == "50%" {print $2}' "$work/wrk-16-again.txt")") ms)"
+  kill "$bpid" 2>/dev/null || true
+fi
 
 # One connection, per kind of request: where the time goes (ideo over HTTP keep-alive, PostgreSQL in SQL).
 $py "$tools/bench_tools.py" latency "http://127.0.0.1:$port" "$work/q/paths.txt" 20 > "$work/ideo-kinds.txt"
@@ -157,11 +182,11 @@ for q in "eau potable" "defense incendie" "zones humides"; do
 done
 
 # --- report
-row() {  # name, hyperfine json, requests, simulator CPU
+row() {  # name, hyperfine json, requests, simulator CPU, 304 answers
   read -r mean sd min user sys < <($py "$tools/bench_tools.py" hyperfine "$work/$2.hf.json")
   read -r a u un w f < <($py "$tools/bench_tools.py" totals "$work/$2.json")
-  printf '| %s | %.2f ± %.2f | %.2f | %.2f | %.2f | %s | %s / %s / %s / %s |\n' "$1" "$mean" "$sd" "$min" \
-    "$(echo "$user + $sys" | bc -l)" "$4" "$3" "$a" "$u" "$un" "$w"
+  printf '| %s | %.2f ± %.2f | %.2f | %.2f | %.2f | %s | %s | %s / %s / %s / %s |\n' "$1" "$mean" "$sd" "$min" \
+    "$(echo "$user + $sys" | bc -l)" "$4" "$3" "$5" "$a" "$u" "$un" "$w"
 }
 load=$(cut -d' ' -f1-3 /proc/loadavg)
 {
@@ -169,11 +194,14 @@ load=$(cut -d' ' -f1-3 /proc/loadavg)
   echo "DCAT RDF/XML, Turtle and JSON-LD with Hydra, OpenDataSoft v2.1 and its DCAT export), generated in $(printf %.0f "$gen_s") s;"
   echo "$(nproc) cores shared by ideo, the partner simulator, wrk and PostgreSQL (load average at the end: $load); hyperfine $runs runs; $(date -u +%Y-%m-%d)"
   echo
-  echo "| harvest | wall s (mean ± σ) | min s | ideo CPU s | simulator CPU s | requests | added / updated / unchanged / withdrawn |"
-  echo "|---|---:|---:|---:|---:|---:|---|"
-  row "full, empty store" full "$full_requests" "$full_sim"
-  row "incremental, nothing changed" incremental "$incr_requests" "$incr_sim"
-  row "after the edits ($upd updated, $add added, $wd withdrawn)" edits "$edit_requests" "$edit_sim"
+  echo "| harvest | wall s (mean ± σ) | min s | ideo CPU s | simulator CPU s | requests | 304 | added / updated / unchanged / withdrawn |"
+  echo "|---|---:|---:|---:|---:|---:|---:|---|"
+  for p in ${BASELINE:+base-} ""; do
+    label=${p:+"baseline: "}
+    row "${label}full, empty store" "${p}full" "${req[${p}full]}" "${simcpu[${p}full]}" "${r304[${p}full]}"
+    row "${label}incremental, nothing changed" "${p}incremental" "${req[${p}incremental]}" "${simcpu[${p}incremental]}" "${r304[${p}incremental]}"
+    row "${label}after the edits ($upd updated, $add added, $wd withdrawn)" "${p}edits" "${req[${p}edits]}" "${simcpu[${p}edits]}" "${r304[${p}edits]}"
+  done
   echo
   echo "store: $store_mb MB; listed records served: $listed; PostgreSQL rows: $pg_rows; $nq requests in the list"
   echo
@@ -196,5 +224,6 @@ load=$(cut -d' ' -f1-3 /proc/loadavg)
   done < "$work/ideo-kinds.txt"
   echo
   echo "matched: $compare"
-  echo "ideo serve peak memory (VmHWM): $ideo_rss MB"
+  echo "ideo serve peak memory (VmHWM): $ideo_rss MB ($ideo_rss_loaded MB once loaded)"
+  [ -z "$base_serve" ] || echo "$base_serve"
 } | tee "$work/results.md"

@@ -1,6 +1,12 @@
 // One catalogue partner harvested: page through its protocol, normalise, compare with what the
-// store holds for it, write the partner's records in one transaction.
+// store holds for it, write what changed in one transaction. Incremental: each answer page's
+// validators, SHA-256 and the remote ids it listed are kept (ideo_harvest_state), so a page that
+// answers 304 or the same bytes again is not parsed, and its records count as unchanged.
 #include "ideo/catalog/harvest.hpp"
+
+#include <rapidjson/document.h>
+#include <rapidjson/stringbuffer.h>
+#include <rapidjson/writer.h>
 
 #include <cstdlib>
 #include <map>
@@ -8,6 +14,7 @@
 
 #include "ideo/catalog/parse.hpp"
 #include "ideo/catalog/rules.hpp"
+#include "ideo/core/sha256.hpp"
 #include "ideo/core/text.hpp"
 
 namespace ideo::catalog {
@@ -58,27 +65,162 @@ std::string csw_post_body(const harvest::PartnerSpec& p, std::size_t start, std:
            "</csw:GetRecords>\n";
 }
 
+// What the harvest notes of an answer page besides its validators (ResourceState::detail): the remote ids
+// it brought and its paging, so an unchanged page is neither parsed again nor lost for withdrawal.
+struct PageMemo {
+    std::vector<std::string> ids;
+    Paging paging;
+};
+
+std::string memo_json(const PageMemo& m) {
+    rapidjson::StringBuffer buf;
+    rapidjson::Writer<rapidjson::StringBuffer> w(buf);
+    const auto number = [&](const char* key, const std::optional<std::size_t>& v) {
+        if (!v) return;
+        w.Key(key);
+        w.Uint64(*v);
+    };
+    w.StartObject();
+    w.Key("ids");
+    w.StartArray();
+    for (const auto& id : m.ids) w.String(id.c_str(), static_cast<rapidjson::SizeType>(id.size()));
+    w.EndArray();
+    number("matched", m.paging.matched);
+    number("returned", m.paging.returned);
+    number("next_record", m.paging.next_record);
+    w.Key("next_url");
+    w.String(m.paging.next_url.c_str(), static_cast<rapidjson::SizeType>(m.paging.next_url.size()));
+    w.EndObject();
+    return {buf.GetString(), buf.GetSize()};
+}
+
+// nullopt for a state written by something else (a geodata resource, an older harvester): the page is read anew.
+std::optional<PageMemo> read_memo(const std::string& json) {
+    rapidjson::Document d;
+    d.Parse(json.c_str(), json.size());
+    if (d.HasParseError() || !d.IsObject() || !d.HasMember("ids") || !d["ids"].IsArray()) return std::nullopt;
+    PageMemo m;
+    for (const auto& id : d["ids"].GetArray()) {
+        if (!id.IsString()) return std::nullopt;
+        m.ids.emplace_back(id.GetString(), id.GetStringLength());
+    }
+    const auto number = [&](const char* key) -> std::optional<std::size_t> {
+        const auto it = d.FindMember(key);
+        return it != d.MemberEnd() && it->value.IsUint64() ? std::optional<std::size_t>(it->value.GetUint64()) : std::nullopt;
+    };
+    m.paging.matched = number("matched");
+    m.paging.returned = number("returned");
+    m.paging.next_record = number("next_record");
+    if (const auto it = d.FindMember("next_url"); it != d.MemberEnd() && it->value.IsString())
+        m.paging.next_url.assign(it->value.GetString(), it->value.GetStringLength());
+    return m;
+}
+
+// The key of an answer page in the harvest state: its URL, and for a POST the digest of what was posted.
+std::string page_key(const harvest::HttpRequest& req) {
+    if (req.method == "GET") return req.url;
+    return req.method + " " + req.url + " " + sha256_hex(req.body).substr(0, 16);
+}
+
+// SHA-256 of an answer page, less a CSW SearchStatus timestamp: many servers stamp it with the time of
+// the answer, which says nothing of the records.
+std::string page_hash(std::string_view body) {
+    const auto status = body.substr(0, 4096).find("SearchStatus ");
+    const auto stamp = status == std::string_view::npos ? status : body.find("timestamp=\"", status);
+    const auto end = stamp == std::string_view::npos || stamp > status + 200 ? std::string_view::npos : body.find('"', stamp + 11);
+    if (end == std::string_view::npos) return sha256_hex(body);
+    Sha256 h;
+    h.update(body.substr(0, stamp));
+    h.update(body.substr(end));
+    return h.hex();
+}
+
+using Parser = std::function<ParseResult(const harvest::HttpResponse&)>;
+
 struct Gather {
     const harvest::PartnerSpec& p;
     harvest::HttpClient& client;
     PartnerReport& report;
-    std::vector<Record> records;
+    const std::map<std::string, store::CatalogEntry>& previous;  // the store's records of the partner, by remote id
+    std::map<std::string, store::ResourceState> known;          // the pages' states of the last harvest, by key
+    std::vector<Record> records;          // parsed from pages that changed
+    std::vector<std::string> unchanged;   // remote ids listed by pages that did not
     std::set<std::string> seen;
+    std::vector<store::ResourceState> pages;  // this harvest's page states
     bool complete = true;
 
-    // One page: fetched and parsed, or the failure reported and the paging stopped.
-    std::optional<ParseResult> page(const harvest::HttpRequest& req, const std::function<ParseResult(const harvest::HttpResponse&)>& parse) {
-        const std::string what = req.method + " " + req.url;
+    // Whether the store holds, listed, every record an unchanged page listed: then the page need not be parsed.
+    bool vouched(const PageMemo& m) const {
+        for (const auto& id : m.ids) {
+            const auto it = previous.find(id);
+            if (it == previous.end() || it->second.withdrawn) return false;
+        }
+        return true;
+    }
+
+    Paging keep(store::ResourceState state, PageMemo memo) {
+        for (auto& id : memo.ids)
+            if (seen.insert(id).second) unchanged.push_back(std::move(id));
+        ++report.pages_unchanged;
+        state.checked_at.clear();
+        pages.push_back(std::move(state));
+        return memo.paging;
+    }
+
+    // One page: taken as unchanged (304, or the same SHA-256), or parsed; or the failure reported and the paging stopped.
+    std::optional<Paging> page(const harvest::HttpRequest& request, const Parser& parse) {
+        const std::string what = request.method + " " + request.url;
+        store::ResourceState state{p.id, page_key(request), "", "", "", 0, "", ""};
         try {
+            const auto last = known.find(state.resource);
+            std::optional<PageMemo> memo;
+            if (last != known.end() && !last->second.content_hash.empty()) memo = read_memo(last->second.detail);
+            harvest::HttpRequest req = request;
+            if (memo) {
+                // If-None-Match is the exact test; a server that has both answers on it (RFC 9110, 13.2.2).
+                if (!last->second.etag.empty()) req.headers.emplace_back("If-None-Match", last->second.etag);
+                if (!last->second.last_modified.empty()) req.headers.emplace_back("If-Modified-Since", last->second.last_modified);
+            }
             harvest::HttpResponse res = client.fetch(req);
+            ++report.pages;
+            if (res.status == 304) {
+                if (!memo) throw harvest::FetchError(what + ": 304 Not Modified to a request that sent no validator");
+                if (vouched(*memo)) return keep(last->second, std::move(*memo));
+                res = client.fetch(request);  // the store lacks a record the page listed: read the page whole
+            }
+            if (const auto* e = res.header("etag")) state.etag = *e;
+            if (const auto* lm = res.header("last-modified")) state.last_modified = *lm;
+            state.content_hash = page_hash(res.body);
+            if (memo && state.content_hash == last->second.content_hash && vouched(*memo)) {
+                state.records = last->second.records;
+                state.detail = last->second.detail;
+                return keep(std::move(state), std::move(*memo));
+            }
             ParseResult r = parse(res);
+            PageMemo m{{}, r.paging};
+            // A page with a failed record, or a record an earlier page listed too, is parsed at every harvest:
+            // its failures are reported again, and the copy that counts is decided again.
+            bool reusable = r.failures.empty();
             for (const auto& f : r.failures) {
                 ++report.failed;
                 report.failures.push_back(what + ": " + f.to_string());
             }
-            for (auto& rec : r.records)
-                if (seen.insert(rec.remote_id).second) records.push_back(std::move(rec));
-            return r;
+            for (auto& rec : r.records) {
+                if (!seen.insert(rec.remote_id).second) {
+                    reusable = false;
+                    continue;
+                }
+                m.ids.push_back(rec.remote_id);
+                records.push_back(std::move(rec));
+            }
+            if (reusable) {
+                state.records = m.ids.size();
+                state.detail = memo_json(m);
+            } else {
+                state.content_hash.clear();
+            }
+            pages.push_back(std::move(state));
+            return r.paging;
         } catch (const harvest::FetchError& e) {
             report.failures.push_back(e.what());
         } catch (const ParseError& e) {
@@ -88,7 +230,24 @@ struct Gather {
         }
         ++report.failed;
         complete = false;
+        pages.push_back({p.id, state.resource, "", "", "", 0, "", ""});  // what it vouched for is no longer known
         return std::nullopt;
+    }
+
+    // Whether this harvest's page states differ from the stored ones (an unchanged run writes nothing).
+    bool pages_changed() const {
+        std::set<std::string> keys;
+        for (const auto& s : pages) {
+            keys.insert(s.resource);
+            const auto it = known.find(s.resource);
+            if (it == known.end() || it->second.etag != s.etag || it->second.last_modified != s.last_modified ||
+                it->second.content_hash != s.content_hash || it->second.detail != s.detail)
+                return true;
+        }
+        if (complete)
+            for (const auto& [key, state] : known)
+                if (!keys.count(key)) return true;
+        return false;
     }
 
     harvest::HttpRequest get(std::string url) const {
@@ -123,8 +282,8 @@ struct Gather {
             }
             auto r = page(req, [](const harvest::HttpResponse& res) { return parse_csw(res.body); });
             if (!r) return;
-            const std::size_t next = r->paging.next_record.value_or(0);
-            if (next == 0 || next <= start || (r->paging.matched && next > *r->paging.matched)) return;
+            const std::size_t next = r->next_record.value_or(0);
+            if (next == 0 || next <= start || (r->matched && next > *r->matched)) return;
             start = next;
         }
     }
@@ -137,9 +296,9 @@ struct Gather {
             auto r = page(get(with_params(base, {{"rows", std::to_string(p.page_size)}, {"start", std::to_string(start)}})),
                           [](const harvest::HttpResponse& res) { return parse_ckan(res.body); });
             if (!r) return;
-            const std::size_t got = r->paging.returned.value_or(0);
+            const std::size_t got = r->returned.value_or(0);
             start += got;
-            if (got == 0 || !r->paging.matched || start >= *r->paging.matched) return;
+            if (got == 0 || !r->matched || start >= *r->matched) return;
         }
     }
 
@@ -169,19 +328,19 @@ struct Gather {
             auto r = page(get(with_params(base, {{"limit", std::to_string(p.page_size)}, {"offset", std::to_string(offset)}})),
                           [](const harvest::HttpResponse& res) { return parse_ods(res.body); });
             if (!r) return;
-            const std::size_t got = r->paging.returned.value_or(0);
+            const std::size_t got = r->returned.value_or(0);
             offset += got;
-            if (got == 0 || !r->paging.matched || offset >= *r->paging.matched) return;
+            if (got == 0 || !r->matched || offset >= *r->matched) return;
         }
     }
 
     // next_page / hydra:next links, resolved against the page that gave them.
-    void follow(std::string url, const std::function<ParseResult(const harvest::HttpResponse&)>& parse) {
+    void follow(std::string url, const Parser& parse) {
         std::set<std::string> visited;
         for (std::size_t n = 0; n < kMaxPages && !url.empty() && visited.insert(url).second; ++n) {
             auto r = page(get(url), parse);
             if (!r) return;
-            url = r->paging.next_url.empty() ? std::string() : harvest::resolve_url(url, r->paging.next_url);
+            url = r->next_url.empty() ? std::string() : harvest::resolve_url(url, r->next_url);
         }
     }
 
@@ -213,7 +372,19 @@ PartnerReport harvest_catalogue_partner(const harvest::PartnerSpec& p, harvest::
         return finish();
     }
 
-    Gather g{p, client, report, {}, {}, true};
+    // What the comparison needs of the stored records (ids, hashes, dates), not their documents.
+    std::map<std::string, store::CatalogEntry> previous;
+    Gather g{p, client, report, previous};
+    try {
+        for (auto& e : store.catalog_entries(p.id)) previous.emplace(e.remote_id, std::move(e));
+        for (auto& s : store.resource_states(p.id)) g.known.emplace(s.resource, std::move(s));
+    } catch (const std::exception& e) {
+        report.failures.push_back(e.what());
+        ++report.failed;
+        report.kept_last_good = true;
+        return finish();
+    }
+
     if (p.protocol == "csw") g.csw();
     else if (p.protocol == "ckan") g.ckan();
     else if (p.protocol == "udata") g.udata();
@@ -226,61 +397,45 @@ PartnerReport harvest_catalogue_partner(const harvest::PartnerSpec& p, harvest::
     }
 
     const std::string now = text::now_iso8601();
-    std::map<std::string, Record> previous;
-    try {
-        for (auto& r : store.load_catalog_records(p.id)) previous.emplace(r.remote_id, std::move(r));
-    } catch (const std::exception& e) {
-        report.failures.push_back(e.what());
-        ++report.failed;
-        report.kept_last_good = true;
-        return finish();
-    }
-
-    std::vector<Record> merged;
-    bool changed = false;
+    store::CatalogUpdate update;
     for (auto& r : g.records) {
         r.partner = p.id;
         r.id = p.id + ":" + r.remote_id;
         r.harvested_at = now;
         classify(r, rules);
         r.content_hash = content_hash(r);
-        auto it = previous.find(r.remote_id);
+        const auto it = previous.find(r.remote_id);
         if (it == previous.end() || it->second.withdrawn) {
             ++report.added;
-            changed = true;
-            merged.push_back(std::move(r));
+            update.upserts.push_back(std::move(r));
         } else if (it->second.content_hash == r.content_hash ||
                    (!r.modified.empty() && !it->second.modified.empty() && r.modified < it->second.modified)) {
-            // Same content, or an older copy than the one kept (a lagging mirror): keep what we have.
-            ++report.unchanged;
-            merged.push_back(std::move(it->second));
+            ++report.unchanged;  // same content, or an older copy than the one kept (a lagging mirror): keep what we have
         } else {
             ++report.updated;
-            changed = true;
-            merged.push_back(std::move(r));
+            update.upserts.push_back(std::move(r));
         }
-        if (it != previous.end()) previous.erase(it);
     }
-    for (auto& [remote_id, r] : previous) {
-        // Gone from the partner: withdrawn only after a complete paging, else kept as last harvested.
-        if (!r.withdrawn && g.complete && p.withdraw_missing) {
-            r.withdrawn = true;
-            r.withdrawn_at = now;
-            ++report.withdrawn;
-            changed = true;
-        }
-        merged.push_back(std::move(r));
-    }
+    report.unchanged += g.unchanged.size();
+    // Gone from the partner: withdrawn only after a complete paging, else kept as last harvested.
+    if (g.complete && p.withdraw_missing)
+        for (const auto& [remote_id, e] : previous)
+            if (!e.withdrawn && !g.seen.count(remote_id)) {
+                update.withdrawn.push_back(e.id);
+                ++report.withdrawn;
+            }
+    update.withdrawn_at = now;
+    update.save_pages = g.pages_changed();
+    update.pages = std::move(g.pages);
+    update.pages_complete = g.complete;
     if (!g.complete) report.kept_last_good = true;
-    report.downloaded_nothing = false;
-    if (changed) {
-        try {
-            store.replace_catalog_records(p.id, merged, report.to_json());
-        } catch (const std::exception& e) {
-            report.failures.push_back(e.what());
-            ++report.failed;
-            report.kept_last_good = true;
-        }
+    report.downloaded_nothing = g.complete && report.pages > 0 && report.pages_unchanged == report.pages;
+    try {
+        store.update_catalog(p.id, update, report.to_json());
+    } catch (const std::exception& e) {
+        report.failures.push_back(e.what());
+        ++report.failed;
+        report.kept_last_good = true;
     }
     return finish();
 }

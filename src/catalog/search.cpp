@@ -91,8 +91,14 @@ std::vector<std::string> tokenize(std::string_view s) {
     return out;
 }
 
-std::shared_ptr<const Catalog> build_catalog(std::vector<Record> records) {
+std::optional<std::string> Catalog::original(const Record& r) const {
+    if (!r.original.empty() || !read_original) return r.original;
+    return read_original(r.id, r.content_hash);
+}
+
+std::shared_ptr<const Catalog> build_catalog(std::vector<Record> records, OriginalSource read_original) {
     auto c = std::make_shared<Catalog>();
+    c->read_original = std::move(read_original);
     for (auto& r : records)
         if (!r.withdrawn) c->records.push_back(std::move(r));
     std::sort(c->records.begin(), c->records.end(), [](const Record& a, const Record& b) { return a.id < b.id; });

@@ -168,6 +168,7 @@ void print_run(const harvest::RunResult& run, bool json) {
     for (const auto& r : run.reports) {
         std::cout << r.partner << " (" << r.protocol << "): added " << r.added << ", updated " << r.updated
                   << ", unchanged " << r.unchanged << ", withdrawn " << r.withdrawn << ", failed " << r.failed
+                  << (r.pages ? "; " + std::to_string(r.pages_unchanged) + " of " + std::to_string(r.pages) + " pages unchanged" : "")
                   << (r.downloaded_nothing ? ", downloaded nothing" : "")
                   << (r.kept_last_good ? "; FAILED, last published data kept" : "") << "\n";
         for (const auto& i : r.imports) {

@@ -149,6 +149,10 @@ std::string PartnerReport::to_json() const {
     w.Key("unchanged"); w.Uint64(unchanged);
     w.Key("withdrawn"); w.Uint64(withdrawn);
     w.Key("failed"); w.Uint64(failed);
+    if (pages) {
+        w.Key("pages"); w.Uint64(pages);
+        w.Key("pages_unchanged"); w.Uint64(pages_unchanged);
+    }
     w.Key("downloaded_nothing"); w.Bool(downloaded_nothing);
     w.Key("kept_last_good"); w.Bool(kept_last_good);
     w.Key("failures");

@@ -3,7 +3,6 @@
 // downloads) turned into one file each, imported through the same pipeline as `ideo import`.
 #include "ideo/harvest/runner.hpp"
 
-#include <openssl/evp.h>
 #include <rapidjson/document.h>
 #include <rapidjson/error/en.h>
 #include <rapidjson/stringbuffer.h>
@@ -22,6 +21,7 @@
 #include <utility>
 
 #include "ideo/core/error.hpp"
+#include "ideo/core/sha256.hpp"
 #include "ideo/core/text.hpp"
 #include "ideo/harvest/linked.hpp"
 #include "ideo/harvest/pipeline.hpp"
@@ -65,6 +65,10 @@ public:
         std::lock_guard lock(mutex_);
         inner_.save_resource_state(state);
     }
+    std::vector<store::ResourceState> resource_states(const std::string& partner) override {
+        std::lock_guard lock(mutex_);
+        return inner_.resource_states(partner);
+    }
     void record_harvest_run(const std::string& run_id, const std::string& partner, const std::string& report_json) override {
         std::lock_guard lock(mutex_);
         inner_.record_harvest_run(run_id, partner, report_json);
@@ -73,44 +77,27 @@ public:
         std::lock_guard lock(mutex_);
         return inner_.harvest_runs(runs);
     }
-    store::Publication replace_catalog_records(const std::string& partner, const std::vector<catalog::Record>& records,
-                                               const std::string& report_json) override {
+    std::optional<store::Publication> update_catalog(const std::string& partner, const store::CatalogUpdate& update,
+                                                     const std::string& report_json) override {
         std::lock_guard lock(mutex_);
-        return inner_.replace_catalog_records(partner, records, report_json);
+        return inner_.update_catalog(partner, update, report_json);
     }
-    std::vector<catalog::Record> load_catalog_records(const std::string& partner) override {
+    std::vector<catalog::Record> load_catalog_records(const std::string& partner, bool with_originals) override {
         std::lock_guard lock(mutex_);
-        return inner_.load_catalog_records(partner);
+        return inner_.load_catalog_records(partner, with_originals);
+    }
+    std::vector<store::CatalogEntry> catalog_entries(const std::string& partner) override {
+        std::lock_guard lock(mutex_);
+        return inner_.catalog_entries(partner);
+    }
+    catalog::OriginalSource catalog_original_reader() override {
+        std::lock_guard lock(mutex_);
+        return inner_.catalog_original_reader();
     }
 
 private:
     store::Store& inner_;
     std::mutex mutex_;
-};
-
-// SHA-256, hex: a strong hash, so "same hash" safely means "same content".
-class Sha256 {
-public:
-    Sha256() : ctx_(EVP_MD_CTX_new()) { EVP_DigestInit_ex(ctx_, EVP_sha256(), nullptr); }
-    ~Sha256() { EVP_MD_CTX_free(ctx_); }
-    Sha256(const Sha256&) = delete;
-    Sha256& operator=(const Sha256&) = delete;
-    void update(std::string_view s) { EVP_DigestUpdate(ctx_, s.data(), s.size()); }
-    std::string hex() {
-        unsigned char md[EVP_MAX_MD_SIZE];
-        unsigned int n = 0;
-        EVP_DigestFinal_ex(ctx_, md, &n);
-        static const char* digits = "0123456789abcdef";
-        std::string out;
-        for (unsigned i = 0; i < n; ++i) {
-            out += digits[md[i] >> 4];
-            out += digits[md[i] & 15];
-        }
-        return out;
-    }
-
-private:
-    EVP_MD_CTX* ctx_;
 };
 
 std::string sha256_of_file(const fs::path& p) {
@@ -282,9 +269,7 @@ public:
                     break;
                 }
         }
-        Sha256 h;
-        h.update(res.body);
-        f.hash = h.hex();
+        f.hash = sha256_hex(res.body);
         f.file = dir / ("download" + ext);
         write_file(f.file, res.body);
         return f;
@@ -362,9 +347,7 @@ public:
 
     Fetched finish_pages(const fs::path& dir, const PageWriter& pages, Fetched f) {
         const std::string collection = pages.collection();
-        Sha256 h;
-        h.update(collection);
-        f.hash = h.hex();
+        f.hash = sha256_hex(collection);
         f.features = pages.count();
         f.counted = true;
         f.file = dir / "features.geojson";
@@ -476,7 +459,7 @@ void import_linked_records(const PartnerSpec& p, HttpClient& client, store::Stor
                            PartnerReport& r) {
     std::vector<catalog::Record> records;
     try {
-        records = store.load_catalog_records(p.id);
+        records = store.load_catalog_records(p.id, false);  // what a record links to, not its document
     } catch (const std::exception& e) {
         r.failures.push_back(std::string("cannot read the partner's records to import their data: ") + e.what());
         ++r.failed;
@@ -511,6 +494,7 @@ void import_linked_records(const PartnerSpec& p, HttpClient& client, store::Stor
             } else {
                 const PartnerReport got = PartnerHarvest(linked->partner, client, store, o).geodata(catalog, communes());
                 li.status = got.downloaded_nothing ? "unchanged" : "imported";
+                if (!got.downloaded_nothing) r.downloaded_nothing = false;
                 li.added = got.added;
                 li.updated = got.updated;
                 li.unchanged = got.unchanged;

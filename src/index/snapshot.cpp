@@ -90,8 +90,10 @@ std::shared_ptr<const Snapshot> load_snapshot(store::Store& store, const LayerCa
         });
     std::exception_ptr catalog_failure;
     try {
-        snapshot->catalog = ideo::catalog::build_catalog(catalog_records ? store.load_catalog_records()
-                                                                         : std::vector<ideo::catalog::Record>{});
+        // Without the original documents (most of the bytes): the record API reads its one from the store.
+        snapshot->catalog = catalog_records ? ideo::catalog::build_catalog(store.load_catalog_records({}, false),
+                                                                           store.catalog_original_reader())
+                                            : ideo::catalog::build_catalog({});
     } catch (...) {
         catalog_failure = std::current_exception();  // rethrown once the loaders are joined
     }

@@ -151,7 +151,13 @@ Response catalog_record(const Request& req, const index::Snapshot& snapshot, std
     const auto it = cat.by_id.find(std::string(id));
     if (it == cat.by_id.end()) throw HttpError(404, "NotFound", "no catalogue record \"" + std::string(id) + "\"");
     const auto& r = cat.records[it->second];
-    return json(with_links(catalog::record_to_json(r, true), record_links(req, r)), snapshot, req, "catalog-record");
+    auto original = cat.original(r);
+    if (!original)  // a harvest rewrote it after this snapshot was loaded; the next snapshot serves the new version
+        throw HttpError(503, "ServiceUnavailable",
+                        "catalogue record \"" + r.id + "\" was harvested again since this snapshot; retry in a few seconds");
+    catalog::Record shown = r;  // with its document, which the snapshot leaves in the store
+    shown.original = std::move(*original);
+    return json(with_links(catalog::record_to_json(shown, true), record_links(req, r)), snapshot, req, "catalog-record");
 }
 
 Response catalog_dcat(const Request& req, const index::Snapshot& snapshot) {

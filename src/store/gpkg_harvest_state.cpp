@@ -1,6 +1,6 @@
 // Harvest bookkeeping in the GeoPackage: ideo_harvest_state (one row per partner resource) and
-// ideo_harvest_runs (one row per partner per run). Both stay small (hundreds of rows), so they are
-// read whole through OGR rather than filtered in SQL: no quoting, no SQL built from partner text.
+// ideo_harvest_runs (one row per partner per run). Both stay small (hundreds of rows), so lookups read
+// them whole through OGR; only a catalogue harvest's write, inside its transaction, filters in SQL.
 #include <algorithm>
 #include <set>
 
@@ -21,13 +21,13 @@ using gpkg::fail;
 
 Dataset open(const fs::path& path, bool update) { return gpkg::open_dataset(path, update); }
 
-// The table, created with its string columns on first use.
+// The table, created with its string columns on first use; columns added since (detail) are added to older stores.
 OGRLayer* table(GDALDataset& ds, const fs::path& path, const char* name, const std::vector<const char*>& columns) {
-    if (OGRLayer* t = ds.GetLayerByName(name)) return t;
+    OGRLayer* t = ds.GetLayerByName(name);
     CPLErrorReset();
-    OGRLayer* t = ds.CreateLayer(name, nullptr, wkbNone, nullptr);
-    if (!t) fail(path, std::string("table ") + name + ": cannot create it");
+    if (!t && !(t = ds.CreateLayer(name, nullptr, wkbNone, nullptr))) fail(path, std::string("table ") + name + ": cannot create it");
     for (const char* c : columns) {
+        if (t->GetLayerDefn()->GetFieldIndex(c) >= 0) continue;
         OGRFieldDefn defn(c, std::string(c) == "records" ? OFTInteger64 : OFTString);
         if (t->CreateField(&defn) != OGRERR_NONE) fail(path, std::string("table ") + name + ": cannot add column " + c);
     }
@@ -35,7 +35,7 @@ OGRLayer* table(GDALDataset& ds, const fs::path& path, const char* name, const s
 }
 
 const std::vector<const char*> kStateColumns = {"partner", "resource", "etag", "last_modified", "content_hash", "records",
-                                                "checked_at"};
+                                                "checked_at", "detail"};
 const std::vector<const char*> kRunColumns = {"run_id", "partner", "recorded_at", "report_json"};
 
 ResourceState state_of(OGRFeature& f) {
@@ -47,7 +47,19 @@ ResourceState state_of(OGRFeature& f) {
     s.content_hash = f.GetFieldAsString("content_hash");
     s.records = static_cast<std::size_t>(std::max<GIntBig>(0, f.GetFieldAsInteger64("records")));
     s.checked_at = f.GetFieldAsString("checked_at");
+    if (const int i = f.GetFieldIndex("detail"); i >= 0) s.detail = f.GetFieldAsString(i);
     return s;
+}
+
+void set_row(OGRFeature& row, const ResourceState& state) {
+    row.SetField("partner", state.partner.c_str());
+    row.SetField("resource", state.resource.c_str());
+    row.SetField("etag", state.etag.c_str());
+    row.SetField("last_modified", state.last_modified.c_str());
+    row.SetField("content_hash", state.content_hash.c_str());
+    row.SetField("records", static_cast<GIntBig>(state.records));
+    row.SetField("checked_at", (state.checked_at.empty() ? text::now_iso8601() : state.checked_at).c_str());
+    row.SetField("detail", state.detail.c_str());
 }
 
 }  // namespace
@@ -70,17 +82,41 @@ void gpkg_save_resource_state(const fs::path& path, const ResourceState& state) 
         if (state.partner == f->GetFieldAsString("partner") && state.resource == f->GetFieldAsString("resource"))
             fid = f->GetFID();
     OGRFeature row(t->GetLayerDefn());
-    row.SetField("partner", state.partner.c_str());
-    row.SetField("resource", state.resource.c_str());
-    row.SetField("etag", state.etag.c_str());
-    row.SetField("last_modified", state.last_modified.c_str());
-    row.SetField("content_hash", state.content_hash.c_str());
-    row.SetField("records", static_cast<GIntBig>(state.records));
-    row.SetField("checked_at", (state.checked_at.empty() ? text::now_iso8601() : state.checked_at).c_str());
+    set_row(row, state);
     row.SetFID(fid);
     CPLErrorReset();
     const OGRErr err = fid == OGRNullFID ? t->CreateFeature(&row) : t->SetFeature(&row);
     if (err != OGRERR_NONE) fail(path, std::string("table ") + kState + ": cannot save the state of " + state.resource);
+}
+
+std::vector<ResourceState> gpkg_resource_states(const fs::path& path, const std::string& partner) {
+    auto ds = open(path, false);
+    OGRLayer* t = ds->GetLayerByName(kState);
+    std::vector<ResourceState> out;
+    if (!t) return out;
+    for (const auto& f : *t)
+        if (partner == f->GetFieldAsString("partner")) out.push_back(state_of(*f));
+    return out;
+}
+
+void gpkg_write_resource_states(GDALDataset& ds, const fs::path& path, const std::string& partner,
+                                const std::vector<ResourceState>& states, bool drop_others) {
+    OGRLayer* t = table(ds, path, kState, kStateColumns);
+    std::string sql = std::string("DELETE FROM ") + kState + " WHERE partner = " + gpkg::sql_literal(partner);
+    if (!drop_others) {
+        if (states.empty()) return;
+        sql += " AND resource IN (";
+        for (std::size_t i = 0; i < states.size(); ++i) sql += (i ? ", " : "") + gpkg::sql_literal(states[i].resource);
+        sql += ")";
+    }
+    gpkg::exec(ds, path, sql, std::string("table ") + kState + ": cannot replace the states of " + partner);
+    OGRFeature row(t->GetLayerDefn());
+    for (const auto& s : states) {
+        set_row(row, s);
+        row.SetFID(OGRNullFID);
+        CPLErrorReset();
+        if (t->CreateFeature(&row) != OGRERR_NONE) fail(path, std::string("table ") + kState + ": cannot save the state of " + s.resource);
+    }
 }
 
 void gpkg_record_harvest_run(const fs::path& path, const std::string& run_id, const std::string& partner,

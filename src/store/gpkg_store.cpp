@@ -213,17 +213,24 @@ public:
         return gpkg_resource_state(path_, partner, resource);
     }
     void save_resource_state(const ResourceState& state) override { gpkg_save_resource_state(path_, state); }
+    std::vector<ResourceState> resource_states(const std::string& partner) override {
+        return gpkg_resource_states(path_, partner);
+    }
     void record_harvest_run(const std::string& run_id, const std::string& partner, const std::string& report_json) override {
         gpkg_record_harvest_run(path_, run_id, partner, report_json);
     }
     std::vector<HarvestRunEntry> harvest_runs(std::size_t runs) override { return gpkg_harvest_runs(path_, runs); }
-    Publication replace_catalog_records(const std::string& partner, const std::vector<catalog::Record>& records,
-                                        const std::string& report_json) override {
-        return gpkg_replace_catalog(path_, partner, records, report_json);
+    std::optional<Publication> update_catalog(const std::string& partner, const CatalogUpdate& update,
+                                              const std::string& report_json) override {
+        return gpkg_update_catalog(path_, partner, update, report_json);
     }
-    std::vector<catalog::Record> load_catalog_records(const std::string& partner) override {
-        return gpkg_load_catalog(path_, partner);
+    std::vector<catalog::Record> load_catalog_records(const std::string& partner, bool with_originals) override {
+        return gpkg_load_catalog(path_, partner, with_originals);
     }
+    std::vector<CatalogEntry> catalog_entries(const std::string& partner) override {
+        return gpkg_catalog_entries(path_, partner);
+    }
+    catalog::OriginalSource catalog_original_reader() override { return gpkg_original_reader(path_); }
 
 private:
     void create();

@@ -5,12 +5,19 @@
 
 #include "ideo/store/store.hpp"
 
+class GDALDataset;
+
 namespace ideo::store {
 
 // Harvest bookkeeping tables of the GeoPackage at `path` (gpkg_harvest_state.cpp); each call opens its own dataset.
 std::optional<ResourceState> gpkg_resource_state(const std::filesystem::path& path, const std::string& partner,
                                                  const std::string& resource);
 void gpkg_save_resource_state(const std::filesystem::path& path, const ResourceState& state);
+std::vector<ResourceState> gpkg_resource_states(const std::filesystem::path& path, const std::string& partner);
+// Inside the caller's transaction: the states of `partner` replaced by `states` (all of them when
+// `drop_others`, else only those of the same resources).
+void gpkg_write_resource_states(GDALDataset& ds, const std::filesystem::path& path, const std::string& partner,
+                                const std::vector<ResourceState>& states, bool drop_others);
 void gpkg_record_harvest_run(const std::filesystem::path& path, const std::string& run_id, const std::string& partner,
                              const std::string& report_json);
 std::vector<HarvestRunEntry> gpkg_harvest_runs(const std::filesystem::path& path, std::size_t runs);
@@ -19,8 +26,11 @@ std::vector<HarvestRunEntry> gpkg_harvest_runs(const std::filesystem::path& path
 std::unique_ptr<Store> open_gpkg_store(const std::filesystem::path& path);
 
 // gpkg_catalog.cpp: the catalogue records table.
-Publication gpkg_replace_catalog(const std::filesystem::path& path, const std::string& partner,
-                                 const std::vector<catalog::Record>& records, const std::string& report_json);
-std::vector<catalog::Record> gpkg_load_catalog(const std::filesystem::path& path, const std::string& partner);
+std::optional<Publication> gpkg_update_catalog(const std::filesystem::path& path, const std::string& partner,
+                                               const CatalogUpdate& update, const std::string& report_json);
+std::vector<catalog::Record> gpkg_load_catalog(const std::filesystem::path& path, const std::string& partner,
+                                               bool with_originals);
+std::vector<CatalogEntry> gpkg_catalog_entries(const std::filesystem::path& path, const std::string& partner);
+catalog::OriginalSource gpkg_original_reader(const std::filesystem::path& path);
 
 }  // namespace ideo::store

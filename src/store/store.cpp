@@ -6,11 +6,13 @@
 namespace ideo::store {
 
 // Stores without a catalogue table (test doubles, future backends) say so rather than lose records.
-Publication Store::replace_catalog_records(const std::string& partner, const std::vector<catalog::Record>&,
-                                           const std::string&) {
+std::optional<Publication> Store::update_catalog(const std::string& partner, const CatalogUpdate&, const std::string&) {
     throw Error("this store keeps no catalogue records (partner " + partner + ")");
 }
-std::vector<catalog::Record> Store::load_catalog_records(const std::string&) { return {}; }
+std::vector<catalog::Record> Store::load_catalog_records(const std::string&, bool) { return {}; }
+std::vector<CatalogEntry> Store::catalog_entries(const std::string&) { return {}; }
+catalog::OriginalSource Store::catalog_original_reader() { return {}; }
+std::vector<ResourceState> Store::resource_states(const std::string&) { return {}; }
 
 std::unique_ptr<Store> open_store(const std::string& uri) {
     if (uri.rfind("PG:", 0) == 0)

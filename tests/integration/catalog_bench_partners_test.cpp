@@ -39,7 +39,7 @@ rapidjson::Document manifest(const fs::path& dir) {
 }
 
 struct Totals {
-    std::size_t added = 0, updated = 0, unchanged = 0, withdrawn = 0, failed = 0;
+    std::size_t added = 0, updated = 0, unchanged = 0, withdrawn = 0, failed = 0, pages = 0, pages_unchanged = 0;
     std::map<std::string, std::size_t> added_by_protocol;
     std::string failures;
 };
@@ -47,6 +47,8 @@ struct Totals {
 Totals totals(const harvest::RunResult& run) {
     Totals t;
     for (const auto& r : run.reports) {
+        t.pages += r.pages;
+        t.pages_unchanged += r.pages_unchanged;
         t.added += r.added;
         t.updated += r.updated;
         t.unchanged += r.unchanged;
@@ -56,6 +58,20 @@ Totals totals(const harvest::RunResult& run) {
         for (const auto& f : r.failures) t.failures += r.partner + ": " + f + "\n";
     }
     return t;
+}
+
+std::size_t answers(const PartnerSimulator& sim, int status) {
+    std::size_t n = 0;
+    for (const auto& l : sim.log()) n += l.status == status;
+    return n;
+}
+
+// The listed records of a store: id -> content hash (which covers the original document).
+std::map<std::string, std::string> listed(store::Store& store) {
+    std::map<std::string, std::string> out;
+    for (const auto& r : store.load_catalog_records("", false))
+        if (!r.withdrawn) out[r.id] = r.content_hash;
+    return out;
 }
 
 }  // namespace
@@ -97,11 +113,19 @@ TEST(CatalogueBenchPartners, EveryProtocolHarvestsCompletelyThenUnchangedThenThe
     for (const auto& r : store->load_catalog_records("")) themes.insert(r.themes.begin(), r.themes.end());
     EXPECT_EQ(themes.size(), 14u);  // the portal's 14 themes all hold records
 
+    sim.reset_log();
+    const auto version = store->version();
     const auto second = totals(harvest::run_harvest(partners, no_layers, *store, options));
     EXPECT_EQ(second.unchanged, total) << second.failures;
     EXPECT_EQ(second.added + second.updated + second.withdrawn + second.failed, 0u);
+    // Every page was asked with its validators and answered 304: nothing parsed, nothing written.
+    EXPECT_EQ(answers(sim, 304), sim.log().size());
+    EXPECT_EQ(second.pages_unchanged, second.pages);
+    EXPECT_EQ(second.pages, first.pages);
+    EXPECT_EQ(store->version(), version);
 
     serve_catalogue_partners(sim, dir / "after");  // the partners publish their edits
+    sim.reset_log();
     const auto third = totals(harvest::run_harvest(partners, no_layers, *store, options));
     EXPECT_EQ(third.failures, "");
     EXPECT_EQ(third.updated, changes["updated"].GetUint());
@@ -109,4 +133,13 @@ TEST(CatalogueBenchPartners, EveryProtocolHarvestsCompletelyThenUnchangedThenThe
     EXPECT_EQ(third.withdrawn, changes["withdrawn"].GetUint());
     EXPECT_EQ(third.unchanged, total - third.updated - third.withdrawn);
     EXPECT_EQ(after["records"].GetUint(), total + third.added - third.withdrawn);
+    // Some pages were unchanged (304) and the withdrawals above still came out exact.
+    EXPECT_GT(answers(sim, 304), 0u);
+    EXPECT_LT(third.pages_unchanged, third.pages);
+
+    // The incremental store holds what a harvest of the partners' new state into an empty store holds.
+    auto fresh = store::open_store((dir / "fresh.gpkg").string());
+    const auto all = totals(harvest::run_harvest(partners, no_layers, *fresh, options));
+    EXPECT_EQ(all.added, after["records"].GetUint()) << all.failures;
+    EXPECT_EQ(listed(*store), listed(*fresh));
 }

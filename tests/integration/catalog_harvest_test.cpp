@@ -2,9 +2,16 @@
 // over loopback with their paging; harvest_catalogue_partner writes the store; `ideo serve` answers
 // the catalogue API from it.
 #include <gtest/gtest.h>
+#include <rapidjson/document.h>
+
+#include <atomic>
+#include <map>
+#include <memory>
 
 #include "ideo/catalog/harvest.hpp"
+#include "ideo/catalog/search.hpp"
 #include "ideo/catalog/parse.hpp"
+#include "ideo/index/snapshot.hpp"
 #include "ideo/store/store.hpp"
 #include "partner_simulator.hpp"
 #include "test_support.hpp"
@@ -31,9 +38,18 @@ harvest::HttpOptions quick() {
     return o;
 }
 
-// GeoNetwork's three recorded pages, chosen by startPosition as the real server does.
-void serve_csw(PartnerSimulator& sim, bool drop_last_page = false) {
-    sim.route("/csw", [drop_last_page](const SimRequest& r) {
+// GeoNetwork's three recorded pages, chosen by startPosition as the real server does; what the partner
+// changes between harvests is set in `Csw`.
+struct Csw {
+    bool drop_last_page = false;  // the partner now ends after page 3: page 5's records are gone
+    std::string retitle;          // page 3's first record gets this title
+    bool stamp_each_answer = false;  // the SearchStatus timestamp is the time of the answer, as at many servers
+    bool validators = false;      // ETag and Last-Modified, 304 to a matching conditional request
+};
+
+void serve_csw(PartnerSimulator& sim, Csw csw = {}) {
+    auto answers = std::make_shared<std::atomic<int>>(0);
+    sim.route("/csw", [csw, answers](const SimRequest& r) {
         std::string start = r.param("startPosition");
         if (r.method == "POST") {
             const auto at = r.body.find("startPosition=\"");
@@ -41,12 +57,31 @@ void serve_csw(PartnerSimulator& sim, bool drop_last_page = false) {
         }
         const std::string page = start == "3" ? "3" : start == "5" ? "5" : "1";
         std::string body = read_file(data("catalog/csw/udata_geonetwork-iso19139-page-" + page + ".xml"));
-        if (drop_last_page && page == "3") {  // the partner now ends after page 3: page 5's records are gone
+        if (csw.drop_last_page && page == "3") {
             const auto at = body.find("nextRecord=\"5\"");
             body.replace(at, 14, "nextRecord=\"0\"");
         }
+        if (!csw.retitle.empty() && page == "3") {
+            const std::string old = "Table contenant les générateurs surfaciques liés aux servitudes de la catégorie JS1 en Pas-de-Calais";
+            body.replace(body.find(old), old.size(), csw.retitle);
+        }
+        if (csw.stamp_each_answer) {
+            const auto at = body.find("timestamp=\"") + 11;
+            body.replace(at, body.find('"', at) - at, "2024-03-19T08:13:" + std::to_string(10 + (*answers)++ % 50) + ".000000Z");
+        }
+        if (csw.validators) return PartnerSimulator::conditional(r, body, "application/xml", "Tue, 19 Mar 2024 08:13:39 GMT");
         return SimResponse{200, "application/xml", {}, body};
     });
+}
+
+// The record API's "original", as a server answers it.
+std::string served_original(unsigned short port, const std::string& id) {
+    const auto r = http_get(port, "/catalog/records/" + id);
+    rapidjson::Document d;
+    d.Parse(r.body.c_str(), r.body.size());
+    if (r.status != 200 || d.HasParseError() || !d.HasMember("original") || !d["original"].IsString())
+        return "(HTTP " + std::to_string(r.status) + ") " + r.body.substr(0, 200);
+    return d["original"].GetString();
 }
 
 }  // namespace
@@ -72,6 +107,121 @@ TEST(CatalogueHarvest, PagesThroughCswGetRecordsAddsThenFindsNothingChanged) {
     EXPECT_EQ(second.unchanged, 6u);
     EXPECT_EQ(second.added + second.updated + second.withdrawn, 0u);
     EXPECT_EQ(store->version(), version);  // nothing rewritten, servers keep their snapshot
+    // The pages carry no validators: read again, found byte for byte the same, not parsed.
+    EXPECT_EQ(second.pages, 3u);
+    EXPECT_EQ(second.pages_unchanged, 3u) << second.to_json();
+    EXPECT_TRUE(second.downloaded_nothing);
+}
+
+TEST(CatalogueHarvest, ASecondHarvestSendsConditionalRequestsAndParsesNothingOn304) {
+    TempDir dir;
+    auto store = store::open_store((dir / "ideo.gpkg").string());
+    PartnerSimulator sim;
+    serve_csw(sim, {.validators = true});
+    harvest::HttpClient client(quick());
+    const auto spec = partner("geonetwork", "csw", sim.url("/csw"));
+    const auto first = catalog::harvest_catalogue_partner(spec, client, *store);
+    ASSERT_EQ(first.added, 6u) << first.to_json();
+    EXPECT_EQ(first.pages_unchanged, 0u);
+    EXPECT_EQ(sim.requests("/csw", 304), 0u);
+    const auto version = store->version();
+    sim.reset_log();
+
+    const auto second = catalog::harvest_catalogue_partner(spec, client, *store);
+    EXPECT_EQ(sim.requests("/csw"), 3u);
+    EXPECT_EQ(sim.requests("/csw", 304), 3u);  // every page asked with its ETag
+    EXPECT_EQ(second.pages_unchanged, 3u) << second.to_json();
+    EXPECT_EQ(second.unchanged, 6u);
+    EXPECT_EQ(second.added + second.updated + second.withdrawn + second.failed, 0u) << second.to_json();
+    EXPECT_TRUE(second.downloaded_nothing);
+    EXPECT_EQ(store->version(), version);
+    EXPECT_EQ(store->load_catalog_records("geonetwork").size(), 6u);
+}
+
+TEST(CatalogueHarvest, APageWhoseContentChangedIsParsedAndItsEditCounted) {
+    TempDir dir;
+    auto store = store::open_store((dir / "ideo.gpkg").string());
+    harvest::HttpClient client(quick());
+    const std::string id = "gn:fr-120066022-jdd-585c9cd3-d542-407a-b6a5-885f062b0024";  // page 3's first record
+    PartnerSimulator sim;
+    serve_csw(sim, {.validators = true});
+    ASSERT_EQ(catalog::harvest_catalogue_partner(partner("gn", "csw", sim.url("/csw")), client, *store).added, 6u);
+    const auto version = store->version();
+    sim.reset_log();
+    serve_csw(sim, {.retitle = "Servitudes JS1 du Pas-de-Calais, révisées", .validators = true});
+    const auto r = catalog::harvest_catalogue_partner(partner("gn", "csw", sim.url("/csw")), client, *store);
+    EXPECT_EQ(sim.requests("/csw", 304), 2u);  // pages 1 and 5
+    EXPECT_EQ(r.pages, 3u);
+    EXPECT_EQ(r.pages_unchanged, 2u) << r.to_json();
+    EXPECT_EQ(r.updated, 1u) << r.to_json();
+    EXPECT_EQ(r.unchanged, 5u);
+    EXPECT_EQ(r.added + r.withdrawn + r.failed, 0u);
+    EXPECT_FALSE(r.downloaded_nothing);
+    EXPECT_GT(store->version(), version);
+    std::size_t found = 0;
+    for (const auto& rec : store->load_catalog_records("gn")) {
+        EXPECT_FALSE(rec.withdrawn) << rec.id;
+        if (rec.id != id) continue;
+        ++found;
+        EXPECT_EQ(rec.title, "Servitudes JS1 du Pas-de-Calais, révisées");
+        EXPECT_NE(rec.original.find("Servitudes JS1 du Pas-de-Calais, révisées"), std::string::npos);
+    }
+    EXPECT_EQ(found, 1u);
+
+    // Once stored, the changed page is vouched for by its new ETag.
+    sim.reset_log();
+    const auto again = catalog::harvest_catalogue_partner(partner("gn", "csw", sim.url("/csw")), client, *store);
+    EXPECT_EQ(sim.requests("/csw", 304), 3u);
+    EXPECT_EQ(again.unchanged, 6u) << again.to_json();
+}
+
+TEST(CatalogueHarvest, TheTimeOfTheAnswerAloneDoesNotMakeACswPageChanged) {
+    TempDir dir;
+    auto store = store::open_store((dir / "ideo.gpkg").string());
+    harvest::HttpClient client(quick());
+    PartnerSimulator sim;
+    serve_csw(sim, {.stamp_each_answer = true});
+    const auto spec = partner("gn", "csw", sim.url("/csw"));
+    ASSERT_EQ(catalog::harvest_catalogue_partner(spec, client, *store).added, 6u);
+    const auto same = catalog::harvest_catalogue_partner(spec, client, *store);
+    EXPECT_EQ(same.pages_unchanged, 3u) << same.to_json();
+    EXPECT_EQ(same.unchanged, 6u);
+
+    serve_csw(sim, {.retitle = "Servitudes JS1", .stamp_each_answer = true});
+    const auto edited = catalog::harvest_catalogue_partner(spec, client, *store);
+    EXPECT_EQ(edited.pages_unchanged, 2u) << edited.to_json();
+    EXPECT_EQ(edited.updated, 1u);
+}
+
+TEST(CatalogueHarvest, ASnapshotReadsItsRecordsOriginalsFromTheStoreAndNeverAnotherVersion) {
+    TempDir dir;
+    auto store = store::open_store((dir / "ideo.gpkg").string());
+    harvest::HttpClient client(quick());
+    PartnerSimulator sim;
+    serve_csw(sim);
+    const auto spec = partner("gn", "csw", sim.url("/csw"));
+    ASSERT_EQ(catalog::harvest_catalogue_partner(spec, client, *store).added, 6u);
+    const std::string id = "gn:fr-120066022-jdd-585c9cd3-d542-407a-b6a5-885f062b0024";
+    std::map<std::string, std::string> stored;
+    for (const auto& r : store->load_catalog_records("gn")) stored[r.id] = r.original;
+    ASSERT_TRUE(stored.count(id));
+
+    const LayerCatalog no_layers;
+    const auto snapshot = index::load_snapshot(*store, no_layers);
+    ASSERT_EQ(snapshot->catalog->records.size(), 6u);
+    for (const auto& r : snapshot->catalog->records) {
+        EXPECT_TRUE(r.original.empty()) << r.id << ": the snapshot holds no document";
+        EXPECT_EQ(snapshot->catalog->original(r), stored[r.id]) << r.id;
+    }
+
+    serve_csw(sim, {.retitle = "Servitudes JS1"});
+    ASSERT_EQ(catalog::harvest_catalogue_partner(spec, client, *store).updated, 1u);
+    const auto& old = snapshot->catalog->records[snapshot->catalog->by_id.at(id)];
+    EXPECT_EQ(snapshot->catalog->original(old), std::nullopt);  // not the new document under the old record
+    const auto next = index::load_snapshot(*store, no_layers);
+    const auto& fresh = next->catalog->records[next->catalog->by_id.at(id)];
+    EXPECT_EQ(fresh.title, "Servitudes JS1");
+    EXPECT_NE(next->catalog->original(fresh).value_or("").find("Servitudes JS1"), std::string::npos);
 }
 
 TEST(CatalogueHarvest, PostsGetRecordsWhenThePartnerAsksForPost) {
@@ -91,14 +241,10 @@ TEST(CatalogueHarvest, WithdrawsRecordsGoneFromThePartnerOnlyAfterACompletePagin
     TempDir dir;
     auto store = store::open_store((dir / "ideo.gpkg").string());
     harvest::HttpClient client(quick());
-    {
-        PartnerSimulator sim;
-        serve_csw(sim);
-        catalog::harvest_catalogue_partner(partner("gn", "csw", sim.url("/csw")), client, *store);
-    }
+    PartnerSimulator sim;  // one partner URL throughout: it keys the pages' states
+    serve_csw(sim);
+    catalog::harvest_catalogue_partner(partner("gn", "csw", sim.url("/csw")), client, *store);
     {  // page 3 fails: nothing is withdrawn, the last good records stay
-        PartnerSimulator sim;
-        serve_csw(sim);
         sim.route("/csw", [](const SimRequest& r) {
             if (r.param("startPosition") == "3") return SimResponse{503, "text/plain", {}, "maintenance"};
             return SimResponse{200, "application/xml", {}, read_file(data("catalog/csw/udata_geonetwork-iso19139-page-1.xml"))};
@@ -113,11 +259,11 @@ TEST(CatalogueHarvest, WithdrawsRecordsGoneFromThePartnerOnlyAfterACompletePagin
         EXPECT_EQ(listed, 6u);
     }
     {  // the partner now ends after page 3: the last page's two records are withdrawn
-        PartnerSimulator sim;
-        serve_csw(sim, true);
+        serve_csw(sim, {.drop_last_page = true});
         const auto r = catalog::harvest_catalogue_partner(partner("gn", "csw", sim.url("/csw")), client, *store);
         EXPECT_EQ(r.withdrawn, 2u) << r.to_json();
         EXPECT_EQ(r.unchanged, 4u);
+        EXPECT_EQ(r.pages_unchanged, 1u);  // page 1 taken from the last harvest; page 3 changed (it ends the paging)
         std::size_t withdrawn = 0;
         for (const auto& rec : store->load_catalog_records("gn")) withdrawn += rec.withdrawn;
         EXPECT_EQ(withdrawn, 2u);
@@ -150,11 +296,16 @@ TEST(CatalogueHarvest, ReadsCkanAndHydraPagedDcatAndReportsTheInvalidIsoRecord) 
     EXPECT_EQ(bad.failed, 1u);
     ASSERT_EQ(bad.failures.size(), 1u);
     EXPECT_NE(bad.failures[0].find("record 1 (test-dataset): schema defect"), std::string::npos) << bad.failures[0];
+    // A page with a failed record is read and parsed again at every harvest: its failure is reported again.
+    const auto again = catalog::harvest_catalogue_partner(partner("spatial", "csw", sim.url("/iso")), client, *store);
+    EXPECT_EQ(again.failed, 1u) << again.to_json();
+    EXPECT_EQ(again.pages_unchanged, 0u);
 }
 
 TEST(CatalogueApi, SearchesFiltersAndExportsTheHarvestedRecords) {
     TempDir dir;
     const std::string gpkg = (dir / "ideo.gpkg").string();
+    std::map<std::string, std::string> originals;
     {
         auto store = store::open_store(gpkg);
         PartnerSimulator sim;
@@ -165,6 +316,7 @@ TEST(CatalogueApi, SearchesFiltersAndExportsTheHarvestedRecords) {
         auto ckan = partner("datasud", "ckan", sim.url("/ckan"));
         ckan.page_size = 100;
         catalog::harvest_catalogue_partner(ckan, client, *store);
+        for (const auto& rec : store->load_catalog_records("")) originals[rec.id] = rec.original;
     }
     ServerProcess server({"--store", gpkg, "--layers", layers_dir().string()});
     auto r = http_get(server.port(), "/catalog/records?q=URBANISME%20cartigny");
@@ -189,6 +341,12 @@ TEST(CatalogueApi, SearchesFiltersAndExportsTheHarvestedRecords) {
     EXPECT_NE(r.body.find("\"original\":"), std::string::npos);
     EXPECT_NE(r.body.find("\"partner\":\"datasud\""), std::string::npos);
     EXPECT_EQ(http_get(server.port(), "/catalog/records/nope:1").status, 404);
+    // Each record's document verbatim, as harvested (the server reads it from the store when asked).
+    ASSERT_EQ(originals.size(), 13u);
+    for (const auto& [id, original] : originals) {
+        ASSERT_FALSE(original.empty()) << id;
+        EXPECT_EQ(served_original(server.port(), id), original) << id;
+    }
     r = http_get(server.port(), "/catalog/dcat.jsonld?page_size=5");
     ASSERT_EQ(r.status, 200);
     const auto page = catalog::parse_dcat(r.body, catalog::RdfSyntax::JsonLd, "http://127.0.0.1/");

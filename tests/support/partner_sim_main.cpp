@@ -7,7 +7,7 @@
 //
 // Prints "listening on http://127.0.0.1:PORT (N partners, M records)" once serving; POST
 // /_sim/reload reads DIR again (the partners' new state: records edited, added, withdrawn);
-// GET /_sim/requests counts the partners' requests answered so far. Stops on SIGINT or SIGTERM.
+// GET /_sim/requests counts the partners' requests answered so far (?status=304: those answered so). Stops on SIGINT or SIGTERM.
 #include <algorithm>
 #include <csignal>
 #include <iostream>
@@ -73,9 +73,12 @@ int main(int argc, char** argv) {
             if (r.method != "POST") return SimResponse{405, "text/plain", {}, "POST to reload"};
             return SimResponse{200, "text/plain", {}, summary(serve_catalogue_partners(sim, dir)) + "\n"};
         });
-        sim.route("/_sim/requests", [&sim](const SimRequest&) {
+        sim.route("/_sim/requests", [&sim](const SimRequest& r) {
             const auto log = sim.log();
-            const auto partners = std::count_if(log.begin(), log.end(), [](const LoggedRequest& l) { return l.path.rfind("/_sim/", 0) != 0; });
+            const std::string status = r.param("status");
+            const auto partners = std::count_if(log.begin(), log.end(), [&](const LoggedRequest& l) {
+                return l.path.rfind("/_sim/", 0) != 0 && (status.empty() || std::to_string(l.status) == status);
+            });
             return SimResponse{200, "text/plain", {}, std::to_string(partners) + "\n"};
         });
         std::cout << "listening on " << sim.url("") << " (" << summary(partners) << ")" << std::endl;

@@ -1,5 +1,6 @@
 #pragma once
 // The harvested catalogue's one record model (DCAT-like), whatever protocol it came from.
+#include <functional>
 #include <optional>
 #include <string>
 #include <vector>
@@ -36,5 +37,9 @@ struct Record {
     bool withdrawn = false;       // gone from the partner (kept, flagged, no longer listed)
     std::string withdrawn_at;     // ISO 8601 UTC
 };
+
+// Reads one record's original document when asked (the store keeps them; a server need not): nullopt when
+// no record `id` with `content_hash` is held any more (harvested again since).
+using OriginalSource = std::function<std::optional<std::string>(const std::string& id, const std::string& content_hash)>;
 
 }  // namespace ideo::catalog

@@ -28,18 +28,23 @@ struct FacetIndex {
 };
 
 struct Catalog {
-    std::vector<Record> records;  // listed records (not withdrawn), ordered by id
+    std::vector<Record> records;  // listed records (not withdrawn), ordered by id; `original` empty when read_original is set
     std::unordered_map<std::string, std::uint32_t> by_id;
     std::unordered_map<std::string, std::vector<Posting>> postings;  // token -> ascending docs
     std::vector<float> length;  // weighted tokens per record
     float average_length = 1;
     FacetIndex themes, publishers, keywords, formats;  // formats: of the distributions, once per record
+    OriginalSource read_original;  // the store's documents, read one at a time: they are most of the catalogue's bytes
+
+    // The record's original document: the one it was built with, else read; nullopt when re-harvested since.
+    std::optional<std::string> original(const Record& r) const;
 };
 
 // Lower case, accents removed, split on non-alphanumerics, French plural 's'/'x' trimmed.
 std::vector<std::string> tokenize(std::string_view text);
 
-std::shared_ptr<const Catalog> build_catalog(std::vector<Record> records);
+// `read_original`: where the records' documents are read when they were loaded without (Record::original empty).
+std::shared_ptr<const Catalog> build_catalog(std::vector<Record> records, OriginalSource read_original = {});
 
 struct SearchQuery {
     std::string q;

@@ -45,6 +45,7 @@ struct LinkedImport {
 struct PartnerReport {
     std::string partner, protocol, started_at, finished_at;
     std::size_t added = 0, updated = 0, unchanged = 0, withdrawn = 0, failed = 0;
+    std::size_t pages = 0, pages_unchanged = 0;  // catalogues: answer pages read, and those unchanged (304 or same SHA-256), not parsed
     bool downloaded_nothing = false;      // every resource answered 304 or an unchanged hash
     bool kept_last_good = false;          // the run failed and the last published data was kept
     std::vector<std::string> failures;    // "GET http://...: HTTP 503 after 3 retries", "record 12 (id): invalid XML at line 4, column 7"

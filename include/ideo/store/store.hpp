@@ -37,9 +37,27 @@ struct Publication {
 struct ResourceState {
     std::string partner, resource;  // resource: the URL (or path) fetched
     std::string etag, last_modified, content_hash;
-    std::size_t records = 0;  // features published from it last time
+    std::size_t records = 0;  // features published from it last time (catalogue page: records it listed)
     std::string checked_at;
+    std::string detail;  // the harvester's own notes, opaque to the store (catalogue page: its ids and paging)
 };
+
+// What a catalogue harvest compares a partner's records on: no record JSON, no original document.
+struct CatalogEntry {
+    std::string id, remote_id, content_hash, modified;
+    bool withdrawn = false;
+};
+
+// One catalogue harvest of one partner, applied in one transaction (update_catalog).
+struct CatalogUpdate {
+    std::vector<catalog::Record> upserts;  // added or updated records, written whole
+    std::vector<std::string> withdrawn;    // ids of records gone from the partner: flagged, kept
+    std::string withdrawn_at;
+    std::vector<ResourceState> pages;  // the answer pages read, saved with the records they vouch for
+    bool pages_complete = false;       // a complete paging: the partner's other resource states are dropped
+    bool save_pages = false;           // false: the page states are as stored already
+};
+
 
 // One partner's report in one harvest run (table ideo_harvest_runs), kept as history.
 struct HarvestRunEntry {
@@ -71,17 +89,25 @@ public:
 
     // Harvest bookkeeping (src/store/gpkg_harvest_state.cpp for the GeoPackage).
     virtual std::optional<ResourceState> resource_state(const std::string& partner, const std::string& resource) = 0;
+    // Every resource state of `partner` (a catalogue partner's answer pages), in one read.
+    virtual std::vector<ResourceState> resource_states(const std::string& partner);
     virtual void save_resource_state(const ResourceState& state) = 0;
     virtual void record_harvest_run(const std::string& run_id, const std::string& partner, const std::string& report_json) = 0;
     // Entries of the last `runs` runs, newest run first.
     virtual std::vector<HarvestRunEntry> harvest_runs(std::size_t runs = 20) = 0;
 
-    // The harvested catalogue (src/store/gpkg_catalog.cpp, table ideo_catalog_records): replaces every
-    // record of `partner` (withdrawn ones included, flagged) in one transaction and bumps the version.
-    virtual Publication replace_catalog_records(const std::string& partner, const std::vector<catalog::Record>& records,
-                                                const std::string& report_json);
-    // The records of one partner, or of every partner when empty (withdrawn ones too), ordered by id.
-    virtual std::vector<catalog::Record> load_catalog_records(const std::string& partner = {});
+    // The harvested catalogue (src/store/gpkg_catalog.cpp, table ideo_catalog_records): one partner's harvest
+    // written in one transaction (records, withdrawals, page states); a publication, bumping the version, only
+    // when records changed (nullopt otherwise: servers keep their snapshot).
+    virtual std::optional<Publication> update_catalog(const std::string& partner, const CatalogUpdate& update,
+                                                      const std::string& report_json);
+    // The records of one partner, or of every partner when empty (withdrawn ones too), ordered by id; their
+    // original documents only when asked (they are most of the bytes: catalog_original_reader reads one).
+    virtual std::vector<catalog::Record> load_catalog_records(const std::string& partner = {}, bool with_originals = true);
+    // One partner's records, as little as a harvest compares them on.
+    virtual std::vector<CatalogEntry> catalog_entries(const std::string& partner);
+    // Reads records' original documents one at a time; self-contained: it may outlive this Store.
+    virtual catalog::OriginalSource catalog_original_reader();
 };
 
 // "var/ideo.gpkg" (created with its folder when absent) or "PG:dbname=..." (not available yet: throws).
