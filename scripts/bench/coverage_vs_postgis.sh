@@ -62,6 +62,25 @@ FROM communes c WHERE c.code LIKE '21%';
 SQL
 )
 pg_s=$(echo "$pg_ms / 1000" | bc -l)
+# The same computation with what ideo writes besides: the uncovered zones as GeoJSON in CRS84 (RFC 7946), one
+# Feature per commune, into a file (ideo also writes the verdict of every ERP and ICPE, which PostGIS skips here).
+pg_out_ms=$(psql_ <<SQL | grep -o 'Time: [0-9.]*' | awk '{s+=$2} END {print s}'
+\\timing on
+COPY (
+  SELECT json_build_object('type', 'FeatureCollection', 'features', json_agg(json_build_object(
+           'type', 'Feature', 'properties', json_build_object('insee', code),
+           'geometry', ST_AsGeoJSON(ST_Transform(uncovered, 4326), 7)::json)))
+  FROM (SELECT c.code,
+               ST_Difference(ST_MakeValid(c.geom),
+                             COALESCE((SELECT ST_Union(ST_Buffer(p.geom, 200, 16)) FROM pei p
+                                       WHERE ST_DWithin(p.geom, c.geom, 200) AND p.disponible::text IN ('1', 'true')
+                                         AND ((p.type_pei IN ('PI','BI') AND p.debit >= 60) OR (p.type_pei IN ('PA','CI') AND p.volume >= 120))),
+                                      ST_GeomFromText('POLYGON EMPTY', 2154))) AS uncovered
+        FROM communes c WHERE c.code LIKE '21%') r
+) TO '$work/pg-21.geojson';
+SQL
+)
+pg_out_s=$(echo "$pg_out_ms / 1000" | bc -l)
 pg_share=$(psql_ -c "SELECT 1 - SUM(ST_Area(uncovered)) / (SELECT SUM(ST_Area(geom)) FROM communes WHERE code LIKE '21%') FROM result" 2>/dev/null || true)
 
 # --- extracts: ideo serve (HTTP, loopback) against ogr2ogr on the same store ---
@@ -88,6 +107,8 @@ echo "== Coverage, Côte-d'Or, $communes communes, straight line, default rules 
 printf "ideo coverage 21        : %.2f s wall (%.2f s computing)\n" "$ideo_wall" "$ideo_compute"
 printf "PostGIS (same SQL run)  : %.2f s\n" "$pg_s"
 printf "ratio PostGIS / ideo    : %.1fx (wall), %.1fx (computing)\n" "$(echo "$pg_s / $ideo_wall" | bc -l)" "$(echo "$pg_s / $ideo_compute" | bc -l)"
+printf "PostGIS, GeoJSON written: %.2f s (%s bytes; ideo %s bytes)\n" "$pg_out_s" "$(stat -c %s "$work/pg-21.geojson")" "$(stat -c %s "$work/ideo-21.geojson")"
+printf "ratio PostGIS+GeoJSON / ideo: %.1fx (wall)\n" "$(echo "$pg_out_s / $ideo_wall" | bc -l)"
 echo "covered share: ideo $(grep -o 'covered share [0-9.]*' "$work/ideo.log" | awk '{print $3}'), PostGIS ${pg_share:-?}"
 echo
 echo "== Extract per commune ($sample communes), p50 / p99 in ms =="

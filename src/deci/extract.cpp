@@ -124,6 +124,18 @@ private:
     std::unique_ptr<OGRCoordinateTransformation> transform_;
 };
 
+// Making a Reprojector costs 15 to 50 ms (PROJ reads proj.db, builds the pipeline): more than writing a
+// commune's GeoPackage. So each thread keeps the ones it made (GDAL transformations are not shared
+// between threads), a few CRSs at most; an unknown CRS throws and is not kept.
+const Reprojector& reprojector(const std::string& crs) {
+    constexpr std::size_t kMaxPerThread = 16;
+    thread_local std::map<std::string, std::unique_ptr<const Reprojector>> made;
+    if (const auto it = made.find(crs); it != made.end()) return *it->second;
+    auto r = std::make_unique<const Reprojector>(crs);
+    if (made.size() >= kMaxPerThread) made.clear();  // only a client trying many codes gets here
+    return *made.emplace(crs, std::move(r)).first->second;
+}
+
 struct LayerCounts {
     std::size_t total = 0, available = 0, without_location = 0;
     bool has_availability = false;
@@ -350,8 +362,7 @@ std::vector<std::pair<std::string, std::string>> metadata_rows(const index::Snap
 // One spreadsheet-like file (XLSX, ODS) or a folder of CSV files: summary, layer sheets, metadata.
 void write_tables(GDALDataset& ds, const index::Snapshot& snapshot, const Selection& sel, const ExtractRequest& request,
                   const std::string& date, const std::string& crs, char** sheet_options) {
-    std::optional<Reprojector> reproject;
-    if (crs != "EPSG:2154") reproject.emplace(crs);  // X/Y L93 are fields already
+    const Reprojector* reproject = crs == "EPSG:2154" ? nullptr : &reprojector(crs);  // X/Y L93 are fields already
     OGRLayer* summary = create_sheet(ds, "Synthèse", sheet_options);  // first, so the workbook opens on it
     add_column(*summary, "Rubrique", OFTString);
     add_column(*summary, "Valeur", OFTString);
@@ -368,7 +379,7 @@ void write_tables(GDALDataset& ds, const index::Snapshot& snapshot, const Select
             continue;
         }
         const LayerCounts counts = write_layer_sheet(ds, s.sheet, *data, sel.records.at(s.layer),
-                                                     reproject ? &*reproject : nullptr, crs, sheet_options);
+                                                     reproject, crs, sheet_options);
         rows.emplace_back(s.sheet, counts.total ? count_text(counts) : std::string("aucun enregistrement"));
         std::string partners;
         for (const auto& p : counts.partners) partners += (partners.empty() ? "" : ", ") + p;
@@ -577,7 +588,7 @@ ExtractFile build_extract(const index::Snapshot& snapshot, const ExtractRequest&
         close(ds, dir.path);
         out.bytes = make_zip(folder_files(dir.path, sel.file_stem + "/"));
     } else {
-        const Reprojector reproject(crs);
+        const Reprojector& reproject = reprojector(crs);
         if (fmt == "shp") {
             MemPath dir("-shp");
             VSIMkdir(dir.path.c_str(), 0755);
