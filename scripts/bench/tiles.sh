@@ -48,7 +48,8 @@ echo "corpus: $PEI_COUNT PEI in department $DEPT (scale $SCALE); $(wc -l < "$W/t
 pids=()
 cleanup() {
   for p in "${pids[@]}"; do kill "$p" 2>/dev/null || true; done
-  pkill -x mapserv 2>/dev/null || true  # the FastCGI workers spawn-fcgi started
+  pkill -x mapserv 2>/dev/null || true  # the FastCGI workers spawn-fcgi started (busy ones ignore TERM)
+  sleep 0.5; pkill -9 -x mapserv 2>/dev/null || true
   [ -f "$W/nginx.pid" ] && kill "$(cat "$W/nginx.pid")" 2>/dev/null || true
   [ -d "$W/pg" ] && su postgres -c "/usr/lib/postgresql/15/bin/pg_ctl -D $W/pg -m fast stop" >/dev/null 2>&1 || true
 }
@@ -176,7 +177,7 @@ run() {  # name url-base prefix suffix order connections series
   local name=$1 base=$2 prefix=$3 suffix=$4 order=$5 c=$6 series=$7 threads=1
   [ "$c" -gt 1 ] && threads=2
   TILES="$W/$series.txt" PREFIX="$prefix" SUFFIX="$suffix" ORDER="$order" \
-    wrk -t"$threads" -c"$c" -d"$DURATION"s --latency -s scripts/bench/tiles/cycle.lua "$base" > "$W/wrk-$series-$name-$c.txt" 2>&1 || true
+    wrk -t"$threads" -c"$c" -d"$DURATION"s --timeout 10s --latency -s scripts/bench/tiles/cycle.lua "$base" > "$W/wrk-$series-$name-$c.txt" 2>&1 || true
   local rps p50 p99 errors
   rps=$(awk '/Requests\/sec/ {print $2}' "$W/wrk-$series-$name-$c.txt")
   p50=$(ms "$(awk '$1 == "50%" {print $2}' "$W/wrk-$series-$name-$c.txt")")
@@ -184,8 +185,22 @@ run() {  # name url-base prefix suffix order connections series
   errors=$(awk '/Non-2xx|Socket errors/ {print}' "$W/wrk-$series-$name-$c.txt" | tr '\n' ' ')
   echo "$series|$name|$c|${rps:-0}|$p50|$p99|$errors" >> "$W/results.txt"
 }
+server_pids() {  # every process of the servers under test (PostgreSQL's backends, MapServer's FastCGI workers)
+  pgrep -f "$W/" || true
+  [ -f "$W/pg/postmaster.pid" ] && pgrep -P "$(head -1 "$W/pg/postmaster.pid")" || true
+  pgrep -x mapserv || true
+}
+cpu_ticks() { for p in $(server_pids); do awk '{print $14 + $15}' "/proc/$p/stat" 2>/dev/null; done | awk '{s += $1} END {print s + 0}'; }
+settle() {  # wait (up to a minute) until the servers have worked off what the last cell queued: under 5 % of a core
+  local before after
+  for _ in $(seq 1 120); do
+    before=$(cpu_ticks); sleep 0.5; after=$(cpu_ticks)
+    [ $((after - before)) -le 2 ] && return 0
+  done
+  echo "servers still busy a minute after a cell" >&2
+}
 warm() {  # a short untimed pass so caches (ideo's, geojson-vt's, PostgreSQL's) are as warm as they get
-  TILES="$W/tiles.txt" PREFIX="$2" SUFFIX="$3" ORDER="$4" wrk -t2 -c8 -d3s -s scripts/bench/tiles/cycle.lua "$1" >/dev/null 2>&1 || true
+  TILES="$W/tiles.txt" PREFIX="$2" SUFFIX="$3" ORDER="$4" wrk -t2 -c8 -d3s --timeout 10s -s scripts/bench/tiles/cycle.lua "$1" >/dev/null 2>&1 || true
 }
 : > "$W/results.txt"
 servers=(
@@ -199,8 +214,11 @@ servers=(
 for s in "${servers[@]}"; do
   IFS='|' read -r name base prefix suffix order <<< "$s"
   warm "$base" "$prefix" "$suffix" "$order"
+  # A server still working through requests of a finished cell (a single-threaded node, FastCGI's queue)
+  # would be measured on the next cell's time: each cell starts with the servers idle.
+  settle
   for series in tiles tiles-z12; do
-    for c in 1 16 64; do run "$name" "$base" "$prefix" "$suffix" "$order" "$c" "$series"; done
+    for c in 1 16 64; do run "$name" "$base" "$prefix" "$suffix" "$order" "$c" "$series"; settle; done
   done
 done
 IDEO_RSS=$(awk '/VmHWM/ {printf "%.0f", $2/1024}' /proc/$IDEO_PID/status)
