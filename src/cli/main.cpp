@@ -337,7 +337,12 @@ int cmd_serve(const Args& a) {
     const auto cat = catalog(a);
     auto store = store::open_store(store_uri(a));
     index::SnapshotHolder holder;
-    holder.set(index::load_snapshot(*store, cat));
+    auto load = [&] {
+        auto snapshot = index::load_snapshot(*store, cat);
+        server::prepare_snapshot(*snapshot);
+        return snapshot;
+    };
+    holder.set(load());
     server::ServerOptions opt;
     std::tie(opt.address, opt.port) = parse_listen(a.get("listen", "127.0.0.1:8080"));
     if (a.has("threads")) opt.threads = static_cast<unsigned>(std::atoi(a.get("threads").c_str()));
@@ -368,7 +373,7 @@ int cmd_serve(const Args& a) {
             try {
                 const auto v = store->version();
                 if (v != seen) {
-                    holder.set(index::load_snapshot(*store, cat));
+                    holder.set(load());
                     seen = v;
                     std::cout << "published version " << v << " now served" << std::endl;
                 }

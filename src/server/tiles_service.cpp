@@ -41,6 +41,8 @@ TileState& tile_state(const index::Snapshot& snapshot) {
 
 }  // namespace
 
+void prepare_snapshot(const index::Snapshot& snapshot) { tile_state(snapshot); }
+
 void append_tile_metrics(std::string& out, const index::Snapshot& snapshot) {
     out += "# HELP ideo_tile_cache_lookups_total Tile cache lookups, by result.\n# TYPE ideo_tile_cache_lookups_total counter\n";
     out += "ideo_tile_cache_lookups_total{result=\"hit\"} " + std::to_string(tile_lookups.hits.load()) + '\n';

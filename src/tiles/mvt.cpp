@@ -1,5 +1,7 @@
 #include "ideo/tiles/mvt.hpp"
 
+#include <algorithm>
+
 #include <protozero/pbf_writer.hpp>
 
 namespace ideo::tiles {
@@ -46,7 +48,50 @@ double ring_area(const TileRing& r) {
     return a / 2;
 }
 
-LayerBuilder::LayerBuilder(std::string name, std::uint32_t extent) : name_(std::move(name)), extent_(extent) {}
+namespace {
+
+// Per thread, for each interned value id: (builder generation << 32) | index in that builder's values. A new
+// builder takes a new generation, so nothing is cleared between tiles; a builder whose generation was
+// overtaken (two alive at once on a thread) only writes a value twice.
+struct InternedSlots {
+    std::vector<std::uint64_t> slots;
+    std::uint32_t generation = 0;
+};
+thread_local InternedSlots interned_slots;
+
+std::uint32_t next_generation() {
+    auto& s = interned_slots;
+    if (++s.generation == 0) {  // wrapped: stale stamps could match again
+        std::fill(s.slots.begin(), s.slots.end(), 0);
+        s.generation = 1;
+    }
+    return s.generation;
+}
+
+void write_value(std::string& out, const Value& v) {
+    protozero::pbf_writer w(out);
+    switch (v.index()) {
+        case 1: {
+            const auto n = std::get<std::int64_t>(v);
+            if (n < 0) w.add_sint64(kValueSint, n);
+            else w.add_int64(kValueInt, n);
+            break;
+        }
+        case 2: w.add_double(kValueDouble, std::get<double>(v)); break;
+        default: w.add_string(kValueString, std::get<std::string>(v)); break;
+    }
+}
+
+}  // namespace
+
+std::string encode_value(const Value& v) {
+    std::string out;
+    write_value(out, v);
+    return out;
+}
+
+LayerBuilder::LayerBuilder(std::string name, std::uint32_t extent)
+    : name_(std::move(name)), extent_(extent), generation_(next_generation()) {}
 
 std::uint32_t LayerBuilder::key_index(std::string_view key) {
     if (auto it = key_ids_.find(key); it != key_ids_.end()) return it->second;
@@ -58,22 +103,27 @@ std::uint32_t LayerBuilder::key_index(std::string_view key) {
 
 std::uint32_t LayerBuilder::value_index(const Value& v) {
     scratch_.clear();
-    protozero::pbf_writer w(scratch_);
-    switch (v.index()) {
-        case 1: {
-            const auto n = std::get<std::int64_t>(v);
-            if (n < 0) w.add_sint64(kValueSint, n);
-            else w.add_int64(kValueInt, n);
-            break;
-        }
-        case 2: w.add_double(kValueDouble, std::get<double>(v)); break;
-        default: w.add_string(kValueString, std::get<std::string>(v)); break;
-    }
+    write_value(scratch_, v);
     if (auto it = value_ids_.find(std::string_view(scratch_)); it != value_ids_.end()) return it->second;
     const auto id = static_cast<std::uint32_t>(values_.size());
-    value_ids_.emplace(scratch_, id);
-    values_.push_back(scratch_);
+    values_.emplace_back(value_ids_.emplace(scratch_, id).first->first);  // node keys do not move
     return id;
+}
+
+void LayerBuilder::add_interned(std::uint32_t key, std::uint32_t value_id, std::string_view encoded) {
+    auto& slots = interned_slots.slots;
+    if (value_id >= slots.size()) slots.resize(std::max<std::size_t>(value_id + 1, slots.size() * 2), 0);
+    std::uint64_t& slot = slots[value_id];
+    std::uint32_t index;
+    if (slot >> 32 == generation_) {
+        index = static_cast<std::uint32_t>(slot);
+    } else {
+        index = static_cast<std::uint32_t>(values_.size());
+        values_.push_back(encoded);
+        slot = (static_cast<std::uint64_t>(generation_) << 32) | index;
+    }
+    tags_.push_back(key);
+    tags_.push_back(index);
 }
 
 void LayerBuilder::add_property(std::uint32_t key, const Value& value) {
@@ -139,7 +189,7 @@ std::string LayerBuilder::finish() const {
     w.add_string(kLayerName, name_);
     out += features_buf_;
     for (const auto& k : keys_) w.add_string(kLayerKeys, k);
-    for (const auto& v : values_) w.add_message(kLayerValues, v);
+    for (const auto& v : values_) w.add_message(kLayerValues, v.data(), v.size());
     w.add_uint32(kLayerExtent, extent_);
     return out;
 }

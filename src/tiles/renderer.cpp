@@ -59,6 +59,14 @@ struct TileRenderer::PreparedLayer {
     std::vector<WorldPoint> world;  // per feature, NaN when the feature has no location
     std::vector<GeomPtr> shapes;    // lines and polygons in world coordinates
     std::vector<int> property_fields;
+    // Every value a tile may write, interned once per snapshot: per feature, its id then its property_fields,
+    // as indices into `values` (kNoValue for a null); `values` holds the encoded MVT Value messages.
+    static constexpr std::uint32_t kNoValue = UINT32_MAX;
+    std::vector<std::string> values;
+    std::vector<std::uint32_t> value_ids;
+    const std::uint32_t* values_of(std::uint32_t feature) const {
+        return value_ids.data() + static_cast<std::size_t>(feature) * (1 + property_fields.size());
+    }
     mutable std::mutex simplified_mutex;
     mutable std::map<int, std::vector<GeomPtr>> simplified;  // per zoom, built on first use
     mutable std::mutex labels_mutex;
@@ -84,6 +92,29 @@ struct TileRenderer::PreparedLayer {
     }
 };
 
+namespace {
+
+// Fills layer.values and layer.value_ids (see PreparedLayer): one hash per value per snapshot, none per tile.
+template <class Layer>
+void intern_layer_values(Layer& layer) {
+    const auto& features = layer.data->features;
+    StringIndex ids;
+    layer.value_ids.reserve(features.size() * (1 + layer.property_fields.size()));
+    auto intern = [&](const Value& v) {
+        if (is_null(v)) return Layer::kNoValue;
+        std::string encoded = encode_value(v);
+        auto [it, added] = ids.try_emplace(std::move(encoded), static_cast<std::uint32_t>(layer.values.size()));
+        if (added) layer.values.push_back(it->first);
+        return it->second;
+    };
+    for (const auto& f : features) {
+        layer.value_ids.push_back(intern(Value{f.id}));
+        for (int fi : layer.property_fields) layer.value_ids.push_back(intern(f.values[fi]));
+    }
+}
+
+}  // namespace
+
 TileRenderer::TileRenderer(const index::Snapshot& snapshot, TileOptions options)
     : snapshot_(&snapshot), options_(options), coverage_(std::make_unique<CoverageShapes>()) {
     auto ctx = geos();
@@ -100,6 +131,7 @@ TileRenderer::TileRenderer(const index::Snapshot& snapshot, TileOptions options)
                                     : std::find(ts.properties.begin(), ts.properties.end(), f.name) != ts.properties.end();
             if (wanted) p->property_fields.push_back(static_cast<int>(i));
         }
+        intern_layer_values(*p);
         if (p->points) {
             p->world.resize(data.features.size(), WorldPoint{NAN, NAN});
             for (std::size_t i = 0; i < data.features.size(); ++i) {
@@ -151,20 +183,23 @@ void TileRenderer::render_layer(const PreparedLayer& layer, TileId t, std::strin
     const std::uint32_t id_key = builder.key_index("id");
     std::vector<std::uint32_t> field_keys(data.spec.fields.size());
     for (int fi : layer.property_fields) field_keys[fi] = builder.key_index(data.spec.fields[fi].name);
-    auto add_properties = [&](const Feature& f) {
-        builder.add_property(id_key, Value{f.id});
-        for (int fi : layer.property_fields) {
-            const auto& spec = data.spec.fields[fi];
-            if (!ts.zoom_properties.empty()) {
-                bool shown = false;
-                for (const auto& zp : ts.zoom_properties)
-                    if (t.z >= zp.minzoom && t.z <= zp.maxzoom &&
-                        std::find(zp.fields.begin(), zp.fields.end(), spec.name) != zp.fields.end())
-                        shown = true;
-                if (!shown) continue;
-            }
-            builder.add_property(field_keys[fi], f.values[fi]);
-        }
+    // The properties this zoom shows (zoom_properties), as positions in property_fields.
+    std::vector<std::size_t> shown;
+    for (std::size_t k = 0; k < layer.property_fields.size(); ++k) {
+        const auto& name = data.spec.fields[layer.property_fields[k]].name;
+        bool show = ts.zoom_properties.empty();
+        for (const auto& zp : ts.zoom_properties)
+            if (t.z >= zp.minzoom && t.z <= zp.maxzoom && std::find(zp.fields.begin(), zp.fields.end(), name) != zp.fields.end())
+                show = true;
+        if (show) shown.push_back(k);
+    }
+    auto add_properties = [&](std::uint32_t feature) {
+        const std::uint32_t* ids = layer.values_of(feature);
+        auto add = [&](std::uint32_t key, std::uint32_t id) {
+            if (id != PreparedLayer::kNoValue) builder.add_interned(key, id, layer.values[id]);
+        };
+        add(id_key, ids[0]);
+        for (std::size_t k : shown) add(field_keys[layer.property_fields[k]], ids[1 + k]);
     };
 
     if (layer.points && ts.cluster_below > t.z) {
@@ -196,7 +231,7 @@ void TileRenderer::render_layer(const PreparedLayer& layer, TileId t, std::strin
         }
         for (const auto& [key, c] : cells) {
             if (c.count == 1) {
-                add_properties(data.features[c.first]);
+                add_properties(c.first);
                 builder.add_property("point_count", Value{std::int64_t{1}});
                 builder.add_point(c.first, to_tile(layer.world[c.first].x, layer.world[c.first].y, t, extent));
                 continue;
@@ -216,7 +251,7 @@ void TileRenderer::render_layer(const PreparedLayer& layer, TileId t, std::strin
         for (auto i : hits) {
             const WorldPoint w = layer.world[i];
             if (std::isnan(w.x)) continue;
-            add_properties(data.features[i]);
+            add_properties(i);
             builder.add_point(i, to_tile(w.x, w.y, t, extent));
         }
     } else {
@@ -226,7 +261,7 @@ void TileRenderer::render_layer(const PreparedLayer& layer, TileId t, std::strin
         std::vector<TileRing> parts;  // line parts or polygon rings, reused from feature to feature
         for (auto i : hits) {
             if (!simplified[i] || !shapes::clip_to_tile(simplified[i].get(), line, t, clip, extent, parts)) continue;
-            add_properties(data.features[i]);
+            add_properties(i);
             if (line) builder.add_multilinestring(i, parts);
             else builder.add_polygon(i, parts);
         }
@@ -237,7 +272,7 @@ void TileRenderer::render_layer(const PreparedLayer& layer, TileId t, std::strin
                 if (!layer.shapes[i]) continue;
                 const WorldPoint w = layer.label_at(i);
                 if (!(w.x >= inner.min_x && w.x < inner.max_x && w.y >= inner.min_y && w.y < inner.max_y)) continue;
-                add_properties(data.features[i]);
+                add_properties(i);
                 builder.add_point((1ull << 62) | i, to_tile(w.x, w.y, t, extent));  // ids clear of the polygons'
             }
         }

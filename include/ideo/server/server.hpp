@@ -43,4 +43,8 @@ private:
     std::unique_ptr<Impl> impl_;
 };
 
+// Builds what serving a snapshot's tiles needs (tile-ready coordinates, the layers' interned tile values:
+// 0.3 s for 95,000 PEI) before the snapshot is handed to the server, so no tile request waits for it.
+void prepare_snapshot(const index::Snapshot& snapshot);
+
 }  // namespace ideo::server

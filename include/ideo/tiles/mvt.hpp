@@ -32,6 +32,9 @@ public:
     void add_property(std::string_view key, const Value& value) { add_property(key_index(key), value); }
     // The same with a key resolved once by key_index(): the hot loop hashes no key.
     void add_property(std::uint32_t key, const Value& value);
+    // A value interned by the caller: `value_id` in a dictionary of encoded Value messages (encode_value) that
+    // outlives the builder. Deduplicated by id, so the hot loop hashes no value bytes either.
+    void add_interned(std::uint32_t key, std::uint32_t value_id, std::string_view encoded);
     std::uint32_t key_index(std::string_view key);
     void add_point(std::uint64_t id, TilePoint p);
     void add_linestring(std::uint64_t id, const std::vector<TilePoint>& line) { add_multilinestring(id, {line}); }
@@ -51,14 +54,18 @@ private:
     std::uint32_t extent_;
     std::vector<std::string> keys_;
     StringIndex key_ids_;
-    std::vector<std::string> values_;  // encoded Value messages
+    std::vector<std::string_view> values_;  // encoded Value messages: keys of value_ids_ or interned ones
     StringIndex value_ids_;
+    std::uint32_t generation_;  // this builder's stamp in the thread's interned-value slots
     std::string scratch_;      // the value being encoded, reused
     std::string feature_buf_;  // the feature being written, reused
     std::vector<std::uint32_t> tags_;  // tags of the feature being built
     std::string features_buf_;
     std::size_t features_ = 0;
 };
+
+// The encoded MVT Value message of a non-null value (what LayerBuilder writes in the layer's values).
+std::string encode_value(const Value& v);
 
 // Signed area (shoelace) of a ring in tile coordinates; positive = clockwise on screen (y down).
 double ring_area(const TileRing& r);
