@@ -10,10 +10,6 @@ import path from 'node:path';
 import { belfortStore, serve, root } from './support.mjs';
 import { launchChromium, artifacts } from './browser.mjs';
 
-// Endpoints other issues are still building: the page probes them and hides what answers 404,
-// and chromium logs each such 404 as a console error that says nothing about the page.
-const optional = /\/(catalog\/records|deci\/communes\/\d[0-9AB]\d{3}(\/(coverage|arrete\.docx|extract\.[a-z.]+))?)(\?|$)/;
-
 let fixture, server, chromium;
 before(async () => {
   assert.ok(existsSync(path.join(root, 'web', 'dist', 'index.html')), 'web/dist is not built: run scripts/build-web');
@@ -34,8 +30,7 @@ async function openPage(t) {
   page.on('console', (m) => {
     if (m.type() !== 'error') return;
     const url = m.location()?.url ?? '';
-    if ([404, 501].includes(log.failed.get(url)) && optional.test(url)) t.diagnostic(`optional endpoint not served yet: ${url} (${log.failed.get(url)})`);
-    else log.errors.push(`${m.text()} ${url}`);
+    log.errors.push(`${m.text()} ${url}`);
   });
   page.on('pageerror', (e) => log.errors.push(`uncaught: ${e.message}`));
   page.on('response', (r) => {
@@ -145,7 +140,7 @@ test('straight-line coverage shows the hatched gaps of the coverage tiles, and h
   });
   assert.ok(straight.hatched > 0, 'no hatched gap drawn over Belfort');
   assert.equal(straight.geojsonPolygons, 0, 'the gaps are not drawn twice');
-  assert.ok(log.failed.size === 0 || [...log.failed.keys()].every((u) => optional.test(u)), [...log.failed.keys()].join(' '));
+  assert.equal(log.failed.size, 0, [...log.failed.keys()].join(' '));
   await page.check('input[name="coverage"][value=""]');
   assert.equal(await page.evaluate(() => window.ideo.map.getLayoutProperty('coverage-hatch', 'visibility')), 'none');
   assert.deepEqual(log.errors, []);
