@@ -7,13 +7,14 @@ import { createServer } from 'node:http';
 import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
-import { belfortStore, serve, root } from './support.mjs';
+import { belfortStore, harvestRecordedCatalogue, serve, root } from './support.mjs';
 import { launchChromium, artifacts } from './browser.mjs';
 
 let fixture, server, chromium;
 before(async () => {
   assert.ok(existsSync(path.join(root, 'web', 'dist', 'index.html')), 'web/dist is not built: run scripts/build-web');
   fixture = belfortStore();
+  await harvestRecordedCatalogue(fixture.store);
   server = await serve(fixture.store);
   chromium = await launchChromium();
 });
@@ -236,5 +237,28 @@ test('the embed page renders in an iframe of another site with only the layers a
   assert.match(seen.selected, /90010/);
   assert.equal(seen.panel, false, 'the embed has no side panel');
   assert.deepEqual(log.errors, []);
+  await page.close();
+});
+
+test('the catalogue search lists the harvested records with facets, and a publisher facet filters them', async (t) => {
+  const { page, log } = await openPage(t);
+  await page.goto(`${server.base}/map`);
+  const all = await api('/catalog/records?limit=1');
+  assert.ok(all.numberMatched > 0, 'the fixture harvested no catalogue record');
+  await page.getByLabel('Rechercher un jeu de données').fill('');
+  await page.locator('#catalog-form button[type="submit"], #catalog-form input[type="submit"]').first().click();
+  await page.waitForFunction((n) => document.getElementById('catalog-status').textContent.startsWith(`${n} `), all.numberMatched);
+  // The facet the server counts most records for, among the publishers.
+  const publisher = all.facets.publishers[0];
+  const chip = page.locator('#catalog-facets button[data-facet="publisher"]', { hasText: publisher.value }).first();
+  await chip.click();
+  await page.waitForFunction((n) => document.getElementById('catalog-status').textContent.startsWith(`${n} `), publisher.count);
+  assert.equal(await page.locator('#catalog-facets button[data-facet="publisher"][aria-pressed="true"]').count(), 1);
+  const shown = await page.locator('#catalog-results li .publisher').allTextContents();
+  assert.equal(shown.length, Math.min(publisher.count, 20));
+  for (const p of shown) assert.equal(p, ` — ${publisher.value}`);
+  await page.screenshot({ path: path.join(artifacts, 'map-catalogue.png') });
+  assert.deepEqual(log.errors, []);
+  assert.equal(log.failed.size, 0, [...log.failed.keys()].join(' '));
   await page.close();
 });

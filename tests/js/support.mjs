@@ -1,7 +1,7 @@
 // Runs the real ideo binary for the JavaScript tests: imports the Belfort corpus into a temporary
 // store and serves it on a free loopback port.
 import { spawn, spawnSync } from 'node:child_process';
-import { mkdtempSync, rmSync } from 'node:fs';
+import { mkdtempSync, readdirSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 
@@ -23,6 +23,31 @@ export function belfortStore() {
   ideo(['import', 'pei', data('deci/d_pei_cd90_p.zip'), '--store', store]);
   ideo(['import', 'erp', data('deci/erp-90-prefecture.csv'), '--store', store]);
   return { dir, store, cleanup: () => rmSync(dir, { recursive: true, force: true }) };
+}
+
+// The catalogue partners of the demo (real answers of ../shared/data/catalog: CSW, CKAN, DCAT, ODS),
+// served on loopback by ideo-partner-sim and harvested into `store` with ideo harvest.
+export async function harvestRecordedCatalogue(store) {
+  const sim = process.env.IDEO_PARTNER_SIM || path.join(path.dirname(binary), 'ideo-partner-sim');
+  const partners = mkdtempSync(path.join(tmpdir(), 'ideo-js-partners-'));
+  const child = spawn(sim, ['--recorded', path.join(shared, 'data', 'catalog'), '--partners-out', partners], { cwd: root });
+  try {
+    await new Promise((resolve, reject) => {
+      let out = '';
+      const timer = setTimeout(() => reject(new Error('ideo-partner-sim did not start: ' + out)), 60000);
+      child.stdout.on('data', (d) => {
+        out += d;
+        if (/listening on/.test(out)) { clearTimeout(timer); resolve(); }
+      });
+      child.on('exit', (code) => reject(new Error(`ideo-partner-sim exited with ${code}: ${out}`)));
+    });
+    const ids = readdirSync(partners).filter((f) => f.endsWith('.json')).map((f) => f.slice(0, -5));
+    // --only: the catalogue partners alone, not the layers' file sources.
+    return ideo(['harvest', '--partners', partners, '--store', store, '--only', ...ids]);
+  } finally {
+    child.kill('SIGTERM');
+    rmSync(partners, { recursive: true, force: true });
+  }
 }
 
 export async function serve(store) {

@@ -342,18 +342,14 @@ $('embed-copy').addEventListener('click', async () => {
 
 const facetsChosen = new Map();
 
-// Facets as [{name, values: [{value, count}]}], whichever shape the server answers with.
-function normaliseFacets(f) {
-  if (!f) return [];
-  const values = (v) => (Array.isArray(v)
-    ? v.map((x) => ({ value: x.value ?? x.key ?? x.name, count: x.count ?? x.n }))
-    : Object.entries(v).map(([value, count]) => ({ value, count })));
-  if (Array.isArray(f)) return f.map((x) => ({ name: x.name ?? x.property ?? x.id, values: values(x.buckets ?? x.values ?? []) }));
-  return Object.entries(f).map(([name, v]) => ({ name, values: values(v?.buckets ?? v) }));
-}
-
-const FACET_TITLES = { theme: 'Thème', themes: 'Thème', publisher: 'Producteur', keyword: 'Mot-clé', keywords: 'Mot-clé', partner: 'Partenaire' };
-const FACET_PARAMS = { themes: 'theme', keywords: 'keyword' };
+// GET /catalog/records answers facets as {themes: [{value, count}], publishers: [...], keywords, formats};
+// each facet filters with its singular parameter.
+const FACETS = {
+  themes: { title: 'Thème', param: 'theme' },
+  publishers: { title: 'Producteur', param: 'publisher' },
+  keywords: { title: 'Mot-clé', param: 'keyword' },
+  formats: { title: 'Format', param: 'format' },
+};
 
 async function searchCatalog() {
   const q = new URLSearchParams({ limit: '20' });
@@ -369,18 +365,19 @@ async function searchCatalog() {
     status.textContent = `Catalogue indisponible (${e.message}).`;
     return;
   }
-  const records = res.records ?? res.features ?? [];
-  const total = res.numberMatched ?? res.total ?? records.length;
-  status.textContent = `${fr(total)} jeu(x) de données`;
+  const records = res.records;
+  status.textContent = `${fr(res.numberMatched)} jeu(x) de données`;
   const facetBox = $('catalog-facets');
   facetBox.replaceChildren();
-  for (const facet of normaliseFacets(res.facets)) {
-    const param = FACET_PARAMS[facet.name] ?? facet.name;
-    const group = el('div', { className: 'facet' }, el('h3', { textContent: FACET_TITLES[facet.name] ?? facet.name }));
-    for (const { value, count } of facet.values.slice(0, 8)) {
+  for (const [name, { title, param }] of Object.entries(FACETS)) {
+    const values = res.facets?.[name] ?? [];
+    if (!values.length) continue;
+    const group = el('div', { className: 'facet' }, el('h3', { textContent: title }));
+    for (const { value, count } of values.slice(0, 8)) {
       const chosen = facetsChosen.get(param) === value;
       const b = el('button', { type: 'button', className: chosen ? 'chip chosen' : 'chip', textContent: `${value} (${count})` });
       b.setAttribute('aria-pressed', String(chosen));
+      b.dataset.facet = param;
       b.addEventListener('click', () => {
         if (chosen) facetsChosen.delete(param); else facetsChosen.set(param, value);
         searchCatalog();
@@ -390,15 +387,14 @@ async function searchCatalog() {
     facetBox.append(group);
   }
   $('catalog-results').replaceChildren(...records.map((r) => {
-    const p = r.properties ?? r;
-    const layer = p.feeds_layer ?? r.feeds_layer;
+    const description = r.description ?? '';
     const li = el('li', {},
-      el('strong', { textContent: p.title ?? r.id }),
-      p.publisher ? el('span', { className: 'publisher', textContent: ` — ${typeof p.publisher === 'string' ? p.publisher : p.publisher.name ?? ''}` }) : null,
-      p.description ? el('p', { textContent: String(p.description).slice(0, 220) + (String(p.description).length > 220 ? '…' : '') }) : null);
-    if (layer && ui.groups[layer]) {
-      const b = el('button', { type: 'button', className: 'button small', textContent: `Voir sur la carte : ${LAYER_TITLES[layer] ?? layer}` });
-      b.addEventListener('click', () => showLayer(layer));
+      el('strong', { textContent: r.title || r.id }),
+      r.publisher ? el('span', { className: 'publisher', textContent: ` — ${r.publisher}` }) : null,
+      description ? el('p', { textContent: description.slice(0, 220) + (description.length > 220 ? '…' : '') }) : null);
+    if (r.feeds_layer && ui.groups[r.feeds_layer]) {
+      const b = el('button', { type: 'button', className: 'button small', textContent: `Voir sur la carte : ${LAYER_TITLES[r.feeds_layer] ?? r.feeds_layer}` });
+      b.addEventListener('click', () => showLayer(r.feeds_layer));
       li.append(b);
     }
     return li;
