@@ -104,6 +104,12 @@ test('searching "belfort" zooms to Belfort and shows its counts', async (t) => {
   assert.equal(await count('erp-total'), erp.numberMatched);
   assert.equal(await count('pei-available') + await count('pei-unavailable'), pei.numberMatched);
   assert.ok(await count('pei-compliant') <= await count('pei-available'));
+  // The counts are the server's summary, not recomputed by the page.
+  const summary = await api('/deci/communes/90010');
+  for (const key of ['available', 'compliant', 'unavailable']) assert.equal(await count(`pei-${key}`), summary.pei[key], key);
+  assert.equal(await count('icpe-total'), summary.icpe.total);
+  const warnings = await page.locator('#commune-warnings li').allTextContents();
+  if (summary.pei.check_overdue) assert.ok(warnings.some((w) => w.includes('sans contrôle récent')), warnings.join(' | '));
   assert.deepEqual(log.errors, []);
   await page.close();
 });
@@ -153,6 +159,15 @@ test("the Excel download is a workbook holding Belfort's PEI", async (t) => {
   await page.goto(`${server.base}/map?insee=90010`);
   const link = page.locator('#downloads a[href$="/extract.xlsx"]');
   await link.waitFor();
+  // Every download button points at a file the server makes.
+  const hrefs = await page.locator('#downloads a').evaluateAll((as) => as.map((a) => a.href));
+  assert.equal(hrefs.length, 8, hrefs.join(' '));
+  for (const href of hrefs) {
+    const r = await fetch(href);
+    const body = Buffer.from(await r.arrayBuffer());
+    assert.equal(r.status, 200, href);
+    assert.ok(body.length > 100, `${href}: ${body.length} bytes`);
+  }
   const [download] = await Promise.all([page.waitForEvent('download'), link.click()]);
   const dir = mkdtempSync(path.join(tmpdir(), 'ideo-download-'));
   try {

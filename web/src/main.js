@@ -144,74 +144,20 @@ async function choose(hit) {
 
 // ---- summary ------------------------------------------------------------------------------------
 
-const num = (...vs) => vs.find((v) => typeof v === 'number' && Number.isFinite(v));
-
-// The server's summary, whichever shape (nested or flat) it answers with.
-function normaliseSummary(s) {
-  const pei = typeof s.pei === 'object' && s.pei ? s.pei : {};
-  const count = (x) => (typeof x === 'number' ? x : x && typeof x === 'object' ? num(x.total, x.count) : undefined);
-  const total = num(pei.total, s.pei_total);
-  const available = num(pei.available, s.pei_available);
-  const out = {
-    total,
-    available,
-    compliant: num(pei.compliant, s.pei_compliant),
-    unavailable: num(pei.unavailable, s.pei_unavailable, total !== undefined && available !== undefined ? total - available : undefined),
-    erp: num(count(s.erp), s.erp_total),
-    icpe: num(count(s.icpe), s.icpe_total),
-    warnings: [],
-  };
-  const extra = {
-    check_overdue: num(pei.check_overdue, s.pei_check_overdue),
-    below_need: num(pei.below_need, s.pei_below_need),
-    without_location: num(pei.without_location, s.pei_without_location),
-    erp_without_location: num(s.erp?.without_location, s.erp_without_location),
-    icpe_without_location: num(s.icpe?.without_location, s.icpe_without_location),
-  };
-  for (const [k, v] of Object.entries(extra)) if (v) out.warnings.push(warningText(k, v));
-  // Free-text flags, when the server words some itself.
-  for (const f of Array.isArray(s.flags) ? s.flags : []) {
-    const text = typeof f === 'string' ? f : f?.message ?? f?.description ?? f?.label;
-    if (text) out.warnings.push(text);
-  }
-  return out;
-}
-
-function warningText(code, n) {
-  const texts = {
-    check_overdue: `${fr(n)} PEI sans contrôle récent (ou sans date de contrôle)`,
-    pei_check_overdue: `${fr(n)} PEI sans contrôle récent (ou sans date de contrôle)`,
-    below_need: `${fr(n)} PEI disponibles mais au débit ou volume insuffisant`,
-    pei_below_need: `${fr(n)} PEI disponibles mais au débit ou volume insuffisant`,
-    without_location: `${fr(n)} PEI sans coordonnées (absents de la carte)`,
-    pei_without_location: `${fr(n)} PEI sans coordonnées (absents de la carte)`,
-    no_check_date: `${fr(n)} PEI sans date de contrôle`,
-    erp_without_location: `${fr(n)} ERP sans coordonnées (absents de la carte)`,
-    icpe_without_location: `${fr(n)} ICPE sans coordonnées (absents de la carte)`,
-  };
-  return texts[code] ?? `${code} : ${fr(n)}`;
-}
-
-// Without the summary endpoint the page counts from the features API, with the clusters' rule of compliance.
-async function summaryFromFeatures(insee) {
-  const pei = await getJSON(`/collections/pei/items?insee=${insee}&limit=10000`);
-  const matched = async (layer) => {
-    try { return (await getJSON(`/collections/${layer}/items?insee=${insee}&limit=1`)).numberMatched; } catch { return undefined; }
-  };
-  let available = 0, compliant = 0, noLocation = 0, noCheck = 0;
-  for (const f of pei.features) {
-    const p = f.properties;
-    const ok = p.disponible === 1 || p.disponible === true;
-    if (ok) available++;
-    if (ok && ((['PI', 'BI'].includes(p.type_pei) && p.debit >= 60) || (['PA', 'CI'].includes(p.type_pei) && p.volume >= 120))) compliant++;
-    if (!f.geometry) noLocation++;
-    if (!p.date_ct) noCheck++;
-  }
-  const total = pei.numberMatched ?? pei.features.length;
+// GET /deci/communes/{insee}: {pei: {total, available, compliant, unavailable, check_overdue, below_need,
+// without_location}, erp: {total, without_location}, icpe: {total, without_location}, quality: {...}}.
+function readSummary(s) {
   const warnings = [];
-  if (noLocation) warnings.push(warningText('without_location', noLocation));
-  if (noCheck) warnings.push(warningText('no_check_date', noCheck));
-  return { total, available, compliant, unavailable: total - available, erp: await matched('erp'), icpe: await matched('icpe'), warnings };
+  const warn = (n, text) => { if (n) warnings.push(`${fr(n)} ${text}`); };
+  warn(s.pei.check_overdue, 'PEI sans contrôle récent (ou sans date de contrôle)');
+  warn(s.pei.below_need, 'PEI disponibles mais au débit ou volume insuffisant');
+  warn(s.pei.without_location, 'PEI sans coordonnées (absents de la carte)');
+  warn(s.erp.without_location, 'ERP sans coordonnées (absents de la carte)');
+  warn(s.icpe.without_location, 'ICPE sans coordonnées (absents de la carte)');
+  return {
+    total: s.pei.total, available: s.pei.available, compliant: s.pei.compliant, unavailable: s.pei.unavailable,
+    erp: s.erp.total, icpe: s.icpe.total, warnings,
+  };
 }
 
 async function showSummary(hit) {
@@ -221,13 +167,10 @@ async function showSummary(hit) {
   warn.replaceChildren();
   let s;
   try {
-    s = normaliseSummary(await getJSON(`/deci/communes/${hit.insee}`));
-    if (s.total === undefined) throw new Error('summary without PEI counts');
-  } catch {
-    try { s = await summaryFromFeatures(hit.insee); } catch (e) {
-      dl.replaceChildren(el('dt', { textContent: `Résumé indisponible (${e.message})` }));
-      return;
-    }
+    s = readSummary(await getJSON(`/deci/communes/${hit.insee}`));
+  } catch (e) {
+    dl.replaceChildren(el('dt', { textContent: `Résumé indisponible (${e.message})` }));
+    return;
   }
   if (state.commune !== hit) return;
   const rows = [
@@ -262,15 +205,9 @@ const DOWNLOADS = [
   ['arrete.docx', "Projet d'arrêté municipal DECI (Word)"],
 ];
 
-async function showDownloads(hit) {
-  const ul = $('downloads');
-  ul.replaceChildren(el('li', { textContent: 'Vérification des formats…' }));
-  // A format the server does not produce (yet) answers 404 or 501: its button is left out.
-  const ok = await Promise.all(DOWNLOADS.map(async ([file]) => {
-    try { return (await fetch(`/deci/communes/${hit.insee}/${file}`, { method: 'HEAD' })).ok; } catch { return false; }
-  }));
-  if (state.commune !== hit) return;
-  ul.replaceChildren(...DOWNLOADS.filter((_, i) => ok[i]).map(([file, label]) => el('li', {},
+// Links only: the server makes a file when it is asked for, not to show its button.
+function showDownloads(hit) {
+  $('downloads').replaceChildren(...DOWNLOADS.map(([file, label]) => el('li', {},
     el('a', {
       href: `/deci/communes/${hit.insee}/${file}`,
       download: '',
@@ -278,7 +215,6 @@ async function showDownloads(hit) {
       textContent: label,
       ariaLabel: `Télécharger ${label} pour ${hit.nom}`,
     }))));
-  if (!ul.children.length) ul.append(el('li', { textContent: 'Aucun téléchargement disponible.' }));
 }
 
 // ---- coverage -----------------------------------------------------------------------------------
