@@ -86,7 +86,7 @@ pg_share=$(psql_ -c "SELECT 1 - SUM(ST_Area(uncovered)) / (SELECT SUM(ST_Area(ge
 # --- extracts: ideo serve (HTTP, loopback) against ogr2ogr on the same store ---
 "$ideo" serve --store "$store" --layers "$root/layers" --listen 127.0.0.1:0 > "$work/serve.log" 2>&1 &
 server_pid=$!
-for _ in $(seq 100); do grep -q listening "$work/serve.log" && break; sleep 0.1; done
+for _ in $(seq 100); do grep -qs listening "$work/serve.log" && break; sleep 0.1; done
 url=$(grep -o 'http://[0-9.:]*' "$work/serve.log" | head -1)
 codes=$(ogrinfo -q -sql "SELECT code FROM communes WHERE code LIKE '21%' ORDER BY code LIMIT $sample" "$store" | grep -o "= 21[0-9]*" | tr -d '= ')
 pct() { sort -n | awk '{a[NR]=$1} END {p50=a[int(NR*0.5)+ (NR*0.5>int(NR*0.5))]; p99=a[int(NR*0.99)+(NR*0.99>int(NR*0.99))]; printf "%.1f %.1f\n", p50*1000, p99*1000}'; }
