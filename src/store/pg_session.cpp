@@ -133,10 +133,23 @@ Result Session::exec(const std::string& sql, const std::string& what, const std:
     std::vector<const char*> values;
     values.reserve(params.size());
     for (const auto& p : params) values.push_back(p ? p->c_str() : nullptr);
-    // Without parameters, the simple query protocol: it takes several statements (the DDL scripts).
-    Result r(params.empty() && !binary ? PQexec(conn_, sql.c_str())
-                                       : PQexecParams(conn_, sql.c_str(), static_cast<int>(values.size()), nullptr,
-                                                      values.data(), nullptr, nullptr, binary ? 1 : 0));
+    const auto run = [&] {
+        // Without parameters, the simple query protocol: it takes several statements (the DDL scripts).
+        return Result(params.empty() && !binary ? PQexec(conn_, sql.c_str())
+                                                : PQexecParams(conn_, sql.c_str(), static_cast<int>(values.size()), nullptr,
+                                                               values.data(), nullptr, nullptr, binary ? 1 : 0));
+    };
+    Result r = run();
+    // An idle pooled connection the server dropped (restart, failover, idle timeout): reconnect once and run
+    // again, unless this lease already ran statements (a transaction would be half gone).
+    if (!used_ && PQstatus(conn_) == CONNECTION_BAD) {
+        PQreset(conn_);
+        if (PQstatus(conn_) == CONNECTION_OK) {
+            PQsetNoticeProcessor(conn_, ignore_notice, nullptr);
+            r = run();
+        }
+    }
+    used_ = true;
     const auto status = r ? PQresultStatus(r.get()) : PGRES_FATAL_ERROR;
     if (status != PGRES_COMMAND_OK && status != PGRES_TUPLES_OK) fail(what, r.get());
     return r;

@@ -66,6 +66,7 @@ public:
 private:
     std::shared_ptr<Pool> pool_;
     PGconn* conn_;
+    bool used_ = false;  // a statement ran on this lease: a lost connection is no longer retried
 };
 
 // BEGIN now, ROLLBACK at the end of the scope unless committed.

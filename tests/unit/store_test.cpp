@@ -704,6 +704,20 @@ TEST(PgStore, FirstOpenCreatesPostgisAndTheTablesAndRegistersTheGeometryColumn) 
     EXPECT_EQ(open_store(cluster.uri(db))->version(), 1);
 }
 
+// A replica's pooled connections dropped by the server (restart, failover): the next poll reconnects.
+TEST(PgStore, IdleConnectionsDroppedByTheServerAreReopened) {
+    auto& cluster = test::pg_cluster();
+    const std::string db = cluster.new_database();
+    auto store = open_store(cluster.uri(db));
+    publish(*store, "sdis21", sdis21_features(10));
+    EXPECT_EQ(store->version(), 1);
+    EXPECT_EQ(cluster.query(db, "SELECT count(pg_terminate_backend(pid)) > 0 FROM pg_stat_activity WHERE datname = '" + db +
+                                    "' AND pid <> pg_backend_pid()"),
+              "t");
+    EXPECT_EQ(store->version(), 1);
+    EXPECT_EQ(store->load(catalog().get("pei")).size(), 10u);
+}
+
 TEST(GpkgStore, OgrFailureNamesTheStoreFile) {
     TempDir dir;
     const auto path = dir / "not-a-gpkg.gpkg";
