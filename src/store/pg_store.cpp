@@ -141,6 +141,21 @@ std::optional<std::string> ewkb_wgs84(const Geometry& g) {
     return out;
 }
 
+// The served geometry from PostGIS's binary output (EWKB): the SRID after the type dropped, then read as WKB.
+Geometry geometry_from_ewkb(std::string_view ewkb) {
+    std::uint32_t type = 0;
+    if (ewkb.size() < 9 || ewkb[0] != 1) return geometry_from_wkb(ewkb);  // PostGIS sends little-endian
+    std::memcpy(&type, ewkb.data() + 1, 4);
+    if (!(type & 0x20000000u)) return geometry_from_wkb(ewkb);
+    type &= ~0x20000000u;
+    std::string wkb;
+    wkb.reserve(ewkb.size() - 4);
+    wkb += '\1';
+    wkb.append(reinterpret_cast<const char*>(&type), 4);
+    wkb.append(ewkb.substr(9));
+    return geometry_from_wkb(wkb);  // Z or M flags (a table edited elsewhere): OGR reads and flattens them
+}
+
 template <class T>
 bool parse_number(const std::string& s, T& out) {
     const auto [end, ec] = std::from_chars(s.data(), s.data() + s.size(), out);
@@ -337,7 +352,8 @@ std::vector<Feature> PgStore::load(const LayerSpec& layer) {
     std::string sql = "SELECT ";
     for (const auto& f : layer.fields)
         sql += has(f.name) ? identifier(f.name) + "::" + sql_type(f.type) + ", " : std::string("NULL, ");
-    sql += "ideo_source, ideo_source_id, ideo_harvested_at, ideo_flags, ST_AsBinary(geom, 'NDR') FROM " +
+    // geom itself, sent as EWKB (what ST_AsBinary would rewrite on the server costs twice the query).
+    sql += "ideo_source, ideo_source_id, ideo_harvested_at, ideo_flags, geom FROM " +
            identifier(layer.id) + " ORDER BY fid";
     const Result r = s.exec(sql, "table " + layer.id + ": cannot read the features", {}, true);
     const PGresult* res = r.get();
@@ -356,7 +372,7 @@ std::vector<Feature> PgStore::load(const LayerSpec& layer) {
         f.provenance.harvested_at = read_text(res, i, nfields + 2);
         f.flags = split_flags(read_text(res, i, nfields + 3));
         if (!PQgetisnull(res, i, nfields + 4))
-            f.geometry = geometry_from_wkb({PQgetvalue(res, i, nfields + 4), static_cast<std::size_t>(PQgetlength(res, i, nfields + 4))});
+            f.geometry = geometry_from_ewkb({PQgetvalue(res, i, nfields + 4), static_cast<std::size_t>(PQgetlength(res, i, nfields + 4))});
     }
     return sorted_by_id(std::move(features));
 }
