@@ -718,6 +718,47 @@ TEST(PgStore, IdleConnectionsDroppedByTheServerAreReopened) {
     EXPECT_EQ(store->load(catalog().get("pei")).size(), 10u);
 }
 
+// The harvester and an `ideo import` (or a server's background harvest) publishing at the same time:
+// writers take turns, every publish gets its own version, and each source ends as its last publish left it.
+TEST(PgStore, ConcurrentWritersTakeTurnsAndNumberTheirVersionsWithoutGaps) {
+    auto& cluster = test::pg_cluster();
+    const std::string db = cluster.new_database();
+    const std::string uri = cluster.uri(db);
+    open_store(uri);  // the tables, before the writers race
+    std::vector<pid_t> writers;
+    for (const std::string source : {"sdis21", "sdis71"}) {
+        const pid_t child = ::fork();
+        ASSERT_GE(child, 0);
+        if (child == 0) {
+            int code = 0;
+            try {
+                auto store = open_store(uri);
+                auto features = sdis21_features(800, source == "sdis71" ? "X71-" : "");
+                for (auto& f : features) f.provenance.source = source;
+                for (int i = 0; i < 5; ++i) publish(*store, source, features);
+            } catch (const std::exception& e) {
+                std::fprintf(stderr, "writer %s: %s\n", source.c_str(), e.what());
+                code = 1;
+            }
+            ::_exit(code);
+        }
+        writers.push_back(child);
+    }
+    for (const pid_t w : writers) {
+        int status = 0;
+        ASSERT_EQ(::waitpid(w, &status, 0), w);
+        EXPECT_TRUE(WIFEXITED(status) && WEXITSTATUS(status) == 0);
+    }
+    auto store = open_store(uri);
+    EXPECT_EQ(store->version(), 10);
+    const auto pubs = store->publications();
+    ASSERT_EQ(pubs.size(), 10u);
+    for (std::size_t i = 0; i < pubs.size(); ++i) EXPECT_EQ(pubs[i].version, static_cast<std::int64_t>(10 - i));
+    const auto loaded = store->load(catalog().get("pei"));
+    EXPECT_EQ(count_from(loaded, "sdis21"), 800u);
+    EXPECT_EQ(count_from(loaded, "sdis71"), 800u);
+}
+
 TEST(GpkgStore, OgrFailureNamesTheStoreFile) {
     TempDir dir;
     const auto path = dir / "not-a-gpkg.gpkg";
