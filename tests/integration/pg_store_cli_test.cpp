@@ -3,10 +3,12 @@
 // picks up another process's publish by polling the version; a failed or killed import leaves the
 // previous version in the database.
 #include <gtest/gtest.h>
+#include <rapidjson/document.h>
 
 #include <chrono>
 #include <thread>
 
+#include "ideo/core/layer.hpp"
 #include "ideo/store/store.hpp"
 #include "pg_cluster.hpp"
 #include "test_support.hpp"
@@ -98,6 +100,37 @@ TEST(PostgisStore, FailedOrKilledImportLeavesThePreviousVersionInTheDatabase) {
     // The database is not left locked: the next import publishes.
     ASSERT_EQ(import_files(pg, {{"erp", kErp21}}), "");
     EXPECT_EQ(store_version(pg), version + 1);
+}
+
+// The harvester's bookkeeping in PostgreSQL: what a run fetched is remembered, so the next run downloads
+// and imports nothing; every partner's report is kept in ideo_harvest_runs.
+TEST(PostgisStore, HarvestIntoPostgisIsIncrementalOnTheSecondRun) {
+    auto& cluster = pg_cluster();
+    const std::string db = cluster.new_database();
+    const std::string pg = cluster.uri(db);
+    const std::vector<std::string> args = {"harvest", "--only", "sdis90", "prefecture90", "admin-express-90",
+                                           "--layers", layers_dir().string(), "--store", pg, "--json"};
+    std::vector<rapidjson::Document> runs(2);
+    for (auto& d : runs) {
+        const auto r = run_ideo(args);
+        ASSERT_EQ(r.exit_code, 0) << r.err << r.out;
+        d.Parse(r.out.c_str());
+        ASSERT_TRUE(!d.HasParseError() && d.HasMember("partners")) << r.out;
+        ASSERT_EQ(d["partners"].Size(), 3u) << r.out;
+    }
+    std::uint64_t pei_added = 0;
+    for (const auto& r : runs[0]["partners"].GetArray()) {
+        EXPECT_GT(r["added"].GetUint64(), 100u) << r["partner"].GetString();
+        if (std::string(r["partner"].GetString()) == "sdis90") pei_added = r["added"].GetUint64();
+    }
+    for (const auto& r : runs[1]["partners"].GetArray()) {
+        EXPECT_TRUE(r["downloaded_nothing"].GetBool()) << r["partner"].GetString();
+        EXPECT_EQ(r["added"].GetUint64(), 0u) << r["partner"].GetString();
+    }
+    auto store = ideo::store::open_store(pg);
+    EXPECT_EQ(store->load(ideo::load_layers(layers_dir()).get("pei")).size(), pei_added);
+    EXPECT_EQ(store->harvest_runs(10).size(), 6u);  // two runs of three partners
+    EXPECT_EQ(store->publications().size(), 3u) << "the second run published nothing";
 }
 
 TEST(PostgisStore, UnreachableDatabaseIsNamedWithoutItsPassword) {
