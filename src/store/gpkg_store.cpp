@@ -5,6 +5,7 @@
 // only uncommitted WAL frames that the next open ignores. Every call opens its own dataset: GDAL
 // datasets are not thread-safe, a fresh handle always sees the latest commit and the latest tables,
 // and opening costs a few milliseconds, which a 2 s version poll does not notice.
+#include "store_common.hpp"
 #include "gpkg_store.hpp"
 #include "gpkg_util.hpp"
 
@@ -17,7 +18,6 @@
 #include <cstdlib>
 #include <cstring>
 #include <mutex>
-#include <numeric>
 #include <optional>
 
 #include "ideo/core/error.hpp"
@@ -75,22 +75,6 @@ struct LayerColumns {
     }
 };
 
-// "YYYY-MM-DD" only: OGR's own parser takes "31/02/2024" for a date of year 31.
-bool parse_iso_date(std::string_view s, int& y, int& m, int& d) {
-    if (s.size() != 10 || s[4] != '-' || s[7] != '-') return false;
-    for (std::size_t i : {0, 1, 2, 3, 5, 6, 8, 9})
-        if (s[i] < '0' || s[i] > '9') return false;
-    const auto num = [&](std::size_t at, std::size_t len) {
-        int v = 0;
-        for (std::size_t i = at; i < at + len; ++i) v = v * 10 + (s[i] - '0');
-        return v;
-    };
-    y = num(0, 4);
-    m = num(5, 2);
-    d = num(8, 2);
-    return m >= 1 && m <= 12 && d >= 1 && d <= 31;
-}
-
 // False when the column cannot hold the value (a date that is not YYYY-MM-DD): nothing is dropped silently.
 bool set_value(OGRFeature& out, int column, const Value& v, FieldType type) {
     if (column < 0) return true;
@@ -130,26 +114,6 @@ Value get_value(const OGRFeature& in, int column, FieldType type) {
     return std::string(in.GetFieldAsString(column));
 }
 
-std::string join_flags(const std::vector<std::string>& flags) {
-    std::string out;
-    for (const auto& f : flags) {
-        if (!out.empty()) out += ';';
-        out += f;
-    }
-    return out;
-}
-
-std::vector<std::string> split_flags(std::string_view s) {
-    std::vector<std::string> out;
-    while (!s.empty()) {
-        const size_t semi = s.find(';');
-        if (semi != 0) out.emplace_back(s.substr(0, semi));
-        if (semi == std::string_view::npos) break;
-        s.remove_prefix(semi + 1);
-    }
-    return out;
-}
-
 // Sets the feature's geometry from WKB (false when invalid); a point reuses the feature's OGRPoint.
 bool set_geometry(OGRFeature& out, const Geometry& g) {
     if (g.empty()) {
@@ -175,28 +139,7 @@ bool set_geometry(OGRFeature& out, const Geometry& g) {
     return true;
 }
 
-Geometry get_geometry(const OGRFeature& in) {
-    Geometry g;
-    const OGRGeometry* geom = in.GetGeometryRef();
-    if (!geom || geom->IsEmpty()) return g;
-    if (wkbFlatten(geom->getGeometryType()) == wkbPoint) {
-        const auto* p = geom->toPoint();
-        return Geometry::point(p->getX(), p->getY());
-    }
-    std::unique_ptr<OGRGeometry> flat;
-    if (geom->Is3D() || geom->IsMeasured()) {  // the store serves 2D
-        flat.reset(geom->clone());
-        flat->flattenTo2D();
-        geom = flat.get();
-    }
-    g.wkb.resize(geom->WkbSize());
-    geom->exportToWkb(wkbNDR, reinterpret_cast<unsigned char*>(g.wkb.data()), wkbVariantIso);
-    OGREnvelope e;
-    geom->getEnvelope(&e);
-    g.envelope.expand(e.MinX, e.MinY);
-    g.envelope.expand(e.MaxX, e.MaxY);
-    return g;
-}
+Geometry get_geometry(const OGRFeature& in) { return geometry_from_ogr(in.GetGeometryRef()); }
 
 class GpkgStore final : public Store {
 public:
@@ -392,14 +335,8 @@ Publication GpkgStore::publish(const LayerSpec& layer, const std::string& source
 
         const LayerColumns columns(*records->GetLayerDefn(), layer);
         OGRFeature row(records->GetLayerDefn());
-        const auto inject_fault = [&](std::size_t written) {
-            if (options.fail_after < 0 || written != static_cast<std::size_t>(options.fail_after)) return;
-            if (options.abort_instead) std::abort();
-            throw Error("injected writer failure after " + std::to_string(written) + " features of " + layer.id + " (" +
-                        path_.string() + ")");
-        };
         for (std::size_t i = 0; i < features.size(); ++i) {
-            inject_fault(i);
+            inject_writer_fault(options, i, layer.id, path_.string());
             const Feature& f = features[i];
             const auto at = [&] { return "table " + layer.id + ": feature \"" + f.id + "\" of source " + source; };
             for (std::size_t k = 0; k < columns.fields.size(); ++k) {
@@ -418,7 +355,7 @@ Publication GpkgStore::publish(const LayerSpec& layer, const std::string& source
             CPLErrorReset();
             if (records->CreateFeature(&row) != OGRERR_NONE) fail(at() + ": cannot write it");
         }
-        inject_fault(features.size());
+        inject_writer_fault(options, features.size(), layer.id, path_.string());
         if (rebuild_index)
             exec(*ds, "SELECT CreateSpatialIndex(" + sql_literal(layer.id) + ", '" + kGeometryColumn + "')",
                  "table " + layer.id + ": cannot rebuild its spatial index");
@@ -491,15 +428,7 @@ std::vector<Feature> GpkgStore::load(const LayerSpec& layer) {
         f.flags = split_flags(in->GetFieldAsString(columns.flags));
     }
     if (CPLGetLastErrorType() >= CE_Failure) fail("table " + layer.id + ": cannot read the features");
-    // Stable: equal identifiers (one per source) stay in write order. Positions are sorted, then each
-    // feature moved once (sorting the features themselves moved each of them a dozen times).
-    std::vector<std::uint32_t> order(features.size());
-    std::iota(order.begin(), order.end(), 0u);
-    std::stable_sort(order.begin(), order.end(), [&](auto a, auto b) { return features[a].id < features[b].id; });
-    std::vector<Feature> sorted;
-    sorted.reserve(features.size());
-    for (const auto i : order) sorted.push_back(std::move(features[i]));
-    return sorted;
+    return sorted_by_id(std::move(features));
 }
 
 std::vector<std::string> GpkgStore::ids_from_other_sources(const LayerSpec& layer, const std::string& source) {

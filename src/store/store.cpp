@@ -1,11 +1,12 @@
 #include "ideo/store/store.hpp"
 
 #include "gpkg_store.hpp"
+#include "pg_store.hpp"
 #include "ideo/core/error.hpp"
 
 namespace ideo::store {
 
-// Stores without a catalogue table (test doubles, future backends) say so rather than lose records.
+// Stores without a catalogue table (test doubles) say so rather than lose records.
 std::optional<Publication> Store::update_catalog(const std::string& partner, const CatalogUpdate&, const std::string&) {
     throw Error("this store keeps no catalogue records (partner " + partner + ")");
 }
@@ -15,9 +16,7 @@ catalog::OriginalSource Store::catalog_original_reader() { return {}; }
 std::vector<ResourceState> Store::resource_states(const std::string&) { return {}; }
 
 std::unique_ptr<Store> open_store(const std::string& uri) {
-    if (uri.rfind("PG:", 0) == 0)
-        // The URI is not echoed: it may carry a password.
-        throw Error("PostGIS store not available yet: use a GeoPackage path such as var/ideo.gpkg instead of PG:...");
+    if (uri.rfind("PG:", 0) == 0) return open_pg_store(uri.substr(3));
     if (uri.empty()) throw Error("empty store URI (a GeoPackage path such as var/ideo.gpkg, or PG:dbname=...)");
     return open_gpkg_store(uri);
 }

@@ -17,14 +17,6 @@ const std::string kBelfortCommunes = data("communes/communes-90-territoire-de-be
 const std::string kPei90 = data("deci/d_pei_cd90_p.zip").string();
 const std::string kErp90 = data("deci/erp-90-prefecture.csv").string();
 
-long number_matched(unsigned short port, const std::string& layer) {
-    const auto r = http_get(port, "/collections/" + layer + "/items?limit=1");
-    if (r.status != 200) return -1;
-    rapidjson::Document d;
-    d.Parse(r.body.c_str());
-    return d.HasMember("numberMatched") ? d["numberMatched"].GetInt64() : -1;
-}
-
 void import_ok(const std::string& store, const std::string& layer, const std::string& file) {
     const auto r = run_ideo({"import", layer, file, "--store", store});
     ASSERT_EQ(r.exit_code, 0) << r.out << r.err;

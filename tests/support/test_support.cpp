@@ -8,6 +8,7 @@
 #include <boost/asio/ip/tcp.hpp>
 #include <boost/beast/core.hpp>
 #include <boost/beast/http.hpp>
+#include <rapidjson/document.h>
 #include <chrono>
 #include <cstdlib>
 #include <fstream>
@@ -173,6 +174,14 @@ HttpResponse http_get(unsigned short port, const std::string& target, const std:
     beast::error_code ec;
     stream.socket().shutdown(boost::asio::ip::tcp::socket::shutdown_both, ec);
     return r;
+}
+
+long number_matched(unsigned short port, const std::string& layer) {
+    const auto r = http_get(port, "/collections/" + layer + "/items?limit=1");
+    if (r.status != 200) return -1;
+    rapidjson::Document d;
+    d.Parse(r.body.c_str());
+    return !d.HasParseError() && d.IsObject() && d.HasMember("numberMatched") ? d["numberMatched"].GetInt64() : -1;
 }
 
 }  // namespace ideo::test

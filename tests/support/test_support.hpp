@@ -62,4 +62,7 @@ struct HttpResponse {
 HttpResponse http_get(unsigned short port, const std::string& target,
                       const std::map<std::string, std::string>& headers = {});
 
+// numberMatched of /collections/{layer}/items on the server at `port` (-1 when the answer is not a 200 with it).
+long number_matched(unsigned short port, const std::string& layer);
+
 }  // namespace ideo::test

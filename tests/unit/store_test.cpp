@@ -1,5 +1,6 @@
-// The GeoPackage store: round trips, per-source replacement, atomic publish (thrown, killed), quarantine,
-// versions, and a file that GDAL (hence QGIS) opens as a plain GeoPackage.
+// Both stores, the GeoPackage and PostGIS (a throwaway PostgreSQL cluster, tests/support/pg_cluster.hpp),
+// through the same tests: round trips, per-source replacement, atomic publish (thrown, killed), quarantine,
+// versions, harvest bookkeeping, the catalogue, and tables that GDAL (hence QGIS) opens as plain layers.
 #include <gdal_priv.h>
 #include <gtest/gtest.h>
 
@@ -13,9 +14,13 @@
 #include <chrono>
 #include <csignal>
 #include <cstdio>
+#include <thread>
+
+#include "ideo/catalog/record.hpp"
 
 #include "ideo/core/error.hpp"
 #include "ideo/store/store.hpp"
+#include "pg_cluster.hpp"
 #include "test_support.hpp"
 
 namespace ideo::store {
@@ -134,9 +139,41 @@ std::size_t count_from(const std::vector<Feature>& features, const std::string& 
                                                   [&](const Feature& f) { return f.provenance.source == source; }));
 }
 
-TEST(GpkgStore, PublishThenLoadRoundTripsValuesGeometryAndProvenance) {
-    TempDir dir;
-    auto store = open_store((dir / "var/ideo.gpkg").string());
+// A fresh store per test: a GeoPackage in a temporary folder, or a new database of the test cluster.
+class StoreTest : public ::testing::TestWithParam<std::string> {
+protected:
+    void SetUp() override {
+        if (GetParam() == "pg") {
+            database_ = test::pg_cluster().new_database();
+            uri_ = test::pg_cluster().uri(database_);
+        } else {
+            uri_ = (dir_ / "var/ideo.gpkg").string();
+        }
+    }
+    bool pg() const { return GetParam() == "pg"; }
+    const std::string& uri() const { return uri_; }
+    std::unique_ptr<Store> open() const { return open_store(uri_); }
+    // What the store's error messages name it by: the file, or the database (the URI without password).
+    std::string shown_name() const { return pg() ? "dbname=" + database_ : uri_; }
+    // The store as QGIS sees it: GDAL's GPKG driver on the file, its PostgreSQL driver on the database.
+    Dataset open_in_gdal() const {
+        GDALAllRegister();
+        const char* gpkg[] = {"GPKG", nullptr};
+        const char* postgres[] = {"PostgreSQL", nullptr};
+        const char* all_tables[] = {"LIST_ALL_TABLES=YES", nullptr};  // QGIS's "also list tables with no geometry"
+        return Dataset(GDALDataset::Open(uri_.c_str(), GDAL_OF_VECTOR | GDAL_OF_READONLY, pg() ? postgres : gpkg,
+                                         pg() ? all_tables : nullptr, nullptr));
+    }
+
+    TempDir dir_;
+    std::string database_, uri_;
+};
+
+INSTANTIATE_TEST_SUITE_P(Backends, StoreTest, ::testing::Values("gpkg", "pg"),
+                         [](const auto& info) { return info.param; });
+
+TEST_P(StoreTest, PublishThenLoadRoundTripsValuesGeometryAndProvenance) {
+    auto store = open();
     const auto features = sdis21_features(300);
     const Publication p = publish(*store, "sdis21", features);
     EXPECT_EQ(p.version, 1);
@@ -161,9 +198,8 @@ TEST(GpkgStore, PublishThenLoadRoundTripsValuesGeometryAndProvenance) {
                                [](const Feature& a, const Feature& b) { return a.id < b.id; }));
 }
 
-TEST(GpkgStore, PolygonLayerRoundTripsPolygonsAndMultiPolygons) {
-    TempDir dir;
-    auto store = open_store((dir / "ideo.gpkg").string());
+TEST_P(StoreTest, PolygonLayerRoundTripsPolygonsAndMultiPolygons) {
+    auto store = open();
     const LayerSpec& communes = catalog().get("communes");
     std::vector<Feature> features;
     for (const char* wkt : {"POLYGON ((5 47,5.1 47,5.1 47.1,5 47.1,5 47))",
@@ -193,9 +229,8 @@ TEST(GpkgStore, PolygonLayerRoundTripsPolygonsAndMultiPolygons) {
     }
 }
 
-TEST(GpkgStore, PublishReplacesOnlyThatSourcesRecords) {
-    TempDir dir;
-    auto store = open_store((dir / "ideo.gpkg").string());
+TEST_P(StoreTest, PublishReplacesOnlyThatSourcesRecords) {
+    auto store = open();
     publish(*store, "sdis21", sdis21_features(100));
     auto other = sdis21_features(50, "X71-");
     for (auto& f : other) f.provenance.source = "sdis71";
@@ -214,6 +249,142 @@ TEST(GpkgStore, PublishReplacesOnlyThatSourcesRecords) {
     EXPECT_EQ(store->ids_from_other_sources(catalog().get("pei"), "sdis21"), expected);
     EXPECT_EQ(store->ids_from_other_sources(catalog().get("pei"), "sdis71").size(), 30u);
     EXPECT_TRUE(store->ids_from_other_sources(catalog().get("erp"), "prefecture21").empty());
+}
+
+// load_snapshot reads every layer at once, one thread each, through the same Store.
+TEST_P(StoreTest, LoadsFromSeveralThreadsAtOnceEachSeeTheWholeLayer) {
+    auto store = open();
+    publish(*store, "sdis21", sdis21_features(1500));
+    store->publish(catalog().get("erp"), "prefecture21", {}, {}, report_of("erp", "prefecture21", 0));
+    std::vector<std::size_t> sizes(6);
+    std::vector<std::int64_t> versions(6);
+    std::vector<std::string> errors(6);
+    std::vector<std::thread> readers;
+    for (std::size_t i = 0; i < sizes.size(); ++i)
+        readers.emplace_back([&, i] {
+            try {
+                versions[i] = store->version();
+                sizes[i] = store->load(catalog().get(i % 2 ? "erp" : "pei")).size();
+            } catch (const std::exception& e) {
+                errors[i] = e.what();
+            }
+        });
+    for (auto& t : readers) t.join();
+    for (std::size_t i = 0; i < sizes.size(); ++i) {
+        EXPECT_EQ(errors[i], "") << i;
+        EXPECT_EQ(sizes[i], i % 2 ? 0u : 1500u) << i;
+        EXPECT_EQ(versions[i], 2) << i;
+    }
+}
+
+TEST_P(StoreTest, HarvestStateIsSavedPerPartnerResourceAndRunsKeptNewestFirst) {
+    auto store = open();
+    EXPECT_FALSE(store->resource_state("sdis21", "https://example.org/pei.zip"));
+    ResourceState s{"sdis21", "https://example.org/pei.zip", "\"abc\"", "Tue, 01 Dec 2026 10:00:00 GMT", "sha256:1", 42,
+                    "2026-12-01T10:00:00Z", "page 1"};
+    store->save_resource_state(s);
+    s.etag = "\"def\"";
+    s.records = 43;
+    store->save_resource_state(s);  // the same resource: updated, not added
+    store->save_resource_state({"sdis21", "https://example.org/other.csv", "", "", "sha256:2", 1, "", ""});
+    store->save_resource_state({"sdis71", "https://example.org/pei.zip", "", "", "sha256:3", 7, "", ""});
+    const auto got = store->resource_state("sdis21", "https://example.org/pei.zip");
+    ASSERT_TRUE(got);
+    EXPECT_EQ(got->etag, "\"def\"");
+    EXPECT_EQ(got->last_modified, s.last_modified);
+    EXPECT_EQ(got->content_hash, "sha256:1");
+    EXPECT_EQ(got->records, 43u);
+    EXPECT_EQ(got->checked_at, "2026-12-01T10:00:00Z");
+    EXPECT_EQ(got->detail, "page 1");
+    const auto states = store->resource_states("sdis21");
+    ASSERT_EQ(states.size(), 2u);
+    EXPECT_EQ(states[1].resource, "https://example.org/other.csv");
+    EXPECT_EQ(states[1].checked_at.size(), 20u) << "an empty checked_at is stamped with the time of saving";
+
+    EXPECT_TRUE(store->harvest_runs().empty());
+    store->record_harvest_run("run-1", "sdis21", R"({"ok":true})");
+    store->record_harvest_run("run-1", "sdis71", R"({"ok":false})");
+    store->record_harvest_run("run-2", "sdis21", R"({"ok":true})");
+    const auto runs = store->harvest_runs(1);
+    ASSERT_EQ(runs.size(), 1u);
+    EXPECT_EQ(runs[0].run_id, "run-2");
+    const auto all = store->harvest_runs(20);
+    ASSERT_EQ(all.size(), 3u);
+    EXPECT_EQ(all[0].run_id, "run-2");
+    EXPECT_EQ(all[2].partner, "sdis21");
+    EXPECT_EQ(all[1].report_json, R"({"ok":false})");
+}
+
+catalog::Record catalog_record(const std::string& partner, const std::string& remote_id, const std::string& hash) {
+    catalog::Record r;
+    r.partner = partner;
+    r.remote_id = remote_id;
+    r.id = partner + ":" + remote_id;
+    r.title = "Points d'eau incendie " + remote_id;
+    r.keywords = {"DECI", "hydrant"};
+    r.harvested_at = "2026-12-01T10:00:00Z";
+    r.modified = "2026-11-30";
+    r.content_hash = hash;
+    r.original = "<gmd:MD_Metadata>" + remote_id + " é</gmd:MD_Metadata>";
+    r.original_format = "iso19139";
+    return r;
+}
+
+TEST_P(StoreTest, CatalogueUpdateIsOnePublicationAndReadsBackWithAndWithoutOriginals) {
+    auto store = open();
+    CatalogUpdate first;
+    first.upserts = {catalog_record("geo21", "b", "h-b"), catalog_record("geo21", "a", "h-a"),
+                     catalog_record("geo21", "c", "h-c")};
+    first.pages = {{"geo21", "https://geo21.example/csw?page=1", "", "", "p1", 3, "", "ids a b c"}};
+    first.save_pages = true;
+    first.pages_complete = true;
+    const auto p = store->update_catalog("geo21", first, "{}");
+    ASSERT_TRUE(p);
+    EXPECT_EQ(p->layer, "catalog");
+    EXPECT_EQ(p->count, 3u);
+    EXPECT_EQ(store->version(), p->version);
+    store->update_catalog("ckan71", {{catalog_record("ckan71", "z", "h-z")}, {}, "", {}, false, false}, "{}");
+
+    CatalogUpdate second;
+    second.upserts = {catalog_record("geo21", "a", "h-a2")};
+    second.withdrawn = {"geo21:c"};
+    second.withdrawn_at = "2026-12-02T10:00:00Z";
+    second.pages = {{"geo21", "https://geo21.example/csw?page=2", "", "", "p2", 1, "", ""}};
+    second.save_pages = true;
+    second.pages_complete = true;  // page 1 is gone from the partner's paging
+    ASSERT_TRUE(store->update_catalog("geo21", second, "{}"));
+    EXPECT_FALSE(store->update_catalog("geo21", {}, "{}")) << "nothing changed: no publication";
+    EXPECT_EQ(store->version(), p->version + 2);
+
+    const auto records = store->load_catalog_records("geo21");
+    ASSERT_EQ(records.size(), 3u);
+    EXPECT_EQ(records[0].id, "geo21:a");
+    EXPECT_EQ(records[0].content_hash, "h-a2");
+    EXPECT_EQ(records[0].title, "Points d'eau incendie a");
+    EXPECT_EQ(records[0].keywords, (std::vector<std::string>{"DECI", "hydrant"}));
+    EXPECT_EQ(records[0].original, "<gmd:MD_Metadata>a é</gmd:MD_Metadata>");
+    EXPECT_TRUE(records[2].withdrawn);
+    EXPECT_EQ(records[2].withdrawn_at, "2026-12-02T10:00:00Z");
+    EXPECT_EQ(store->load_catalog_records().size(), 4u);
+    const auto light = store->load_catalog_records("", false);
+    ASSERT_EQ(light.size(), 4u);
+    EXPECT_TRUE(light[0].original.empty());
+
+    const auto entries = store->catalog_entries("geo21");
+    ASSERT_EQ(entries.size(), 3u);
+    EXPECT_EQ(entries[1].id, "geo21:b");
+    EXPECT_EQ(entries[1].remote_id, "b");
+    EXPECT_TRUE(entries[2].withdrawn);
+    const auto pages = store->resource_states("geo21");
+    ASSERT_EQ(pages.size(), 1u);
+    EXPECT_EQ(pages[0].resource, "https://geo21.example/csw?page=2");
+
+    // The reader outlives the store that handed it out.
+    catalog::OriginalSource read = store->catalog_original_reader();
+    store.reset();
+    EXPECT_EQ(read("geo21:b", "h-b"), "<gmd:MD_Metadata>b é</gmd:MD_Metadata>");
+    EXPECT_FALSE(read("geo21:a", "h-a")) << "harvested again since: another hash";
+    EXPECT_FALSE(read("geo21:nope", "h"));
 }
 
 // The GeoPackage's own R-tree (what QGIS uses) holds exactly the located records, whether a publish
@@ -255,9 +426,8 @@ TEST(GpkgStore, SpatialIndexHoldsExactlyTheLocatedRecordsAfterBulkAndRowByRowPub
     expect_consistent("a failed bulk publish rolled back");
 }
 
-TEST(GpkgStore, FailedPublishLeavesPreviousVersionIntact) {
-    TempDir dir;
-    auto store = open_store((dir / "ideo.gpkg").string());
+TEST_P(StoreTest, FailedPublishLeavesPreviousVersionIntact) {
+    auto store = open();
     const Publication first = publish(*store, "sdis21", sdis21_features(200), {{1, "bad", "type_pei", "{}"}});
 
     PublishOptions fault;
@@ -277,10 +447,8 @@ TEST(GpkgStore, FailedPublishLeavesPreviousVersionIntact) {
     EXPECT_EQ(store->load(catalog().get("pei")).size(), 250u);
 }
 
-TEST(GpkgStore, PublishRefusesAValueItsColumnCannotHoldAndNamesIt) {
-    TempDir dir;
-    const auto path = dir / "ideo.gpkg";
-    auto store = open_store(path.string());
+TEST_P(StoreTest, PublishRefusesAValueItsColumnCannotHoldAndNamesIt) {
+    auto store = open();
     publish(*store, "sdis21", sdis21_features(20));
     auto features = sdis21_features(30);
     features[25].values[catalog().get("pei").field_index("date_maj")] = std::string("31/02/2024");
@@ -289,21 +457,19 @@ TEST(GpkgStore, PublishRefusesAValueItsColumnCannotHoldAndNamesIt) {
         FAIL() << "an unparsable date was stored";
     } catch (const Error& e) {
         const std::string msg = e.what();
-        for (const std::string& part : {path.string(), std::string("table pei"), features[25].id,
+        for (const std::string& part : {shown_name(), std::string("table pei"), features[25].id,
                                         std::string("date_maj"), std::string("31/02/2024")})
             EXPECT_NE(msg.find(part), std::string::npos) << part << " missing from: " << msg;
     }
     EXPECT_EQ(store->load(catalog().get("pei")).size(), 20u);
 }
 
-TEST(GpkgStore, KilledPublishLeavesPreviousVersionIntact) {
-    TempDir dir;
-    const auto path = dir / "ideo.gpkg";
+TEST_P(StoreTest, KilledPublishLeavesPreviousVersionIntact) {
     const auto features = sdis21_features(2000);
     const std::vector<Feature> previous(features.begin(), features.begin() + 500);
     std::int64_t version = 0;
     {
-        auto store = open_store(path.string());
+        auto store = open();
         version = publish(*store, "sdis21", previous).version;
     }
 
@@ -313,7 +479,7 @@ TEST(GpkgStore, KilledPublishLeavesPreviousVersionIntact) {
         const rlimit no_core{0, 0};
         ::setrlimit(RLIMIT_CORE, &no_core);
         try {
-            auto store = open_store(path.string());
+            auto store = open();
             PublishOptions kill;
             kill.fail_after = 1500;
             kill.abort_instead = true;
@@ -327,30 +493,28 @@ TEST(GpkgStore, KilledPublishLeavesPreviousVersionIntact) {
     ASSERT_TRUE(WIFSIGNALED(status)) << "the child exited with " << WEXITSTATUS(status);
     EXPECT_EQ(WTERMSIG(status), SIGABRT);
 
-    auto store = open_store(path.string());
+    auto store = open();
     EXPECT_EQ(store->version(), version);
     EXPECT_EQ(store->load(catalog().get("pei")).size(), 500u);
 
-    auto ds = open_gpkg(path);
+    auto ds = open_in_gdal();
     ASSERT_TRUE(ds) << CPLGetLastErrorMsg();
-    EXPECT_STREQ(ds->GetDriver()->GetDescription(), "GPKG");
+    EXPECT_STREQ(ds->GetDriver()->GetDescription(), pg() ? "PostgreSQL" : "GPKG");
     ASSERT_NE(ds->GetLayerByName("pei"), nullptr);
     EXPECT_EQ(ds->GetLayerByName("pei")->GetFeatureCount(), 500);
 }
 
-TEST(GpkgStore, ReaderNeverSeesHalfWrittenPublish) {
-    TempDir dir;
-    const auto path = dir / "ideo.gpkg";
+TEST_P(StoreTest, ReaderNeverSeesHalfWrittenPublish) {
     const auto small = sdis21_features(1000);
     const auto large = sdis21_features(5000);
-    { publish(*open_store(path.string()), "sdis21", small); }
+    { publish(*open(), "sdis21", small); }
 
     const pid_t child = ::fork();
     ASSERT_GE(child, 0);
     if (child == 0) {
         int code = 0;
         try {
-            auto store = open_store(path.string());
+            auto store = open();
             for (int i = 0; i < 6; ++i) publish(*store, "sdis21", i % 2 ? small : large);
         } catch (const std::exception& e) {
             std::fprintf(stderr, "writer: %s\n", e.what());
@@ -358,7 +522,7 @@ TEST(GpkgStore, ReaderNeverSeesHalfWrittenPublish) {
         }
         ::_exit(code);
     }
-    auto store = open_store(path.string());
+    auto store = open();
     int status = 0, reads = 0;
     while (::waitpid(child, &status, WNOHANG) == 0) {
         const std::size_t n = store->load(catalog().get("pei")).size();
@@ -372,10 +536,8 @@ TEST(GpkgStore, ReaderNeverSeesHalfWrittenPublish) {
     EXPECT_EQ(store->load(catalog().get("pei")).size(), small.size());
 }
 
-TEST(GpkgStore, QuarantineIsKeptPerSource) {
-    TempDir dir;
-    const auto path = dir / "ideo.gpkg";
-    auto store = open_store(path.string());
+TEST_P(StoreTest, QuarantineIsKeptPerSource) {
+    auto store = open();
     publish(*store, "sdis21", sdis21_features(10),
             {{3, "21001_1", "type_pei: unknown code \"HYDR\"", R"({"TYPE_PEI":"HYDR"})"},
              {7, "", "no identifier", R"({"INSEE":"21001"})"},
@@ -383,7 +545,7 @@ TEST(GpkgStore, QuarantineIsKeptPerSource) {
     publish(*store, "sdis71", {}, {{2, "71_2", "type_pei: missing", "{}"}, {4, "71_4", "type_pei: missing", "{}"}});
     publish(*store, "sdis21", sdis21_features(10), {{5, "21001_5", "type_pei: unknown code \"X\"", R"({"é":"à"})"}});
 
-    auto ds = open_gpkg(path);
+    auto ds = open_in_gdal();
     ASSERT_TRUE(ds);
     OGRLayer* q = ds->GetLayerByName("pei_quarantine");
     ASSERT_NE(q, nullptr);
@@ -401,9 +563,8 @@ TEST(GpkgStore, QuarantineIsKeptPerSource) {
     EXPECT_EQ(per_source, (std::map<std::string, int>{{"sdis21", 1}, {"sdis71", 2}}));
 }
 
-TEST(GpkgStore, VersionIncreasesWithEveryPublish) {
-    TempDir dir;
-    auto store = open_store((dir / "ideo.gpkg").string());
+TEST_P(StoreTest, VersionIncreasesWithEveryPublish) {
+    auto store = open();
     EXPECT_EQ(store->version(), 0);
     EXPECT_TRUE(store->publications().empty());
     EXPECT_EQ(publish(*store, "sdis21", sdis21_features(20)).version, 1);
@@ -424,26 +585,27 @@ TEST(GpkgStore, VersionIncreasesWithEveryPublish) {
     EXPECT_EQ(pubs[2].published_at.size(), 20u);  // ISO 8601 UTC: 2026-01-15T10:00:00Z
     EXPECT_EQ(store->publications(1).size(), 1u);
 
-    // Another handle on the same file (the server's) sees the same counter.
-    EXPECT_EQ(open_store((dir / "ideo.gpkg").string())->version(), 3);
+    // Another handle on the same store (the server's) sees the same counter.
+    EXPECT_EQ(open()->version(), 3);
 }
 
-TEST(GpkgStore, StoreFileOpensInGdalAsGeoPackageWithOneTablePerLayer) {
-    TempDir dir;
-    const auto path = dir / "var" / "ideo.gpkg";
+TEST_P(StoreTest, StoreOpensInGdalWithOneTablePerLayerAsQgisWouldSeeIt) {
     {
-        auto store = open_store(path.string());
+        auto store = open();
         publish(*store, "sdis21", sdis21_features(120));
         store->publish(catalog().get("erp"), "prefecture21", {}, {}, report_of("erp", "prefecture21", 0));
     }
-    auto ds = open_gpkg(path);
+    auto ds = open_in_gdal();
     ASSERT_TRUE(ds) << CPLGetLastErrorMsg();
-    EXPECT_STREQ(ds->GetDriver()->GetDescription(), "GPKG");
-    std::vector<std::string> tables;
-    for (auto* l : ds->GetLayers()) tables.emplace_back(l->GetName());
-    std::sort(tables.begin(), tables.end());
-    EXPECT_EQ(tables,
-              (std::vector<std::string>{"erp", "erp_quarantine", "ideo_publications", "pei", "pei_quarantine"}));
+    EXPECT_STREQ(ds->GetDriver()->GetDescription(), pg() ? "PostgreSQL" : "GPKG");
+    std::set<std::string> tables;
+    for (auto* l : ds->GetLayers()) tables.emplace(l->GetName());
+    const std::set<std::string> expected{"erp", "erp_quarantine", "ideo_publications", "pei", "pei_quarantine"};
+    if (pg())  // the database has the bookkeeping tables from the start
+        EXPECT_TRUE(std::includes(tables.begin(), tables.end(), expected.begin(), expected.end()))
+            << ::testing::PrintToString(tables);
+    else
+        EXPECT_EQ(tables, expected);
 
     OGRLayer* pei = ds->GetLayerByName("pei");
     EXPECT_EQ(pei->GetGeomType(), wkbPoint);
@@ -461,7 +623,10 @@ TEST(GpkgStore, StoreFileOpensInGdalAsGeoPackageWithOneTablePerLayer) {
     for (const char* name : {"ideo_source", "ideo_source_id", "ideo_harvested_at", "ideo_flags"})
         EXPECT_GE(defn->GetFieldIndex(name), 0) << name;
 
-    OGRLayer* has_index = ds->ExecuteSQL("SELECT HasSpatialIndex('pei', 'geom')", nullptr, nullptr);
+    OGRLayer* has_index = ds->ExecuteSQL(pg() ? "SELECT count(*) FROM pg_indexes WHERE tablename = 'pei' AND "
+                                                "indexdef LIKE '%USING gist (geom)%'"
+                                              : "SELECT HasSpatialIndex('pei', 'geom')",
+                                         nullptr, nullptr);
     ASSERT_NE(has_index, nullptr);
     OGRFeatureUniquePtr row(has_index->GetNextFeature());
     EXPECT_EQ(row->GetFieldAsInteger(0), 1);
@@ -479,9 +644,8 @@ TEST(GpkgStore, StoreFileOpensInGdalAsGeoPackageWithOneTablePerLayer) {
 }
 
 // Speed is measured in scripts/bench/, not asserted here: this pins the behaviour at full size.
-TEST(GpkgStore, RepublishingTwentyThousandFeaturesReplacesThemAll) {
-    TempDir dir;
-    auto store = open_store((dir / "ideo.gpkg").string());
+TEST_P(StoreTest, RepublishingTwentyThousandFeaturesReplacesThemAll) {
+    auto store = open();
     auto base = sdis21_features(10000);
     std::vector<Feature> features = base;
     for (auto f : base) {
@@ -499,14 +663,100 @@ TEST(GpkgStore, RepublishingTwentyThousandFeaturesReplacesThemAll) {
     for (const auto& f : features) EXPECT_TRUE(ids.count(f.id)) << f.id;
 }
 
-TEST(GpkgStore, PostgisUriIsNotAvailableYet) {
+TEST(PgStore, UnreachableDatabaseIsAClearErrorNamingItWithoutThePassword) {
+    TempDir nowhere;  // no server listens on a socket here
     try {
-        open_store("PG:dbname=ideo password=secret");
+        open_store("PG:host=" + nowhere.path().string() + " port=5999 dbname=ideo user=ideo password=secret");
+        FAIL() << "no server, yet the store opened";
+    } catch (const Error& e) {
+        const std::string msg = e.what();
+        EXPECT_NE(msg.find("PG:"), std::string::npos) << msg;
+        EXPECT_NE(msg.find("dbname=ideo"), std::string::npos) << msg;
+        EXPECT_NE(msg.find("cannot connect"), std::string::npos) << msg;
+        EXPECT_EQ(msg.find("secret"), std::string::npos) << msg;
+    }
+}
+
+TEST(PgStore, MalformedConnectionStringIsAClearError) {
+    try {
+        open_store("PG:dbname='unterminated password=secret");
         FAIL();
     } catch (const Error& e) {
-        EXPECT_NE(std::string(e.what()).find("PostGIS store not available yet"), std::string::npos);
-        EXPECT_EQ(std::string(e.what()).find("secret"), std::string::npos);
+        EXPECT_NE(std::string(e.what()).find("invalid PostgreSQL connection string"), std::string::npos) << e.what();
+        EXPECT_EQ(std::string(e.what()).find("secret"), std::string::npos) << e.what();
     }
+}
+
+// A database without PostGIS: the store creates the extension (the test cluster's role may) and its tables,
+// with geometry columns registered where QGIS looks for them.
+TEST(PgStore, FirstOpenCreatesPostgisAndTheTablesAndRegistersTheGeometryColumn) {
+    auto& cluster = test::pg_cluster();
+    const std::string db = cluster.new_bare_database();
+    auto store = open_store(cluster.uri(db));
+    EXPECT_EQ(store->version(), 0);
+    EXPECT_EQ(cluster.query(db, "SELECT count(*) FROM pg_extension WHERE extname = 'postgis'"), "1");
+    publish(*store, "sdis21", sdis21_features(10));
+    EXPECT_EQ(cluster.query(db, "SELECT type || ' ' || srid FROM geometry_columns WHERE f_table_name = 'pei' "
+                                "AND f_geometry_column = 'geom'"),
+              "POINT 4326");
+    EXPECT_EQ(cluster.query(db, "SELECT count(*) FROM pei"), "10");
+    // A second handle (another replica) finds everything in place.
+    EXPECT_EQ(open_store(cluster.uri(db))->version(), 1);
+}
+
+// A replica's pooled connections dropped by the server (restart, failover): the next poll reconnects.
+TEST(PgStore, IdleConnectionsDroppedByTheServerAreReopened) {
+    auto& cluster = test::pg_cluster();
+    const std::string db = cluster.new_database();
+    auto store = open_store(cluster.uri(db));
+    publish(*store, "sdis21", sdis21_features(10));
+    EXPECT_EQ(store->version(), 1);
+    EXPECT_EQ(cluster.query(db, "SELECT count(pg_terminate_backend(pid)) > 0 FROM pg_stat_activity WHERE datname = '" + db +
+                                    "' AND pid <> pg_backend_pid()"),
+              "t");
+    EXPECT_EQ(store->version(), 1);
+    EXPECT_EQ(store->load(catalog().get("pei")).size(), 10u);
+}
+
+// The harvester and an `ideo import` (or a server's background harvest) publishing at the same time:
+// writers take turns, every publish gets its own version, and each source ends as its last publish left it.
+TEST(PgStore, ConcurrentWritersTakeTurnsAndNumberTheirVersionsWithoutGaps) {
+    auto& cluster = test::pg_cluster();
+    const std::string db = cluster.new_database();
+    const std::string uri = cluster.uri(db);
+    open_store(uri);  // the tables, before the writers race
+    std::vector<pid_t> writers;
+    for (const std::string source : {"sdis21", "sdis71"}) {
+        const pid_t child = ::fork();
+        ASSERT_GE(child, 0);
+        if (child == 0) {
+            int code = 0;
+            try {
+                auto store = open_store(uri);
+                auto features = sdis21_features(800, source == "sdis71" ? "X71-" : "");
+                for (auto& f : features) f.provenance.source = source;
+                for (int i = 0; i < 5; ++i) publish(*store, source, features);
+            } catch (const std::exception& e) {
+                std::fprintf(stderr, "writer %s: %s\n", source.c_str(), e.what());
+                code = 1;
+            }
+            ::_exit(code);
+        }
+        writers.push_back(child);
+    }
+    for (const pid_t w : writers) {
+        int status = 0;
+        ASSERT_EQ(::waitpid(w, &status, 0), w);
+        EXPECT_TRUE(WIFEXITED(status) && WEXITSTATUS(status) == 0);
+    }
+    auto store = open_store(uri);
+    EXPECT_EQ(store->version(), 10);
+    const auto pubs = store->publications();
+    ASSERT_EQ(pubs.size(), 10u);
+    for (std::size_t i = 0; i < pubs.size(); ++i) EXPECT_EQ(pubs[i].version, static_cast<std::int64_t>(10 - i));
+    const auto loaded = store->load(catalog().get("pei"));
+    EXPECT_EQ(count_from(loaded, "sdis21"), 800u);
+    EXPECT_EQ(count_from(loaded, "sdis71"), 800u);
 }
 
 TEST(GpkgStore, OgrFailureNamesTheStoreFile) {

@@ -1,10 +1,11 @@
 #pragma once
-// The store: the only module that knows GeoPackage (and, later, PostGIS).
-// Layout of the embedded GeoPackage (var/ideo.gpkg), which QGIS opens as is:
+// The store: the only module that knows GeoPackage and PostGIS.
+// Layout of the embedded GeoPackage (var/ideo.gpkg), which QGIS opens as is, and of a PostGIS database
+// (PG:dbname=..., src/store/pg_store.cpp: the same tables, geometry columns under a GiST index):
 //   one table per layer (the layer's fields + ideo_source, ideo_source_id, ideo_harvested_at, ideo_flags),
 //   {layer}_quarantine (rejected records verbatim, with the reason),
 //   ideo_publications (one row per publish: version, layer, source, time, counts, report JSON).
-// A publish replaces one source's records of one layer inside a single SQLite transaction:
+// A publish replaces one source's records of one layer inside a single SQLite (PostgreSQL) transaction:
 // an import that fails or is killed half-way leaves the published version intact.
 #include <cstdint>
 #include <memory>
@@ -110,7 +111,9 @@ public:
     virtual catalog::OriginalSource catalog_original_reader();
 };
 
-// "var/ideo.gpkg" (created with its folder when absent) or "PG:dbname=..." (not available yet: throws).
+// "var/ideo.gpkg" (created with its folder when absent) or "PG:dbname=..." (a libpq connection string or
+// postgresql:// URI; the ideo tables, and the postgis extension, created when absent). Errors name the
+// store, a PG: URI without its password.
 std::unique_ptr<Store> open_store(const std::string& uri);
 
 }  // namespace ideo::store
