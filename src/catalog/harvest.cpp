@@ -374,7 +374,7 @@ PartnerReport harvest_catalogue_partner(const harvest::PartnerSpec& p, harvest::
 
     // What the comparison needs of the stored records (ids, hashes, dates), not their documents.
     std::map<std::string, store::CatalogEntry> previous;
-    Gather g{p, client, report, previous};
+    Gather g{p, client, report, previous, {}, {}, {}, {}, {}};
     try {
         for (auto& e : store.catalog_entries(p.id)) previous.emplace(e.remote_id, std::move(e));
         for (auto& s : store.resource_states(p.id)) g.known.emplace(s.resource, std::move(s));

@@ -417,7 +417,7 @@ public:
             r.failures.push_back(line);
         }
         store_.save_resource_state({p_.id, p_.url, f.etag, f.last_modified, f.hash,
-                                    imported.publication ? imported.publication->count : after.size(), ""});
+                                    imported.publication ? imported.publication->count : after.size(), "", ""});
         progress("published " + std::to_string(after.size()) + " features");
         return r;
     }
@@ -445,7 +445,7 @@ bool withdraw_linked_features(store::Store& store, const LayerSpec& layer, const
     std::size_t& had = features_per_source[rec.id];
     if (had == 0) return false;
     store.publish(layer, rec.id, {}, {}, Report{});
-    if (linked) store.save_resource_state({rec.id, linked->partner.url, "", "", "", 0, ""});
+    if (linked) store.save_resource_state({rec.id, linked->partner.url, "", "", "", 0, "", ""});
     li.status = "withdrawn";
     li.withdrawn = std::exchange(had, 0);
     return true;
