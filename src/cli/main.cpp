@@ -34,7 +34,7 @@ namespace {
 
 constexpr const char* kUsage = R"(usage:
   ideo harvest  [--layers DIR] [--partners DIR] [--store URI] [--only SOURCE|LAYER...] [--json]   every source of the layers and every partner once, incrementally
-  ideo harvest  --url URL --protocol csw|ckan|udata|dcat|ods|wfs|oapif|file [--layer LAYER] [--type-names T] [--ca-file PEM] [--json]   try one partner, no configuration
+  ideo harvest  --url URL --protocol csw|ckan|udata|dcat|ods|wfs|oapif|file [--layer LAYER] [--type-names T] [--ca-file PEM] [--proxy URL] [--json]   try one partner, no configuration
   ideo serve    [--layers DIR] [--partners DIR] [--store URI] [--listen 127.0.0.1:8080] [--threads N] [--web DIR] [--fonts DIR] [--harvest-every 6h]
   ideo import   LAYER FILE [--store URI] [--layers DIR] [--source ID] [--json]
   ideo check    LAYER FILE [--layers DIR] [--json]                 validate a partner file, print the report, change nothing
@@ -198,6 +198,7 @@ harvest::PartnerSpec adhoc_partner(const Args& a) {
         throw UsageError("--protocol " + p.protocol + " needs --layer (the layer the data feeds)");
     if (a.has("type-names")) p.options["typeNames"] = a.get("type-names");
     if (a.has("ca-file")) p.options["ca_file"] = a.get("ca-file");  // a partner on a private PKI
+    if (a.has("proxy")) p.options["proxy"] = a.get("proxy");        // an HTTP proxy (else HTTPS_PROXY / HTTP_PROXY)
     const std::string stem = fs::path(p.url.substr(0, p.url.find('?'))).stem().string();
     p.id = "adhoc-" + (stem.empty() ? p.protocol : stem);
     p.name = p.url;

@@ -16,6 +16,7 @@
 #include <boost/beast/http.hpp>
 #include <boost/beast/ssl.hpp>
 #include <cctype>
+#include <cstdlib>
 #include <optional>
 #include <thread>
 
@@ -107,7 +108,34 @@ struct Exchange {
     std::size_t max_body = 0;
     const char* stage = "connect";
     beast::error_code ec;
+    // An https:// request through a proxy: the CONNECT exchange before the TLS handshake.
+    http::request<http::empty_body> tunnel_req;
+    std::optional<http::response_parser<http::empty_body>> tunnel_res;
+    beast::flat_buffer tunnel_buffer;
+    int tunnel_status = 0;
 };
+
+// Asks the proxy for a tunnel to the request's host (CONNECT host:port), then calls `then` once it answers 2xx.
+template <class Then>
+void open_tunnel(beast::tcp_stream& stream, Exchange& x, const std::string& authority, Then then) {
+    x.stage = "proxy CONNECT";
+    x.tunnel_req = http::request<http::empty_body>(http::verb::connect, authority, 11);
+    x.tunnel_req.set(http::field::host, authority);
+    x.tunnel_res.emplace();
+    x.tunnel_res->skip(true);  // a CONNECT answer has no body: what follows is the tunnel
+    http::async_write(stream, x.tunnel_req, [&stream, &x, then](beast::error_code e, std::size_t) {
+        if ((x.ec = e)) return;
+        http::async_read_header(stream, x.tunnel_buffer, *x.tunnel_res, [&x, then](beast::error_code e2, std::size_t) {
+            if ((x.ec = e2)) return;
+            x.tunnel_status = static_cast<int>(x.tunnel_res->get().result_int());
+            if (x.tunnel_status / 100 != 2) {
+                x.ec = asio::error::connection_refused;
+                return;
+            }
+            then();
+        });
+    });
+}
 
 // Once connected (and, for https, after the handshake): send, read the header, refuse an announced
 // body over the limit before any of it is read, read the body. Plain TCP and TLS streams alike.
@@ -204,6 +232,58 @@ std::string resolve_url(const std::string& base, const std::string& ref) {
     return origin + (out.empty() ? "/" : out) + query;
 }
 
+namespace {
+
+std::string environment(const char* name, const char* upper) {
+    const char* v = std::getenv(name);
+    if (!v || !*v) v = std::getenv(upper);
+    return v ? v : "";
+}
+
+bool is_loopback(const std::string& host) {
+    if (lower(host) == "localhost") return true;
+    boost::system::error_code ec;
+    const auto address = asio::ip::make_address(host, ec);
+    return !ec && address.is_loopback();
+}
+
+// NO_PROXY: comma-separated hosts (a leading dot or "*." allowed), each matching itself and its subdomains.
+bool bypassed(const std::string& host, const std::string& no_proxy) {
+    const std::string h = lower(host);
+    std::size_t start = 0;
+    while (start <= no_proxy.size()) {
+        std::size_t end = no_proxy.find(',', start);
+        if (end == std::string::npos) end = no_proxy.size();
+        std::string entry = lower(no_proxy.substr(start, end - start));
+        entry.erase(0, entry.find_first_not_of(" \t"));
+        entry.erase(entry.find_last_not_of(" \t") + 1);
+        start = end + 1;
+        if (entry == "*") return true;
+        if (entry.rfind("*.", 0) == 0) entry.erase(0, 1);
+        if (!entry.empty() && entry[0] == '.') entry.erase(0, 1);
+        if (entry.empty()) continue;
+        if (h == entry || (h.size() > entry.size() && h.compare(h.size() - entry.size(), entry.size(), entry) == 0 &&
+                           h[h.size() - entry.size() - 1] == '.'))
+            return true;
+    }
+    return false;
+}
+
+}  // namespace
+
+std::string proxy_for(const std::string& url, const std::string& configured) {
+    const Url u = parse_url(url);
+    std::string proxy = configured;
+    if (proxy.empty()) {
+        if (is_loopback(u.host)) return {};
+        proxy = u.tls() ? environment("https_proxy", "HTTPS_PROXY") : environment("http_proxy", "HTTP_PROXY");
+        if (proxy.empty() || bypassed(u.host, environment("no_proxy", "NO_PROXY"))) return {};
+    }
+    if (proxy.find("://") == std::string::npos) proxy = "http://" + proxy;  // host:port, as curl takes it
+    if (parse_url(proxy).scheme != "http") throw FetchError("proxy " + proxy + ": only http:// proxies are supported");
+    return proxy;
+}
+
 HttpClient::HttpClient(HttpOptions options) : options_(std::move(options)) {}
 HttpClient::~HttpClient() = default;
 HttpClient::HttpClient(HttpClient&&) noexcept = default;
@@ -217,6 +297,18 @@ HttpResponse HttpClient::fetch(const HttpRequest& request) {
 
     for (int redirects = 0;; ++redirects) {
         const Url u = parse_url(url);
+        std::string proxy;
+        try {
+            proxy = proxy_for(url, options_.proxy);
+        } catch (FetchError& e) {
+            throw FetchError(what() + e.what());
+        }
+        const std::optional<Url> via = proxy.empty() ? std::nullopt : std::optional<Url>(parse_url(proxy));
+        // The peer we connect to: the partner, or the proxy.
+        const std::string& peer_host = via ? via->host : u.host;
+        const std::string& peer_port = via ? via->port : u.port;
+        const std::string peer = std::string(via ? "proxy " : "") + peer_host + ":" + peer_port;
+        const std::string authority = (u.host.find(':') != std::string::npos ? "[" + u.host + "]" : u.host) + ":" + u.port;
         AttemptError last{"", false};
         std::string redirect_to;
         for (int attempt = 0; attempt <= options_.max_retries; ++attempt) {
@@ -255,7 +347,8 @@ HttpResponse HttpClient::fetch(const HttpRequest& request) {
             try {
                 auto& req = x.req;
                 req.version(11);
-                req.target(u.target);
+                // Through a proxy, a plain http:// request names its whole URL (RFC 9112, absolute form).
+                req.target(via && !u.tls() ? u.scheme + "://" + u.host_header() + u.target : u.target);
                 if (http::string_to_verb(method) == http::verb::unknown) req.method_string(method);
                 else req.method(http::string_to_verb(method));
                 req.set(http::field::host, u.host_header());
@@ -282,19 +375,23 @@ HttpResponse HttpClient::fetch(const HttpRequest& request) {
                 }
 
                 tcp::resolver resolver(ioc);
-                const auto endpoints = resolver.resolve(u.host, u.port, ec);
-                if (ec) throw AttemptError{"cannot resolve " + u.host + ": " + ec.message(), true};
+                const auto endpoints = resolver.resolve(peer_host, peer_port, ec);
+                if (ec) throw AttemptError{std::string("cannot resolve ") + (via ? "proxy " : "") + peer_host + ": " + ec.message(), true};
                 // One deadline covers the whole attempt: connect, TLS handshake, send, and the read of the full
                 // answer. Beast enforces it on asynchronous operations only, hence the chain run to completion here.
                 tcp_layer.expires_after(options_.timeout);
-                tcp_layer.async_connect(endpoints, [&](beast::error_code e, const tcp::endpoint&) {
-                    if ((x.ec = e)) return;
-                    if (!secure) return send_and_read(*plain, x);
+                const auto handshake_and_send = [&] {
                     x.stage = "TLS handshake";
                     secure->async_handshake(ssl::stream_base::client, [&](beast::error_code e2) {
                         if ((x.ec = e2)) return;
                         send_and_read(*secure, x);
                     });
+                };
+                tcp_layer.async_connect(endpoints, [&](beast::error_code e, const tcp::endpoint&) {
+                    if ((x.ec = e)) return;
+                    if (!secure) return send_and_read(*plain, x);
+                    if (via) return open_tunnel(tcp_layer, x, authority, handshake_and_send);
+                    handshake_and_send();
                 });
                 ioc.run();
                 ec = x.ec;
@@ -302,8 +399,13 @@ HttpResponse HttpClient::fetch(const HttpRequest& request) {
                 if (ec == beast::error::timeout) throw AttemptError{"timed out after " + timeout_text + " (" + at + ")", true};
                 if (ec == http::error::body_limit)
                     throw AttemptError{"body exceeds " + std::to_string(options_.max_body) + " bytes", false};
-                if (at == "connect" && ec)
-                    throw AttemptError{"cannot connect to " + u.host + ":" + u.port + ": " + ec.message(), true};
+                if (at == "connect" && ec) throw AttemptError{"cannot connect to " + peer + ": " + ec.message(), true};
+                if (at == std::string_view("proxy CONNECT") && ec) {
+                    if (x.tunnel_status)
+                        throw AttemptError{peer + " refused the tunnel to " + authority + ": HTTP " + std::to_string(x.tunnel_status),
+                                           retryable_status(x.tunnel_status)};
+                    throw AttemptError{peer + ": no tunnel to " + authority + ": " + ec.message(), true};
+                }
                 if (at == "TLS handshake" && ec) {
                     // A certificate that fails verification is never accepted, and retrying will not change it.
                     const long verify = SSL_get_verify_result(secure->native_handle());

@@ -548,6 +548,11 @@ HttpOptions http_options_for(const PartnerSpec& p, const HttpOptions& defaults) 
             throw InputError(p.file.string() + ": key \"options.ca_file\": " + path.string() + " is not a readable file");
         o.ca_file = path.string();
     }
+    if (std::string proxy = option_or(p, "proxy"); !proxy.empty()) {
+        if (proxy.find("://") != std::string::npos && proxy.rfind("http://", 0) != 0)
+            throw InputError(p.file.string() + ": key \"options.proxy\": \"" + proxy + "\" is not an http:// proxy");
+        o.proxy = proxy;
+    }
     return o;
 }
 

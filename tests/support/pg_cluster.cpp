@@ -1,8 +1,8 @@
 #include "pg_cluster.hpp"
 
+#include "test_support.hpp"
+
 #include <libpq-fe.h>
-#include <netinet/in.h>
-#include <sys/socket.h>
 #include <unistd.h>
 
 #include <cstdlib>
@@ -18,20 +18,6 @@ namespace {
 fs::path server_bin() {
     const char* env = std::getenv("IDEO_PG_BIN");
     return env ? fs::path(env) : fs::path("/usr/lib/postgresql/15/bin");
-}
-
-// A TCP port nobody listens on: the socket file's name (.s.PGSQL.PORT); the server opens no TCP port itself.
-unsigned short free_port() {
-    const int fd = ::socket(AF_INET, SOCK_STREAM, 0);
-    sockaddr_in a{};
-    a.sin_family = AF_INET;
-    a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-    socklen_t len = sizeof a;
-    if (fd < 0 || ::bind(fd, reinterpret_cast<sockaddr*>(&a), sizeof a) != 0 ||
-        ::getsockname(fd, reinterpret_cast<sockaddr*>(&a), &len) != 0)
-        throw std::runtime_error("cannot find a free port");
-    ::close(fd);
-    return ntohs(a.sin_port);
 }
 
 // `command` as the server's user: postgres when we are root (initdb and postgres refuse root).
@@ -59,7 +45,7 @@ PgCluster::PgCluster() : owner_pid_(::getpid()) {
     const fs::path log = dir_ / "server.log";
     if (::geteuid() == 0 && std::system(("chown postgres " + dir_.path().string()).c_str()) != 0)
         throw std::runtime_error("cannot hand " + dir_.path().string() + " to user postgres");
-    port_ = free_port();
+    port_ = free_port();  // names the socket file (.s.PGSQL.PORT); the server opens no TCP port itself
     run((bin / "initdb").string() + " -D " + (dir_ / "data").string() + " -A trust -U postgres -E UTF8 --locale=C --no-sync",
         log);
     // fsync off: a throwaway cluster; the tests kill clients, never the server.

@@ -14,6 +14,9 @@ std::filesystem::path data(const std::string& relative);  // shared_dir()/data/r
 std::filesystem::path layers_dir();  // source_dir()/layers
 std::string read_file(const std::filesystem::path& p);
 
+// A loopback TCP port nobody listens on right now (bound and released: a server started next takes it).
+unsigned short free_port();
+
 // A fresh folder under the system temp dir, removed with its content at the end of the scope.
 class TempDir {
 public:

@@ -4,7 +4,18 @@
 
 #include <gtest/gtest.h>
 
+#include <arpa/inet.h>
+#include <netinet/in.h>
+#include <sys/socket.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <csignal>
+#include <cstdio>
 #include <cstdlib>
+#include <fstream>
+#include <optional>
+#include <thread>
 
 #include "partner_simulator.hpp"
 #include "test_pki.hpp"
@@ -303,4 +314,136 @@ TEST_F(HttpsClient, RetriesTimeoutsAndTruncatedBodiesBehaveAsOverHttp) {
     sim_.fail("/files/erp.csv", {Fault::Stall, -1});
     err = fetch_error(client, sim_.url("/files/erp.csv"));
     EXPECT_NE(err.find("timed out after 300 ms (read) after 1 retries"), std::string::npos) << err;
+}
+
+// A real HTTP proxy on loopback: Debian's tinyproxy, in the foreground, logging every request it relays.
+namespace {
+
+bool accepts_connections(unsigned short port) {
+    const int fd = ::socket(AF_INET, SOCK_STREAM, 0);
+    sockaddr_in a{};
+    a.sin_family = AF_INET;
+    a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    a.sin_port = htons(port);
+    const bool ok = fd >= 0 && ::connect(fd, reinterpret_cast<sockaddr*>(&a), sizeof a) == 0;
+    if (fd >= 0) ::close(fd);
+    return ok;
+}
+
+class TinyProxy {
+public:
+    explicit TinyProxy(const std::filesystem::path& dir) : port_(free_port()), log_(dir / "tinyproxy.log") {
+        const auto conf = dir / "tinyproxy.conf";
+        std::ofstream(conf) << "Port " << port_ << "\nListen 127.0.0.1\nAllow 127.0.0.1\nTimeout 30\nLogLevel Info\n";
+        pid_ = ::fork();
+        if (pid_ == 0) {
+            FILE* o = std::freopen(log_.c_str(), "w", stdout);
+            FILE* e = std::freopen(log_.c_str(), "a", stderr);
+            (void)o;
+            (void)e;
+            ::execlp("tinyproxy", "tinyproxy", "-d", "-c", conf.c_str(), static_cast<char*>(nullptr));
+            std::_Exit(127);
+        }
+        for (int i = 0; i < 100 && !accepts_connections(port_); ++i) std::this_thread::sleep_for(std::chrono::milliseconds(50));
+        if (!accepts_connections(port_))
+            throw std::runtime_error("tinyproxy did not start (scripts/install-deps installs it): " + read_file(log_));
+    }
+    ~TinyProxy() {
+        ::kill(pid_, SIGTERM);
+        ::waitpid(pid_, nullptr, 0);
+    }
+    std::string url() const { return "http://127.0.0.1:" + std::to_string(port_); }
+    std::string log() const { return read_file(log_); }
+
+private:
+    unsigned short port_;
+    std::filesystem::path log_;
+    int pid_ = -1;
+};
+
+}  // namespace
+
+TEST(HttpProxy, PlainRequestsGoThroughTheProxyInAbsoluteForm) {
+    TempDir dir;
+    TinyProxy proxy(dir.path());
+    PartnerSimulator sim;
+    sim.serve_file("/files/erp.csv", data("deci/erp-90-prefecture.csv"));
+    HttpOptions o = quick();
+    o.proxy = proxy.url();
+    HttpClient client(o);
+    const auto res = client.fetch({"GET", sim.url("/files/erp.csv"), {}, {}});
+    EXPECT_EQ(res.status, 200);
+    EXPECT_EQ(res.body, read_file(data("deci/erp-90-prefecture.csv")));
+    EXPECT_EQ(sim.requests("/files/erp.csv", 200), 1u);
+    EXPECT_NE(proxy.log().find("GET " + sim.url("/files/erp.csv") + " HTTP/1.1"), std::string::npos) << proxy.log();
+}
+
+TEST(HttpProxy, AProxyThatIsDownIsAClearErrorNamingItAndThePartnerIsNotAsked) {
+    PartnerSimulator sim;
+    sim.serve_file("/files/erp.csv", data("deci/erp-90-prefecture.csv"));
+    HttpOptions o = quick();
+    const unsigned short nobody = free_port();
+    o.proxy = "127.0.0.1:" + std::to_string(nobody);  // host:port, as curl takes it
+    HttpClient client(o);
+    const std::string err = fetch_error(client, sim.url("/files/erp.csv"));
+    EXPECT_NE(err.find(sim.url("/files/erp.csv")), std::string::npos) << err;
+    EXPECT_NE(err.find("cannot connect to proxy 127.0.0.1:" + std::to_string(nobody)), std::string::npos) << err;
+    EXPECT_EQ(sim.log().size(), 0u);
+}
+
+TEST_F(HttpsClient, ThroughAProxyTheTlsSessionIsTunnelledWithConnectAndStillVerified) {
+    TinyProxy proxy(dir_.path());
+    sim_.serve_file("/files/pei.geojson", data("deci/pei-13210-marseille10.geojson"));
+    const std::string url = sim_.url("/files/pei.geojson");
+    HttpOptions o = with_ca();
+    o.proxy = proxy.url();
+    HttpClient client(o);
+    const auto res = client.fetch({"GET", url, {}, {}});
+    EXPECT_EQ(res.status, 200);
+    EXPECT_EQ(res.body, read_file(data("deci/pei-13210-marseille10.geojson")));
+    const std::string authority = url.substr(8, url.find('/', 8) - 8);  // 127.0.0.1:PORT
+    EXPECT_NE(proxy.log().find("CONNECT " + authority), std::string::npos) << proxy.log();
+    EXPECT_EQ(proxy.log().find("/files/pei.geojson"), std::string::npos) << "the proxy saw inside the TLS tunnel";
+    // The tunnel changes nothing to verification: without the CA the partner's certificate is refused.
+    HttpOptions untrusted = quick();
+    untrusted.proxy = proxy.url();
+    HttpClient without_ca(untrusted);
+    const std::string err = fetch_error(without_ca, url);
+    EXPECT_NE(err.find("certificate verify failed"), std::string::npos) << err;
+}
+
+TEST(HttpProxy, TheEnvironmentChoosesTheProxyExceptForNoProxyHostsAndLoopback) {
+    struct Env {
+        std::string name;
+        std::optional<std::string> saved;
+        explicit Env(std::string n) : name(std::move(n)) {
+            if (const char* v = std::getenv(name.c_str())) saved = v;
+            ::unsetenv(name.c_str());
+        }
+        ~Env() {
+            if (saved) ::setenv(name.c_str(), saved->c_str(), 1);
+            else ::unsetenv(name.c_str());
+        }
+    };
+    std::vector<std::unique_ptr<Env>> env;
+    for (const char* n : {"http_proxy", "HTTP_PROXY", "https_proxy", "HTTPS_PROXY", "no_proxy", "NO_PROXY"})
+        env.push_back(std::make_unique<Env>(n));
+    using harvest::proxy_for;
+    EXPECT_EQ(proxy_for("http://data.example.org/a.csv", ""), "");
+    ::setenv("HTTP_PROXY", "proxy.region.fr:3128", 1);
+    ::setenv("https_proxy", "http://tls-proxy.region.fr:8080", 1);
+    EXPECT_EQ(proxy_for("http://data.example.org/a.csv", ""), "http://proxy.region.fr:3128");
+    EXPECT_EQ(proxy_for("https://data.example.org/a.csv", ""), "http://tls-proxy.region.fr:8080");
+    EXPECT_EQ(proxy_for("http://127.0.0.1:8080/a.csv", ""), "") << "loopback is never proxied from the environment";
+    EXPECT_EQ(proxy_for("http://localhost/a.csv", ""), "");
+    ::setenv("NO_PROXY", "intranet.region.fr, .ign.fr", 1);
+    EXPECT_EQ(proxy_for("http://intranet.region.fr/x", ""), "");
+    EXPECT_EQ(proxy_for("http://sig.intranet.region.fr/x", ""), "");
+    EXPECT_EQ(proxy_for("https://data.geopf.ign.fr/wfs", ""), "");
+    EXPECT_EQ(proxy_for("http://notintranet.region.fr/x", ""), "http://proxy.region.fr:3128");
+    EXPECT_EQ(proxy_for("http://127.0.0.1:8080/a.csv", "http://127.0.0.1:3128"), "http://127.0.0.1:3128")
+        << "a partner's own proxy option applies to every host";
+    ::setenv("NO_PROXY", "*", 1);
+    EXPECT_EQ(proxy_for("http://data.example.org/a.csv", ""), "");
+    EXPECT_THROW(proxy_for("http://data.example.org/a.csv", "socks5://127.0.0.1:1080"), FetchError);
 }

@@ -49,7 +49,17 @@ struct HttpOptions {
     std::string user_agent = "ideo-harvester/0.1";
     // PEM file of CA certificates trusted besides the system store (a partner's private PKI); empty = system store only.
     std::string ca_file;
+    // An HTTP proxy ("http://host:port") every request goes through: http:// URLs asked in absolute form,
+    // https:// ones tunnelled with CONNECT (TLS stays end to end, verified as without a proxy). Empty: the
+    // environment's HTTPS_PROXY / HTTP_PROXY (or lower-case), except for NO_PROXY hosts and loopback.
+    std::string proxy;
 };
+
+// The proxy a request to `url` goes through ("" for none): `configured` when given, else the environment
+// (`https_proxy`/`HTTPS_PROXY` for https://, `http_proxy`/`HTTP_PROXY` for http://), unless the host is in
+// `no_proxy`/`NO_PROXY` (comma-separated names, each matching itself and its subdomains; "*" for every host)
+// or is a loopback address or localhost. Throws FetchError naming a proxy URL that is not http://.
+std::string proxy_for(const std::string& url, const std::string& configured);
 
 // A fetch that failed for good (after retries): the message names the URL and the reason
 // ("HTTP 503 after 3 retries", "timed out after 30000 ms", "body exceeds 536870912 bytes",
