@@ -4,6 +4,7 @@
 #include "ideo/harvest/http_client.hpp"
 
 #include <openssl/err.h>
+#include <openssl/evp.h>
 #include <openssl/ssl.h>
 #include <openssl/x509v3.h>
 
@@ -38,6 +39,7 @@ std::string lower(std::string s) {
 
 struct Url {
     std::string scheme, host, port, target;
+    std::string userinfo;  // "user:password" before the host, percent-decoded (a proxy's credentials)
     bool tls() const { return scheme == "https"; }
     // The Host header: the port only when it is not the scheme's default.
     std::string host_header() const {
@@ -47,6 +49,39 @@ struct Url {
     }
 };
 
+std::string percent_decode(const std::string& s) {
+    std::string out;
+    for (std::size_t i = 0; i < s.size(); ++i) {
+        if (s[i] == '%' && i + 2 < s.size() && std::isxdigit(static_cast<unsigned char>(s[i + 1])) &&
+            std::isxdigit(static_cast<unsigned char>(s[i + 2]))) {
+            out += static_cast<char>(std::stoi(s.substr(i + 1, 2), nullptr, 16));
+            i += 2;
+        } else {
+            out += s[i];
+        }
+    }
+    return out;
+}
+
+// A URL as it may be printed: without the credentials it may carry.
+std::string redacted(const std::string& url) {
+    const auto scheme_end = url.find("://");
+    const auto from = scheme_end == std::string::npos ? 0 : scheme_end + 3;
+    const auto at = url.find('@', from);
+    if (at == std::string::npos || url.find_first_of("/?#", from) < at) return url;
+    return url.substr(0, from) + "***@" + url.substr(at + 1);
+}
+
+// Proxy-Authorization for a proxy URL's credentials (RFC 7617 Basic), empty when it has none.
+std::string proxy_authorization(const std::string& userinfo) {
+    if (userinfo.empty()) return {};
+    std::string b64(4 * ((userinfo.size() + 2) / 3) + 1, '\0');
+    const int n = EVP_EncodeBlock(reinterpret_cast<unsigned char*>(b64.data()),
+                                  reinterpret_cast<const unsigned char*>(userinfo.data()), static_cast<int>(userinfo.size()));
+    b64.resize(static_cast<std::size_t>(n));
+    return "Basic " + b64;
+}
+
 Url parse_url(const std::string& url) {
     Url u;
     const auto colon = url.find("://");
@@ -55,7 +90,10 @@ Url parse_url(const std::string& url) {
     const auto host_start = colon + 3;
     const auto path_start = url.find_first_of("/?#", host_start);
     std::string authority = url.substr(host_start, path_start == std::string::npos ? std::string::npos : path_start - host_start);
-    if (const auto at = authority.rfind('@'); at != std::string::npos) authority = authority.substr(at + 1);
+    if (const auto at = authority.rfind('@'); at != std::string::npos) {
+        u.userinfo = percent_decode(authority.substr(0, at));
+        authority = authority.substr(at + 1);
+    }
     u.target = path_start == std::string::npos ? "/" : url.substr(path_start);
     if (const auto hash = u.target.find('#'); hash != std::string::npos) u.target.resize(hash);
     if (u.target.empty() || u.target[0] == '?') u.target = "/" + u.target;
@@ -117,10 +155,11 @@ struct Exchange {
 
 // Asks the proxy for a tunnel to the request's host (CONNECT host:port), then calls `then` once it answers 2xx.
 template <class Then>
-void open_tunnel(beast::tcp_stream& stream, Exchange& x, const std::string& authority, Then then) {
+void open_tunnel(beast::tcp_stream& stream, Exchange& x, const std::string& authority, const std::string& credentials, Then then) {
     x.stage = "proxy CONNECT";
     x.tunnel_req = http::request<http::empty_body>(http::verb::connect, authority, 11);
     x.tunnel_req.set(http::field::host, authority);
+    if (!credentials.empty()) x.tunnel_req.set(http::field::proxy_authorization, credentials);
     x.tunnel_res.emplace();
     x.tunnel_res->skip(true);  // a CONNECT answer has no body: what follows is the tunnel
     http::async_write(stream, x.tunnel_req, [&stream, &x, then](beast::error_code e, std::size_t) {
@@ -280,7 +319,13 @@ std::string proxy_for(const std::string& url, const std::string& configured) {
         if (proxy.empty() || bypassed(u.host, environment("no_proxy", "NO_PROXY"))) return {};
     }
     if (proxy.find("://") == std::string::npos) proxy = "http://" + proxy;  // host:port, as curl takes it
-    if (parse_url(proxy).scheme != "http") throw FetchError("proxy " + proxy + ": only http:// proxies are supported");
+    if (proxy.rfind("http://", 0) != 0 && proxy.rfind("HTTP://", 0) != 0)
+        throw FetchError("proxy " + redacted(proxy) + ": only http:// proxies are supported");
+    try {
+        parse_url(proxy);
+    } catch (const FetchError&) {
+        throw FetchError("proxy " + redacted(proxy) + ": not a proxy URL (http://host:port)");
+    }
     return proxy;
 }
 
@@ -304,6 +349,7 @@ HttpResponse HttpClient::fetch(const HttpRequest& request) {
             throw FetchError(what() + e.what());
         }
         const std::optional<Url> via = proxy.empty() ? std::nullopt : std::optional<Url>(parse_url(proxy));
+        const std::string proxy_credentials = via ? proxy_authorization(via->userinfo) : std::string();
         // The peer we connect to: the partner, or the proxy.
         const std::string& peer_host = via ? via->host : u.host;
         const std::string& peer_port = via ? via->port : u.port;
@@ -349,6 +395,7 @@ HttpResponse HttpClient::fetch(const HttpRequest& request) {
                 req.version(11);
                 // Through a proxy, a plain http:// request names its whole URL (RFC 9112, absolute form).
                 req.target(via && !u.tls() ? u.scheme + "://" + u.host_header() + u.target : u.target);
+                if (via && !u.tls() && !proxy_credentials.empty()) req.set(http::field::proxy_authorization, proxy_credentials);
                 if (http::string_to_verb(method) == http::verb::unknown) req.method_string(method);
                 else req.method(http::string_to_verb(method));
                 req.set(http::field::host, u.host_header());
@@ -390,7 +437,7 @@ HttpResponse HttpClient::fetch(const HttpRequest& request) {
                 tcp_layer.async_connect(endpoints, [&](beast::error_code e, const tcp::endpoint&) {
                     if ((x.ec = e)) return;
                     if (!secure) return send_and_read(*plain, x);
-                    if (via) return open_tunnel(tcp_layer, x, authority, handshake_and_send);
+                    if (via) return open_tunnel(tcp_layer, x, authority, proxy_credentials, handshake_and_send);
                     handshake_and_send();
                 });
                 ioc.run();

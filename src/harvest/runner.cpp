@@ -550,7 +550,7 @@ HttpOptions http_options_for(const PartnerSpec& p, const HttpOptions& defaults) 
     }
     if (std::string proxy = option_or(p, "proxy"); !proxy.empty()) {
         if (proxy.find("://") != std::string::npos && proxy.rfind("http://", 0) != 0)
-            throw InputError(p.file.string() + ": key \"options.proxy\": \"" + proxy + "\" is not an http:// proxy");
+            throw InputError(p.file.string() + ": key \"options.proxy\": not an http:// proxy URL (http://[user:password@]host:port)");
         o.proxy = proxy;
     }
     return o;

@@ -332,9 +332,11 @@ bool accepts_connections(unsigned short port) {
 
 class TinyProxy {
 public:
-    explicit TinyProxy(const std::filesystem::path& dir) : port_(free_port()), log_(dir / "tinyproxy.log") {
+    explicit TinyProxy(const std::filesystem::path& dir, const std::string& extra_config = "")
+        : port_(free_port()), log_(dir / "tinyproxy.log") {
         const auto conf = dir / "tinyproxy.conf";
-        std::ofstream(conf) << "Port " << port_ << "\nListen 127.0.0.1\nAllow 127.0.0.1\nTimeout 30\nLogLevel Info\n";
+        std::ofstream(conf) << "Port " << port_ << "\nListen 127.0.0.1\nAllow 127.0.0.1\nTimeout 30\nLogLevel Info\n"
+                            << extra_config;
         pid_ = ::fork();
         if (pid_ == 0) {
             FILE* o = std::freopen(log_.c_str(), "w", stdout);
@@ -446,4 +448,32 @@ TEST(HttpProxy, TheEnvironmentChoosesTheProxyExceptForNoProxyHostsAndLoopback) {
     ::setenv("NO_PROXY", "*", 1);
     EXPECT_EQ(proxy_for("http://data.example.org/a.csv", ""), "");
     EXPECT_THROW(proxy_for("http://data.example.org/a.csv", "socks5://127.0.0.1:1080"), FetchError);
+}
+
+TEST_F(HttpsClient, AProxyAskingForCredentialsGetsThoseOfItsUrlAndTheErrorNeverShowsThem) {
+    TinyProxy proxy(dir_.path(), "BasicAuth ideo s3cret\n");
+    sim_.serve_file("/files/pei.geojson", data("deci/pei-13210-marseille10.geojson"));
+    PartnerSimulator plain;
+    plain.serve_file("/files/erp.csv", data("deci/erp-90-prefecture.csv"));
+    const std::string host = proxy.url().substr(7);  // 127.0.0.1:PORT
+    HttpOptions o = with_ca();
+    o.proxy = "http://ideo:s3cr%65t@" + host;  // percent-encoded in the URL (%65 is e): decoded before sending
+    HttpClient client(o);
+    EXPECT_EQ(client.fetch({"GET", sim_.url("/files/pei.geojson"), {}, {}}).status, 200);  // CONNECT
+    EXPECT_EQ(client.fetch({"GET", plain.url("/files/erp.csv"), {}, {}}).status, 200);     // absolute form
+    HttpOptions wrong = with_ca();
+    wrong.proxy = "http://ideo:guess@" + host;
+    HttpClient refused(wrong);
+    std::string err = fetch_error(refused, sim_.url("/files/pei.geojson"));
+    // 407 is the standard's answer; tinyproxy 1.11 answers 401: the error says what the proxy said.
+    const auto refused_for_credentials = [](const std::string& e) {
+        return e.find("HTTP 407") != std::string::npos || e.find("HTTP 401") != std::string::npos;
+    };
+    EXPECT_NE(err.find("proxy " + host + " refused the tunnel to"), std::string::npos) << err;
+    EXPECT_TRUE(refused_for_credentials(err)) << err;
+    EXPECT_EQ(err.find("guess"), std::string::npos) << err;
+    err = fetch_error(refused, plain.url("/files/erp.csv"));
+    EXPECT_TRUE(refused_for_credentials(err)) << err;
+    EXPECT_EQ(err.find("guess"), std::string::npos) << err;
+    EXPECT_EQ(plain.log().size(), 1u) << "only the request with the right credentials reached the partner";
 }
