@@ -47,11 +47,6 @@ bool contains_words(std::string_view folded_text, std::string_view folded_phrase
     return false;
 }
 
-std::string lower(std::string s) {
-    for (auto& c : s) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
-    return s;
-}
-
 bool ends_with(std::string_view s, std::string_view suffix) {
     return s.size() >= suffix.size() && s.substr(s.size() - suffix.size()) == suffix;
 }
@@ -85,7 +80,7 @@ CatalogRules load_catalog_rules(const std::filesystem::path& file) {
             t.theme = o["theme"].GetString();
             if (std::find(r.themes.begin(), r.themes.end(), t.theme) == r.themes.end())
                 fail(file, where + ".theme", "\"" + t.theme + "\" is not one of the themes");
-            for (auto& c : strings(o, "topic_categories", file, where, false)) t.topic_categories.push_back(lower(c));
+            for (auto& c : strings(o, "topic_categories", file, where, false)) t.topic_categories.push_back(text::ascii_lower(c));
             t.inspire = strings(o, "inspire", file, where, true);
             t.keywords = strings(o, "keywords", file, where, true);
             r.rules.push_back(std::move(t));
@@ -112,7 +107,7 @@ void classify(Record& rec, const CatalogRules& rules) {
     // Topic categories and INSPIRE themes: codes, URIs (".../TopicCategory/farming", ".../theme/hy") or labels.
     std::vector<std::string> categories, inspire;
     for (const auto& c : rec.topic_categories) {
-        std::string l = lower(c);
+        std::string l = text::ascii_lower(c);
         if (const auto at = l.find("/theme/"); at != std::string::npos && l.find("inspire") != std::string::npos) {
             std::string code = l.substr(at + 7);
             if (auto slash = code.find_first_of("/#?"); slash != std::string::npos) code.resize(slash);
@@ -168,15 +163,15 @@ void classify(Record& rec, const CatalogRules& rules) {
 
 void normalise_distribution(Distribution& d) {
     // "WWW:LINK-1.0-http--link", "OGC:WMS" given as a format are protocols.
-    if (lower(d.format).rfind("www:", 0) == 0 || lower(d.format).rfind("ogc:", 0) == 0) {
+    if (text::ascii_lower(d.format).rfind("www:", 0) == 0 || text::ascii_lower(d.format).rfind("ogc:", 0) == 0) {
         if (d.protocol.empty()) d.protocol = d.format;
         d.format.clear();
     }
-    const std::string f = lower(text::trim(d.format));
-    const std::string p = lower(d.protocol);
-    std::string url = lower(d.url);
+    const std::string f = text::ascii_lower(text::trim(d.format));
+    const std::string p = text::ascii_lower(d.protocol);
+    std::string url = text::ascii_lower(d.url);
     if (auto q = url.find('?'); q != std::string::npos) url.resize(q);
-    const std::string full_url = lower(d.url);
+    const std::string full_url = text::ascii_lower(d.url);
     const auto has = [&](std::string_view s, std::string_view needle) { return s.find(needle) != std::string_view::npos; };
 
     if (has(p, "wfs") || has(f, "wfs") || has(full_url, "service=wfs")) {

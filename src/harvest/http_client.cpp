@@ -22,6 +22,7 @@
 #include <thread>
 
 #include "ideo/core/gzip.hpp"
+#include "ideo/core/text.hpp"
 
 namespace ideo::harvest {
 namespace {
@@ -31,11 +32,6 @@ namespace beast = boost::beast;
 namespace http = beast::http;
 namespace ssl = asio::ssl;
 using tcp = asio::ip::tcp;
-
-std::string lower(std::string s) {
-    std::transform(s.begin(), s.end(), s.begin(), [](unsigned char c) { return static_cast<char>(std::tolower(c)); });
-    return s;
-}
 
 struct Url {
     std::string scheme, host, port, target;
@@ -48,20 +44,6 @@ struct Url {
         return port == (tls() ? "443" : "80") ? h : h + ":" + port;
     }
 };
-
-std::string percent_decode(const std::string& s) {
-    std::string out;
-    for (std::size_t i = 0; i < s.size(); ++i) {
-        if (s[i] == '%' && i + 2 < s.size() && std::isxdigit(static_cast<unsigned char>(s[i + 1])) &&
-            std::isxdigit(static_cast<unsigned char>(s[i + 2]))) {
-            out += static_cast<char>(std::stoi(s.substr(i + 1, 2), nullptr, 16));
-            i += 2;
-        } else {
-            out += s[i];
-        }
-    }
-    return out;
-}
 
 // A URL as it may be printed: without the credentials it may carry.
 std::string redacted(const std::string& url) {
@@ -86,12 +68,12 @@ Url parse_url(const std::string& url) {
     Url u;
     const auto colon = url.find("://");
     if (colon == std::string::npos) throw FetchError(url + ": not an http:// or https:// URL");
-    u.scheme = lower(url.substr(0, colon));
+    u.scheme = text::ascii_lower(url.substr(0, colon));
     const auto host_start = colon + 3;
     const auto path_start = url.find_first_of("/?#", host_start);
     std::string authority = url.substr(host_start, path_start == std::string::npos ? std::string::npos : path_start - host_start);
     if (const auto at = authority.rfind('@'); at != std::string::npos) {
-        u.userinfo = percent_decode(authority.substr(0, at));
+        u.userinfo = text::percent_decode(authority.substr(0, at));
         authority = authority.substr(at + 1);
     }
     u.target = path_start == std::string::npos ? "/" : url.substr(path_start);
@@ -221,7 +203,7 @@ HttpClient::Tls& HttpClient::tls() {
 std::string HttpResponse::charset() const {
     const std::string* ct = header("content-type");
     if (!ct) return {};
-    const std::string v = lower(*ct);
+    const std::string v = text::ascii_lower(*ct);
     const auto at = v.find("charset=");
     if (at == std::string::npos) return {};
     std::string cs = v.substr(at + 8);
@@ -280,7 +262,7 @@ std::string environment(const char* name, const char* upper) {
 }
 
 bool is_loopback(const std::string& host) {
-    if (lower(host) == "localhost") return true;
+    if (text::ascii_lower(host) == "localhost") return true;
     boost::system::error_code ec;
     const auto address = asio::ip::make_address(host, ec);
     return !ec && address.is_loopback();
@@ -288,14 +270,12 @@ bool is_loopback(const std::string& host) {
 
 // NO_PROXY: comma-separated hosts (a leading dot or "*." allowed), each matching itself and its subdomains.
 bool bypassed(const std::string& host, const std::string& no_proxy) {
-    const std::string h = lower(host);
+    const std::string h = text::ascii_lower(host);
     std::size_t start = 0;
     while (start <= no_proxy.size()) {
         std::size_t end = no_proxy.find(',', start);
         if (end == std::string::npos) end = no_proxy.size();
-        std::string entry = lower(no_proxy.substr(start, end - start));
-        entry.erase(0, entry.find_first_not_of(" \t"));
-        entry.erase(entry.find_last_not_of(" \t") + 1);
+        std::string entry = text::ascii_lower(text::trim(no_proxy.substr(start, end - start)));
         start = end + 1;
         if (entry == "*") return true;
         if (entry.rfind("*.", 0) == 0) entry.erase(0, 1);
@@ -483,7 +463,7 @@ HttpResponse HttpClient::fetch(const HttpRequest& request) {
             HttpResponse out;
             out.status = static_cast<int>(res.result_int());
             out.final_url = url;
-            for (const auto& h : res) out.headers.emplace_back(lower(std::string(h.name_string())), std::string(h.value()));
+            for (const auto& h : res) out.headers.emplace_back(text::ascii_lower(std::string(h.name_string())), std::string(h.value()));
 
             if (out.status >= 300 && out.status < 400 && out.status != 304) {
                 const std::string* location = out.header("location");
@@ -492,7 +472,7 @@ HttpResponse HttpClient::fetch(const HttpRequest& request) {
                     throw FetchError(what() + "more than " + std::to_string(options_.max_redirects) + " redirects");
                 redirect_to = resolve_url(url, *location);
                 // What TLS guaranteed (whose data, unaltered) would be lost without a word: refused, as the report says.
-                if (u.tls() && lower(redirect_to).rfind("http://", 0) == 0)
+                if (u.tls() && text::ascii_lower(redirect_to).rfind("http://", 0) == 0)
                     throw FetchError(what() + "refusing the redirect to " + redirect_to + " (from https:// down to http://)");
                 break;
             }
@@ -507,7 +487,7 @@ HttpResponse HttpClient::fetch(const HttpRequest& request) {
 
             out.body = std::move(res.body());
             if (const std::string* enc = out.header("content-encoding")) {
-                const std::string e = lower(*enc);
+                const std::string e = text::ascii_lower(*enc);
                 if (e == "gzip" || e == "x-gzip" || e == "deflate") {
                     try {
                         out.body = gzip_decompress(out.body, options_.max_body);

@@ -7,27 +7,10 @@
 #include <string_view>
 #include <vector>
 
+#include "ideo/core/text.hpp"
+
 namespace ideo::harvest {
 namespace {
-
-std::string lower(std::string s) {
-    std::transform(s.begin(), s.end(), s.begin(), [](unsigned char c) { return static_cast<char>(std::tolower(c)); });
-    return s;
-}
-
-std::string percent_decode(std::string_view s) {
-    std::string out;
-    for (std::size_t i = 0; i < s.size(); ++i) {
-        if (s[i] == '%' && i + 2 < s.size() && std::isxdigit(static_cast<unsigned char>(s[i + 1])) &&
-            std::isxdigit(static_cast<unsigned char>(s[i + 2]))) {
-            out += static_cast<char>(std::stoi(std::string(s.substr(i + 1, 2)), nullptr, 16));
-            i += 2;
-        } else {
-            out += s[i];
-        }
-    }
-    return out;
-}
 
 // `url` without the query parameters named in `drop` (compared lower-case); their values, decoded, in `dropped`.
 std::string without_params(const std::string& url, const std::set<std::string>& drop,
@@ -40,8 +23,8 @@ std::string without_params(const std::string& url, const std::set<std::string>& 
         const auto amp = url.find('&', start);
         const std::string kv = url.substr(start, amp == std::string::npos ? std::string::npos : amp - start);
         const auto eq = kv.find('=');
-        const std::string key = lower(percent_decode(kv.substr(0, eq)));
-        if (drop.count(key)) dropped.emplace_back(key, eq == std::string::npos ? "" : percent_decode(kv.substr(eq + 1)));
+        const std::string key = text::ascii_lower(text::percent_decode(kv.substr(0, eq)));
+        if (drop.count(key)) dropped.emplace_back(key, eq == std::string::npos ? "" : text::percent_decode(kv.substr(eq + 1)));
         else if (!kv.empty()) kept += (kept.empty() ? "" : "&") + kv;
         if (amp == std::string::npos) break;
         start = amp + 1;

@@ -118,11 +118,6 @@ void write_file(const fs::path& p, std::string_view bytes) {
     if (!out) throw Error(p.string() + ": cannot write the download");
 }
 
-std::string lower(std::string s) {
-    std::transform(s.begin(), s.end(), s.begin(), [](unsigned char c) { return static_cast<char>(std::tolower(c)); });
-    return s;
-}
-
 // The first characters of an answer, for failure messages ("answer starts with <html>...").
 std::string excerpt(std::string_view body) {
     std::string s(body.substr(0, 80));
@@ -169,8 +164,8 @@ std::string append_query(const std::string& url, const std::string& params) {
 bool has_param(const std::string& url, const std::string& name) {
     const auto q = url.find('?');
     if (q == std::string::npos) return false;
-    const std::string query = "&" + lower(url.substr(q + 1));
-    return query.find("&" + lower(name) + "=") != std::string::npos;
+    const std::string query = "&" + text::ascii_lower(url.substr(q + 1));
+    return query.find("&" + text::ascii_lower(name) + "=") != std::string::npos;
 }
 
 // GeoJSON pages of a service, gathered into one FeatureCollection file.
@@ -178,7 +173,7 @@ class PageWriter {
 public:
     void add_page(const std::string& url, const HttpResponse& res, rapidjson::Document& doc) {
         const std::string* ct = res.header("content-type");
-        const std::string type = ct ? lower(*ct) : "";
+        const std::string type = ct ? text::ascii_lower(*ct) : "";
         if (type.find("json") == std::string::npos)
             throw FetchError("GET " + url + ": unexpected content type \"" + (ct ? *ct : "none") +
                              "\" (expected GeoJSON); answer starts with \"" + excerpt(res.body) + "\"");
@@ -251,9 +246,9 @@ public:
             }
             return f;
         }
-        std::string ext = lower(fs::path(res.final_url.substr(0, res.final_url.find_first_of("?#"))).extension().string());
+        std::string ext = text::ascii_lower(fs::path(res.final_url.substr(0, res.final_url.find_first_of("?#"))).extension().string());
         const std::string* ct = res.header("content-type");
-        const std::string type = ct ? lower(*ct) : "";
+        const std::string type = ct ? text::ascii_lower(*ct) : "";
         // An HTML page where a data file was expected: a portal's error or login page served with 200.
         if (type.find("text/html") != std::string::npos && ext != ".html" && ext != ".htm")
             throw FetchError("GET " + res.final_url + ": unexpected content type \"" + *ct +

@@ -127,5 +127,14 @@ TEST(LayerSpecs, RelativeSourceUrlsResolveAgainstTheLayerFolder) {
     EXPECT_EQ(l.fields[0].aliases, std::vector<std::string>{"ID"});
 }
 
+TEST(Text, PercentDecodeDecodesHexPairsAndKeepsABrokenPercent) {
+    EXPECT_EQ(text::percent_decode("s3cr%65t%40ign.fr"), "s3cret@ign.fr");
+    EXPECT_EQ(text::percent_decode("typeName%3Dsdis%3Apei"), "typeName=sdis:pei");
+    EXPECT_EQ(text::percent_decode("100%"), "100%");
+    EXPECT_EQ(text::percent_decode("%zz%4"), "%zz%4");
+    EXPECT_EQ(text::percent_decode("a+b"), "a+b");  // not form decoding
+    EXPECT_EQ(text::ascii_lower("HTTP://Sig.Région.FR"), "http://sig.région.fr");
+}
+
 }  // namespace
 }  // namespace ideo

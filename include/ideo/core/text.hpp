@@ -20,6 +20,13 @@ std::string fold_accents_lower(std::string_view s);
 
 std::string trim(std::string_view s);
 
+// ASCII lower case (protocol names, header values, URL schemes): other bytes unchanged.
+std::string ascii_lower(std::string_view s);
+
+// %XX sequences decoded (URL parts as partners and users write them); a '%' not followed by two
+// hex digits is kept as it is.
+std::string percent_decode(std::string_view s);
+
 // A real as people write it: 15 significant digits, no binary noise (91.1, not 91.09999999999999),
 // the same text as printf's %.15g without its cost.
 std::string real(double v);
