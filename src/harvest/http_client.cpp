@@ -288,26 +288,30 @@ bool bypassed(const std::string& host, const std::string& no_proxy) {
     return false;
 }
 
+// proxy_for, for a URL already parsed.
+std::string proxy_of(const Url& u, const std::string& configured) {
+    if (!configured.empty()) return normalise_proxy(configured);
+    if (is_loopback(u.host)) return {};
+    const std::string proxy = u.tls() ? environment("https_proxy", "HTTPS_PROXY") : environment("http_proxy", "HTTP_PROXY");
+    if (proxy.empty() || bypassed(u.host, environment("no_proxy", "NO_PROXY"))) return {};
+    return normalise_proxy(proxy);
+}
+
 }  // namespace
 
-std::string proxy_for(const std::string& url, const std::string& configured) {
-    const Url u = parse_url(url);
-    std::string proxy = configured;
-    if (proxy.empty()) {
-        if (is_loopback(u.host)) return {};
-        proxy = u.tls() ? environment("https_proxy", "HTTPS_PROXY") : environment("http_proxy", "HTTP_PROXY");
-        if (proxy.empty() || bypassed(u.host, environment("no_proxy", "NO_PROXY"))) return {};
-    }
-    if (proxy.find("://") == std::string::npos) proxy = "http://" + proxy;  // host:port, as curl takes it
-    if (proxy.rfind("http://", 0) != 0 && proxy.rfind("HTTP://", 0) != 0)
-        throw FetchError("proxy " + redacted(proxy) + ": only http:// proxies are supported");
+std::string normalise_proxy(const std::string& proxy) {
+    std::string out = proxy.find("://") == std::string::npos ? "http://" + proxy : proxy;  // host:port, as curl takes it
+    if (out.rfind("http://", 0) != 0 && out.rfind("HTTP://", 0) != 0)
+        throw FetchError("proxy " + redacted(out) + ": only http:// proxies are supported");
     try {
-        parse_url(proxy);
+        parse_url(out);
     } catch (const FetchError&) {
-        throw FetchError("proxy " + redacted(proxy) + ": not a proxy URL (http://host:port)");
+        throw FetchError("proxy " + redacted(out) + ": not a proxy URL (http://host:port)");
     }
-    return proxy;
+    return out;
 }
+
+std::string proxy_for(const std::string& url, const std::string& configured) { return proxy_of(parse_url(url), configured); }
 
 HttpClient::HttpClient(HttpOptions options) : options_(std::move(options)) {}
 HttpClient::~HttpClient() = default;
@@ -322,13 +326,12 @@ HttpResponse HttpClient::fetch(const HttpRequest& request) {
 
     for (int redirects = 0;; ++redirects) {
         const Url u = parse_url(url);
-        std::string proxy;
+        std::optional<Url> via;
         try {
-            proxy = proxy_for(url, options_.proxy);
+            if (const std::string proxy = proxy_of(u, options_.proxy); !proxy.empty()) via = parse_url(proxy);
         } catch (FetchError& e) {
             throw FetchError(what() + e.what());
         }
-        const std::optional<Url> via = proxy.empty() ? std::nullopt : std::optional<Url>(parse_url(proxy));
         const std::string proxy_credentials = via ? proxy_authorization(via->userinfo) : std::string();
         // The peer we connect to: the partner, or the proxy.
         const std::string& peer_host = via ? via->host : u.host;

@@ -544,8 +544,11 @@ HttpOptions http_options_for(const PartnerSpec& p, const HttpOptions& defaults) 
         o.ca_file = path.string();
     }
     if (std::string proxy = option_or(p, "proxy"); !proxy.empty()) {
-        if (proxy.find("://") != std::string::npos && proxy.rfind("http://", 0) != 0)
+        try {
+            normalise_proxy(proxy);  // the client's own check, here so that the report names the key
+        } catch (const FetchError&) {
             throw InputError(p.file.string() + ": key \"options.proxy\": not an http:// proxy URL (http://[user:password@]host:port)");
+        }
         o.proxy = proxy;
     }
     return o;

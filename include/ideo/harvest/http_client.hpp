@@ -61,6 +61,10 @@ struct HttpOptions {
 // or is a loopback address or localhost. Throws FetchError naming a proxy URL that is not http://.
 std::string proxy_for(const std::string& url, const std::string& configured);
 
+// A proxy as configured ("host:port" or "http://[user:password@]host:port") as the URL the client uses;
+// throws FetchError, credentials left out, for anything but an http:// proxy URL.
+std::string normalise_proxy(const std::string& proxy);
+
 // A fetch that failed for good (after retries): the message names the URL and the reason
 // ("HTTP 503 after 3 retries", "timed out after 30000 ms", "body exceeds 536870912 bytes",
 // "certificate verify failed: self-signed certificate").
