@@ -25,6 +25,20 @@ export function belfortStore() {
   return { dir, store, cleanup: () => rmSync(dir, { recursive: true, force: true }) };
 }
 
+// The loopback port a child server prints once it listens ("listening on http://127.0.0.1:PORT ...").
+function listening(child, name) {
+  return new Promise((resolve, reject) => {
+    let out = '';
+    const timer = setTimeout(() => reject(new Error(`${name} did not start: ${out}`)), 60000);
+    child.stdout.on('data', (d) => {
+      out += d;
+      const m = out.match(/listening on http:\/\/127\.0\.0\.1:(\d+)/);
+      if (m) { clearTimeout(timer); resolve(Number(m[1])); }
+    });
+    child.on('exit', (code) => reject(new Error(`${name} exited with ${code}: ${out}`)));
+  });
+}
+
 // The catalogue partners of the demo (real answers of ../shared/data/catalog: CSW, CKAN, DCAT, ODS),
 // served on loopback by ideo-partner-sim and harvested into `store` with ideo harvest.
 export async function harvestRecordedCatalogue(store) {
@@ -32,15 +46,7 @@ export async function harvestRecordedCatalogue(store) {
   const partners = mkdtempSync(path.join(tmpdir(), 'ideo-js-partners-'));
   const child = spawn(sim, ['--recorded', path.join(shared, 'data', 'catalog'), '--partners-out', partners], { cwd: root });
   try {
-    await new Promise((resolve, reject) => {
-      let out = '';
-      const timer = setTimeout(() => reject(new Error('ideo-partner-sim did not start: ' + out)), 60000);
-      child.stdout.on('data', (d) => {
-        out += d;
-        if (/listening on/.test(out)) { clearTimeout(timer); resolve(); }
-      });
-      child.on('exit', (code) => reject(new Error(`ideo-partner-sim exited with ${code}: ${out}`)));
-    });
+    await listening(child, 'ideo-partner-sim');
     const ids = readdirSync(partners).filter((f) => f.endsWith('.json')).map((f) => f.slice(0, -5));
     // --only: the catalogue partners alone, not the layers' file sources.
     return ideo(['harvest', '--partners', partners, '--store', store, '--only', ...ids]);
@@ -52,16 +58,7 @@ export async function harvestRecordedCatalogue(store) {
 
 export async function serve(store) {
   const child = spawn(binary, ['serve', '--store', store, '--listen', '127.0.0.1:0'], { cwd: root });
-  const port = await new Promise((resolve, reject) => {
-    let out = '';
-    const timer = setTimeout(() => reject(new Error('ideo serve did not start: ' + out)), 60000);
-    child.stdout.on('data', (d) => {
-      out += d;
-      const m = out.match(/listening on http:\/\/127\.0\.0\.1:(\d+)/);
-      if (m) { clearTimeout(timer); resolve(Number(m[1])); }
-    });
-    child.on('exit', (code) => reject(new Error(`ideo serve exited with ${code}: ${out}`)));
-  });
+  const port = await listening(child, 'ideo serve');
   return { port, base: `http://127.0.0.1:${port}`, stop: () => child.kill('SIGTERM') };
 }
 
