@@ -49,16 +49,17 @@ ogr2ogr -f PostgreSQL "PG:host=$work port=54329 dbname=postgres user=postgres" "
   -t_srs EPSG:2154 -lco GEOMETRY_NAME=geom -overwrite
 psql_ -c "CREATE INDEX ON pei USING gist (geom); ANALYZE;" >/dev/null
 # The same compliance as ideo's default rules for the ordinary risk: available, hydrant >= 60 m3/h or reserve >= 120 m3.
-pg_ms=$(psql_ <<'SQL' | grep -o 'Time: [0-9.]*' | awk '{s+=$2} END {print s}'
-\timing on
-DROP TABLE IF EXISTS result; CREATE TABLE result AS
-SELECT c.code,
+# Timed twice: the uncovered zones into a table, and the same zones written out as ideo writes them (below).
+uncovered_sql="SELECT c.code,
        ST_Difference(ST_MakeValid(c.geom),
                      COALESCE((SELECT ST_Union(ST_Buffer(p.geom, 200, 16)) FROM pei p
                                WHERE ST_DWithin(p.geom, c.geom, 200) AND p.disponible::text IN ('1', 'true')
                                  AND ((p.type_pei IN ('PI','BI') AND p.debit >= 60) OR (p.type_pei IN ('PA','CI') AND p.volume >= 120))),
                               ST_GeomFromText('POLYGON EMPTY', 2154))) AS uncovered
-FROM communes c WHERE c.code LIKE '21%';
+FROM communes c WHERE c.code LIKE '21%'"
+pg_ms=$(psql_ <<SQL | grep -o 'Time: [0-9.]*' | awk '{s+=$2} END {print s}'
+\\timing on
+DROP TABLE IF EXISTS result; CREATE TABLE result AS $uncovered_sql;
 SQL
 )
 pg_s=$(echo "$pg_ms / 1000" | bc -l)
@@ -70,13 +71,7 @@ COPY (
   SELECT json_build_object('type', 'FeatureCollection', 'features', json_agg(json_build_object(
            'type', 'Feature', 'properties', json_build_object('insee', code),
            'geometry', ST_AsGeoJSON(ST_Transform(uncovered, 4326), 7)::json)))
-  FROM (SELECT c.code,
-               ST_Difference(ST_MakeValid(c.geom),
-                             COALESCE((SELECT ST_Union(ST_Buffer(p.geom, 200, 16)) FROM pei p
-                                       WHERE ST_DWithin(p.geom, c.geom, 200) AND p.disponible::text IN ('1', 'true')
-                                         AND ((p.type_pei IN ('PI','BI') AND p.debit >= 60) OR (p.type_pei IN ('PA','CI') AND p.volume >= 120))),
-                                      ST_GeomFromText('POLYGON EMPTY', 2154))) AS uncovered
-        FROM communes c WHERE c.code LIKE '21%') r
+  FROM ($uncovered_sql) r
 ) TO '$work/pg-21.geojson';
 SQL
 )
