@@ -6,6 +6,7 @@
 #include <cstdio>
 
 #include "ideo/catalog/search.hpp"
+#include "ideo/core/url.hpp"
 
 namespace ideo::catalog {
 namespace {
@@ -23,16 +24,6 @@ void id_ref(Writer& w, const std::string& iri) {
     w.Key("@id");
     str(w, iri);
     w.EndObject();
-}
-
-std::string path_encode(const std::string& s) {
-    static const char* hex = "0123456789ABCDEF";
-    std::string out;
-    for (unsigned char c : s) {
-        if (std::isalnum(c) || c == '-' || c == '_' || c == '.' || c == '~' || c == ':') out += static_cast<char>(c);
-        else out += '%', out += hex[c >> 4], out += hex[c & 15];
-    }
-    return out;
 }
 
 std::string wkt_box(const Envelope& e) {
@@ -70,14 +61,14 @@ std::string dcat_jsonld(const Catalog& c, std::size_t offset, std::size_t limit,
     kv(w, "dct:title", "Catalogue moissonné (ideo)");
     w.Key("dcat:dataset");
     w.StartArray();
-    for (std::size_t i = offset; i < end; ++i) id_ref(w, base_url + "/catalog/records/" + path_encode(c.records[i].id));
+    for (std::size_t i = offset; i < end; ++i) id_ref(w, base_url + "/catalog/records/" + url::percent_encode(c.records[i].id, ":"));
     w.EndArray();
     w.EndObject();
 
     for (std::size_t i = offset; i < end; ++i) {
         const Record& r = c.records[i];
         w.StartObject();
-        kv(w, "@id", base_url + "/catalog/records/" + path_encode(r.id));
+        kv(w, "@id", base_url + "/catalog/records/" + url::percent_encode(r.id, ":"));
         kv(w, "@type", "dcat:Dataset");
         kv(w, "dct:identifier", r.id);
         kv(w, "dct:title", r.title);

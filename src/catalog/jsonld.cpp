@@ -10,8 +10,8 @@
 #include <map>
 
 #include "ideo/catalog/parse.hpp"
-#include "ideo/harvest/http_client.hpp"
 #include "rdf.hpp"
+#include "ideo/core/url.hpp"
 
 namespace ideo::catalog::rdf {
 namespace {
@@ -126,7 +126,7 @@ private:
             if (auto it = known_prefixes().find(prefix); it != known_prefixes().end()) return it->second + s.substr(colon + 1);
             return s;
         }
-        if (!vocab) return harvest::resolve_url(base_, s);
+        if (!vocab) return url::resolve(base_, s);
         if (!ctx.vocab.empty()) return ctx.vocab + s;
         if (auto it = builtin_terms().find(s); it != builtin_terms().end()) return it->second.iri;
         return {};  // an undefined term is dropped, as JSON-LD expansion does

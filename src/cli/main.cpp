@@ -15,9 +15,10 @@
 #include <thread>
 #include <vector>
 
+#include "ideo/cli/snapshot_loader.hpp"
 #include "ideo/core/error.hpp"
 #include "ideo/core/layer.hpp"
-#include "ideo/catalog/harvest.hpp"
+#include "ideo/harvest/catalogue.hpp"
 #include "ideo/deci/arrete.hpp"
 #include "ideo/deci/coverage.hpp"
 #include "ideo/deci/extract.hpp"
@@ -154,7 +155,7 @@ int cmd_import(const Args& a, bool dry_run) {
 // Harvest options shared by `ideo harvest` and `ideo serve --harvest-every`: progress on a terminal only.
 harvest::RunOptions harvest_options(bool progress) {
     harvest::RunOptions o;
-    o.catalogue = catalog::harvest_catalogue_partner;
+    o.catalogue = harvest::harvest_catalogue_partner;
     if (progress)
         o.progress = [](const std::string& partner, const std::string& line) { std::cerr << partner << ": " << line << "\n"; };
     return o;
@@ -339,7 +340,7 @@ int cmd_serve(const Args& a) {
     auto store = store::open_store(store_uri(a));
     index::SnapshotHolder holder;
     auto load = [&] {
-        auto snapshot = index::load_snapshot(*store, cat);
+        auto snapshot = cli::load_snapshot(*store, cat);
         server::prepare_snapshot(*snapshot);
         return snapshot;
     };
@@ -407,7 +408,7 @@ int cmd_extract(const Args& a) {
     if (!a.has("output")) throw UsageError("extract needs -o FILE");
     const auto cat = catalog(a);
     auto store = store::open_store(store_uri(a));
-    const auto snapshot = index::load_snapshot(*store, cat);
+    const auto snapshot = cli::load_snapshot(*store, cat);
     deci::ExtractRequest req;
     if (a.positional[0].size() <= 3) req.dept = a.positional[0];  // a department: every commune of it
     else req.insee = a.positional[0];
@@ -430,7 +431,7 @@ int cmd_coverage(const Args& a) {
         return l.id != "communes" && l.id != "pei" && l.id != "erp" && l.id != "icpe" && (l.id != "roads" || mode != deci::Mode::Road);
     });
     auto store = store::open_store(store_uri(a));
-    const auto snapshot = index::load_snapshot(*store, cat, false);
+    const auto snapshot = cli::load_snapshot(*store, cat, false);
     const std::string& code = a.positional[0];
     const bool dept = code.size() <= 3;
     const std::string rules_dept = a.get("rules", deci::department_of(code));
@@ -457,7 +458,7 @@ int cmd_arrete(const Args& a) {
     if (!a.has("output")) throw UsageError("arrete needs -o FILE.docx");
     const auto cat = catalog(a);
     auto store = store::open_store(store_uri(a));
-    const auto snapshot = index::load_snapshot(*store, cat);
+    const auto snapshot = cli::load_snapshot(*store, cat);
     const std::string& insee = a.positional[0];
     const deci::Rules rules =
         deci::load_rules(fs::path(a.get("layers", "layers")) / "deci-rules", a.get("rules", deci::department_of(insee)));

@@ -9,6 +9,7 @@
 
 #include "ideo/core/error.hpp"
 #include "ideo/core/text.hpp"
+#include "ideo/core/json.hpp"
 
 namespace ideo {
 namespace {
@@ -229,11 +230,7 @@ const LayerSpec& LayerCatalog::get(std::string_view id) const {
 }
 
 LayerSpec parse_layer(const std::string& json, const std::filesystem::path& file) {
-    rapidjson::Document d;
-    d.Parse(json.c_str(), json.size());
-    if (d.HasParseError())
-        throw InputError(file.string() + ": invalid JSON at offset " + std::to_string(d.GetErrorOffset()) + ": " +
-                         rapidjson::GetParseError_En(d.GetParseError()));
+    const rapidjson::Document d = json::parse(json, file.string());
     if (!d.IsObject()) fail(file, "top level", "expected an object");
     LayerSpec l;
     l.file = file;
@@ -284,10 +281,7 @@ LayerCatalog load_layers(const std::filesystem::path& dir) {
         if (e.is_regular_file() && e.path().extension() == ".json") files.push_back(e.path());
     std::sort(files.begin(), files.end());
     for (const auto& f : files) {
-        std::ifstream in(f, std::ios::binary);
-        std::stringstream ss;
-        ss << in.rdbuf();
-        cat.layers.push_back(parse_layer(ss.str(), f));
+        cat.layers.push_back(parse_layer(json::read_file(f, "the layer file"), f));
         for (size_t k = 0; k + 1 < cat.layers.size(); ++k)
             if (cat.layers[k].id == cat.layers.back().id)
                 throw InputError(f.string() + ": layer id \"" + cat.layers.back().id + "\" already declared in " +

@@ -226,4 +226,40 @@ std::string iso_datetime(int year, int month, int day, int hour, int minute, int
     return out;
 }
 
+void append_xml(std::string& out, std::string_view s) {
+    for (const char c : s) {
+        switch (c) {
+            case '&': out += "&amp;"; break;
+            case '<': out += "&lt;"; break;
+            case '>': out += "&gt;"; break;
+            case '"': out += "&quot;"; break;
+            case '\'': out += "&#39;"; break;
+            default:
+                if (static_cast<unsigned char>(c) >= 0x20 || c == '\t' || c == '\n' || c == '\r') out += c;
+        }
+    }
+}
+
+std::string xml_escape(std::string_view s) {
+    std::string out;
+    out.reserve(s.size());
+    append_xml(out, s);
+    return out;
+}
+
+bool parse_iso_date(std::string_view s, int& y, int& m, int& d) {
+    if (s.size() != 10 || s[4] != '-' || s[7] != '-') return false;
+    for (std::size_t i : {0, 1, 2, 3, 5, 6, 8, 9})
+        if (s[i] < '0' || s[i] > '9') return false;
+    const auto num = [&](std::size_t at, std::size_t len) {
+        int v = 0;
+        for (std::size_t i = at; i < at + len; ++i) v = v * 10 + (s[i] - '0');
+        return v;
+    };
+    y = num(0, 4);
+    m = num(5, 2);
+    d = num(8, 2);
+    return m >= 1 && m <= 12 && d >= 1 && d <= 31;
+}
+
 }  // namespace ideo::text

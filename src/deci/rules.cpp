@@ -10,26 +10,17 @@
 #include <sstream>
 
 #include "ideo/core/error.hpp"
+#include "ideo/core/json.hpp"
 
 namespace ideo::deci {
 namespace {
 
 using JsonValue = rapidjson::Value;
 
-std::string read_text(const std::filesystem::path& p) {
-    std::ifstream in(p, std::ios::binary);
-    if (!in) throw InputError(p.string() + ": cannot read the DECI rules file");
-    std::ostringstream s;
-    s << in.rdbuf();
-    return s.str();
-}
+std::string read_text(const std::filesystem::path& p) { return json::read_file(p, "the DECI rules file"); }
 
-rapidjson::Document parse(const std::string& json, const std::string& where) {
-    rapidjson::Document d;
-    d.Parse(json.c_str(), json.size());
-    if (d.HasParseError())
-        throw InputError(where + ": invalid JSON at offset " + std::to_string(d.GetErrorOffset()) + ": " +
-                         rapidjson::GetParseError_En(d.GetParseError()));
+rapidjson::Document parse(const std::string& text, const std::string& where) {
+    rapidjson::Document d = json::parse(text, where);
     if (!d.IsObject()) throw InputError(where + ": a DECI rules file must be a JSON object");
     return d;
 }

@@ -23,6 +23,7 @@
 
 #include "ideo/core/gzip.hpp"
 #include "ideo/core/text.hpp"
+#include "ideo/core/url.hpp"
 
 namespace ideo::harvest {
 namespace {
@@ -210,47 +211,6 @@ std::string HttpResponse::charset() const {
     cs = cs.substr(0, cs.find_first_of("; "));
     cs.erase(std::remove(cs.begin(), cs.end(), '"'), cs.end());
     return cs;
-}
-
-std::string resolve_url(const std::string& base, const std::string& ref) {
-    if (ref.find("://") != std::string::npos) return ref;
-    const auto scheme_end = base.find("://");
-    if (scheme_end == std::string::npos) return ref;
-    const auto path_start = base.find('/', scheme_end + 3);
-    const std::string origin = path_start == std::string::npos ? base : base.substr(0, path_start);
-    if (ref.rfind("//", 0) == 0) return base.substr(0, scheme_end + 1) + ref;
-    if (!ref.empty() && ref[0] == '/') return origin + ref;
-    std::string path = path_start == std::string::npos ? "/" : base.substr(path_start);
-    path = path.substr(0, path.find('#'));
-    if (!ref.empty() && ref[0] == '?') return origin + path.substr(0, path.find('?')) + ref;
-    path = path.substr(0, path.find('?'));
-    path = path.substr(0, path.rfind('/') + 1);
-    // RFC 3986 5.2.4: "../" and "./" segments removed, so servers see the path they published.
-    std::string merged = path + ref, query;
-    if (const auto q = merged.find('?'); q != std::string::npos) {
-        query = merged.substr(q);
-        merged.resize(q);
-    }
-    std::vector<std::string> segments;
-    std::size_t start = 1;
-    while (start <= merged.size()) {
-        const auto slash = merged.find('/', start);
-        const std::string seg = merged.substr(start, slash == std::string::npos ? std::string::npos : slash - start);
-        const bool last = slash == std::string::npos;
-        if (seg == "..") {
-            if (!segments.empty()) segments.pop_back();
-            if (last) segments.emplace_back();
-        } else if (seg == ".") {
-            if (last) segments.emplace_back();
-        } else {
-            segments.push_back(seg);
-        }
-        if (last) break;
-        start = slash + 1;
-    }
-    std::string out;
-    for (const auto& seg : segments) out += "/" + seg;
-    return origin + (out.empty() ? "/" : out) + query;
 }
 
 namespace {
@@ -473,7 +433,7 @@ HttpResponse HttpClient::fetch(const HttpRequest& request) {
                 if (!location) throw FetchError(what() + "HTTP " + std::to_string(out.status) + " without a Location header");
                 if (redirects >= options_.max_redirects)
                     throw FetchError(what() + "more than " + std::to_string(options_.max_redirects) + " redirects");
-                redirect_to = resolve_url(url, *location);
+                redirect_to = url::resolve(url, *location);
                 // What TLS guaranteed (whose data, unaltered) would be lost without a word: refused, as the report says.
                 if (u.tls() && text::ascii_lower(redirect_to).rfind("http://", 0) == 0)
                     throw FetchError(what() + "refusing the redirect to " + redirect_to + " (from https:// down to http://)");

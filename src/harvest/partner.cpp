@@ -12,6 +12,7 @@
 #include <sstream>
 
 #include "ideo/core/error.hpp"
+#include "ideo/core/json.hpp"
 
 namespace ideo::harvest {
 namespace {
@@ -42,11 +43,7 @@ double number_of(const rapidjson::Value& o, const char* key, const fs::path& fil
 }
 
 PartnerSpec parse_partner(const std::string& json, const fs::path& file) {
-    rapidjson::Document d;
-    d.Parse(json.c_str(), json.size());
-    if (d.HasParseError())
-        throw InputError(file.string() + ": invalid JSON at offset " + std::to_string(d.GetErrorOffset()) + ": " +
-                         rapidjson::GetParseError_En(d.GetParseError()));
+    const rapidjson::Document d = json::parse(json, file.string());
     if (!d.IsObject()) throw InputError(file.string() + ": expected a JSON object describing one partner");
     PartnerSpec p;
     p.file = file;
@@ -99,11 +96,7 @@ std::vector<PartnerSpec> load_partners(const fs::path& dir) {
         if (e.is_regular_file() && e.path().extension() == ".json") files.push_back(e.path());
     std::sort(files.begin(), files.end());
     for (const auto& f : files) {
-        std::ifstream in(f, std::ios::binary);
-        if (!in) throw InputError(f.string() + ": cannot read the partner file");
-        std::stringstream ss;
-        ss << in.rdbuf();
-        out.push_back(parse_partner(ss.str(), f));
+        out.push_back(parse_partner(json::read_file(f, "the partner file"), f));
         for (std::size_t i = 0; i + 1 < out.size(); ++i)
             if (out[i].id == out.back().id)
                 bad(f, "id", "\"" + out.back().id + "\" is already the id of " + out[i].file.string());

@@ -25,6 +25,8 @@
 #include "ideo/core/text.hpp"
 #include "ideo/harvest/linked.hpp"
 #include "ideo/harvest/pipeline.hpp"
+#include "ideo/core/url.hpp"
+#include "ideo/harvest/pager.hpp"
 
 namespace ideo::harvest {
 namespace {
@@ -157,17 +159,6 @@ struct Fetched {
     bool counted = false;       // `features` is known before ingest
 };
 
-std::string append_query(const std::string& url, const std::string& params) {
-    return url + (url.find('?') == std::string::npos ? "?" : (url.back() == '?' || url.back() == '&' ? "" : "&")) + params;
-}
-
-bool has_param(const std::string& url, const std::string& name) {
-    const auto q = url.find('?');
-    if (q == std::string::npos) return false;
-    const std::string query = "&" + text::ascii_lower(url.substr(q + 1));
-    return query.find("&" + text::ascii_lower(name) + "=") != std::string::npos;
-}
-
 // GeoJSON pages of a service, gathered into one FeatureCollection file.
 class PageWriter {
 public:
@@ -282,61 +273,72 @@ public:
                  {"service", "WFS"}, {"version", "2.0.0"}, {"request", "GetFeature"},
                  {"typeNames", opt("typeNames", opt("typeName", ""))}, {"outputFormat", opt("outputFormat", "application/json")},
                  {"srsName", opt("srsName", "")}})
-            if (!v.empty() && !has_param(base, k)) base = append_query(base, k + "=" + v);
-        if (!has_param(base, "typeNames") && !has_param(base, "typeName"))
+            if (!v.empty() && !url::has_param(base, k)) base = url::append_query(base, k + "=" + v);
+        if (!url::has_param(base, "typeNames") && !url::has_param(base, "typeName"))
             throw InputError(p_.file.string() + ": WFS partner " + p_.id + " needs options.typeNames");
-        const std::size_t count = static_cast<std::size_t>(p_.page_size);
         PageWriter pages;
-        for (std::size_t start = 0, page = 1;; ++page) {
-            const std::string url =
-                append_query(base, "count=" + std::to_string(count) + "&startIndex=" + std::to_string(start));
+        PagingScheme scheme;
+        scheme.page_size = static_cast<std::size_t>(p_.page_size);
+        scheme.at = [&](std::size_t start) {
             HttpRequest req;
-            req.url = url;
+            req.url = url::append_query(base, "count=" + std::to_string(scheme.page_size) + "&startIndex=" + std::to_string(start));
             req.headers.emplace_back("Accept", "application/json, application/geo+json");
+            return req;
+        };
+        std::size_t page = 0;
+        page_through(scheme, [&](const HttpRequest& req, std::string&) -> std::optional<PageInfo> {
             const HttpResponse res = client_.fetch(req);
             rapidjson::Document doc;
-            pages.add_page(url, res, doc);
-            long long matched = -1;
-            if (const auto m = doc.FindMember("numberMatched"); m != doc.MemberEnd() && m->value.IsInt64())
-                matched = m->value.GetInt64();
-            else if (const auto t = doc.FindMember("totalFeatures"); t != doc.MemberEnd() && t->value.IsInt64())
-                matched = t->value.GetInt64();  // GeoServer before WFS 2.0 JSON
-            start += pages.last_page();
-            progress("WFS page " + std::to_string(page) + ": " + std::to_string(pages.count()) +
-                     (matched >= 0 ? " of " + std::to_string(matched) : std::string()) + " features");
-            if (pages.last_page() < count || (matched >= 0 && start >= static_cast<std::size_t>(matched))) break;
-            if (page >= 100000) throw FetchError("GET " + url + ": more than 100000 pages, giving up");
-        }
+            pages.add_page(req.url, res, doc);
+            PageInfo info;
+            info.returned = pages.last_page();
+            if (const auto m = doc.FindMember("numberMatched"); m != doc.MemberEnd() && m->value.IsUint64())
+                info.matched = m->value.GetUint64();
+            else if (const auto t = doc.FindMember("totalFeatures"); t != doc.MemberEnd() && t->value.IsUint64())
+                info.matched = t->value.GetUint64();  // GeoServer before WFS 2.0 JSON
+            progress("WFS page " + std::to_string(++page) + ": " + std::to_string(pages.count()) +
+                     (info.matched ? " of " + std::to_string(*info.matched) : std::string()) + " features");
+            return info;
+        });
         return finish_pages(dir, pages, f);
     }
 
     Fetched fetch_oapif(const fs::path& dir) {
         Fetched f;
         f.resource = p_.url;
-        std::string url = p_.url;
-        if (!has_param(url, "limit")) url = append_query(url, "limit=" + std::to_string(p_.page_size));
         PageWriter pages;
-        std::set<std::string> seen;
-        for (std::size_t page = 1; !url.empty(); ++page) {
-            if (!seen.insert(url).second) throw FetchError("GET " + url + ": the next link loops back to a page already read");
+        PagingScheme scheme;
+        scheme.kind = PagingScheme::Kind::Link;
+        scheme.loop_fails = true;
+        scheme.first_url = p_.url;
+        if (!url::has_param(scheme.first_url, "limit"))
+            scheme.first_url = url::append_query(scheme.first_url, "limit=" + std::to_string(p_.page_size));
+        scheme.link = [](const std::string& u) {
             HttpRequest req;
-            req.url = url;
+            req.url = u;
             req.headers.emplace_back("Accept", "application/geo+json, application/json");
+            return req;
+        };
+        std::size_t page = 0;
+        page_through(scheme, [&](const HttpRequest& req, std::string& final_url) -> std::optional<PageInfo> {
             const HttpResponse res = client_.fetch(req);
+            final_url = res.final_url;
             rapidjson::Document doc;
-            pages.add_page(url, res, doc);
-            progress("OGC API page " + std::to_string(page) + ": " + std::to_string(pages.count()) + " features");
-            std::string next;
+            pages.add_page(req.url, res, doc);
+            progress("OGC API page " + std::to_string(++page) + ": " + std::to_string(pages.count()) + " features");
+            PageInfo info;
+            info.returned = pages.last_page();
+            if (info.returned == 0) return info;  // an empty page ends the paging, whatever it links to
             if (const auto links = doc.FindMember("links"); links != doc.MemberEnd() && links->value.IsArray())
                 for (const auto& l : links->value.GetArray()) {
                     if (!l.IsObject()) continue;
                     const auto rel = l.FindMember("rel"), href = l.FindMember("href");
                     if (rel != l.MemberEnd() && href != l.MemberEnd() && rel->value.IsString() && href->value.IsString() &&
                         std::string_view(rel->value.GetString()) == "next")
-                        next = resolve_url(res.final_url, href->value.GetString());
+                        info.next_url = href->value.GetString();
                 }
-            url = pages.last_page() == 0 ? std::string() : next;
-        }
+            return info;
+        });
         return finish_pages(dir, pages, f);
     }
 

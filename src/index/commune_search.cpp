@@ -11,6 +11,7 @@
 
 #include "ideo/core/error.hpp"
 #include "ideo/core/text.hpp"
+#include "ideo/core/json.hpp"
 
 namespace ideo::index {
 
@@ -36,16 +37,7 @@ std::string search_key(std::string_view s) {
 }
 
 std::map<std::string, std::vector<std::string>, std::less<>> read_postcodes(const std::filesystem::path& file) {
-    std::ifstream in(file, std::ios::binary);
-    if (!in) throw InputError(file.string() + ": cannot read the postcode list");
-    std::stringstream ss;
-    ss << in.rdbuf();
-    const std::string json = ss.str();
-    rapidjson::Document d;
-    d.Parse(json.data(), json.size());
-    if (d.HasParseError())
-        throw InputError(file.string() + ": invalid JSON at offset " + std::to_string(d.GetErrorOffset()) + ": " +
-                         rapidjson::GetParseError_En(d.GetParseError()));
+    const rapidjson::Document d = json::parse_file(file, "the postcode list");
     if (!d.IsArray()) throw InputError(file.string() + ": expected an array of communes");
     std::map<std::string, std::vector<std::string>, std::less<>> out;
     std::size_t i = 0;

@@ -1,13 +1,9 @@
 #include "ideo/index/snapshot.hpp"
 
 #include <algorithm>
-#include <exception>
 #include <limits>
 #include <optional>
-#include <thread>
 
-#include "ideo/catalog/search.hpp"
-#include "ideo/store/store.hpp"
 
 namespace ideo::index {
 namespace {
@@ -59,51 +55,6 @@ LayerData make_layer_data(LayerSpec spec, std::vector<Feature> features, std::st
         }
     }
     return d;
-}
-
-std::shared_ptr<const Snapshot> load_snapshot(store::Store& store, const LayerCatalog& catalog, bool catalog_records) {
-    auto snapshot = std::make_shared<Snapshot>();
-    // Read the version first: a publish landing during the load then shows up as a newer version next poll.
-    snapshot->version = store.version();
-    const auto publications = store.publications(std::numeric_limits<std::size_t>::max());
-    // One thread per layer (each store.load reads through its own connection): as long as the largest layer, not the sum.
-    std::vector<std::optional<LayerData>> loaded(catalog.layers.size());
-    std::vector<std::exception_ptr> failures(catalog.layers.size());
-    std::vector<std::thread> loaders;
-    for (std::size_t i = 0; i < catalog.layers.size(); ++i)
-        loaders.emplace_back([&, i] {
-            try {
-                const LayerSpec& spec = catalog.layers[i];
-                std::string published_at;
-                for (const auto& p : publications)  // newest first
-                    if (p.layer == spec.id) {
-                        published_at = p.published_at;
-                        break;
-                    }
-                loaded[i] = make_layer_data(spec, store.load(spec), std::move(published_at));
-                if (spec.id == "communes" && !loaded[i]->features.empty())  // built while the other layers load
-                    snapshot->communes = std::make_shared<const CommuneIndex>(
-                        loaded[i]->features, spec.field_index(spec.id_field), spec.field_index(spec.name_field));
-            } catch (...) {
-                failures[i] = std::current_exception();
-            }
-        });
-    std::exception_ptr catalog_failure;
-    try {
-        // Without the original documents (most of the bytes): the record API reads its one from the store.
-        snapshot->catalog = catalog_records ? ideo::catalog::build_catalog(store.load_catalog_records({}, false),
-                                                                           store.catalog_original_reader())
-                                            : ideo::catalog::build_catalog({});
-    } catch (...) {
-        catalog_failure = std::current_exception();  // rethrown once the loaders are joined
-    }
-    for (auto& t : loaders) t.join();
-    for (std::size_t i = 0; i < catalog.layers.size(); ++i) {
-        if (failures[i]) std::rethrow_exception(failures[i]);
-        snapshot->layers.emplace(catalog.layers[i].id, std::move(*loaded[i]));
-    }
-    if (catalog_failure) std::rethrow_exception(catalog_failure);
-    return snapshot;
 }
 
 std::vector<std::uint32_t> query(const LayerData& layer, const ItemQuery& q) {

@@ -1,25 +1,12 @@
 #include "html.hpp"
 
+#include "ideo/core/text.hpp"
+
 namespace ideo::server {
 
-void append_html(std::string& out, std::string_view text) {
-    for (const char c : text) {
-        switch (c) {
-            case '&': out += "&amp;"; break;
-            case '<': out += "&lt;"; break;
-            case '>': out += "&gt;"; break;
-            case '"': out += "&quot;"; break;
-            case '\'': out += "&#39;"; break;
-            default: out += c;
-        }
-    }
-}
+void append_html(std::string& out, std::string_view text) { text::append_xml(out, text); }
 
-std::string html_escape(std::string_view text) {
-    std::string out;
-    append_html(out, text);
-    return out;
-}
+std::string html_escape(std::string_view text) { return text::xml_escape(text); }
 
 std::string html_page(std::string_view title, const std::vector<std::pair<std::string, std::string>>& trail,
                       std::string_view body) {

@@ -99,23 +99,6 @@ std::string percent_decode(std::string_view s, bool form_encoded) {
     return out;
 }
 
-std::string percent_encode(std::string_view s) {
-    static const char* digits = "0123456789ABCDEF";
-    std::string out;
-    out.reserve(s.size());
-    for (const char c : s) {
-        const auto u = static_cast<unsigned char>(c);
-        if (is_unreserved(u)) {
-            out += c;
-        } else {
-            out += '%';
-            out += digits[u >> 4];
-            out += digits[u & 15];
-        }
-    }
-    return out;
-}
-
 QueryParams parse_query(std::string_view query) {
     QueryParams params;
     for (const std::string_view piece : split(query, '&')) {

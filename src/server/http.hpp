@@ -8,6 +8,8 @@
 #include <utility>
 #include <vector>
 
+#include "ideo/core/url.hpp"
+
 namespace ideo::server {
 
 struct ServerOptions;
@@ -54,7 +56,7 @@ private:
 // Decodes %XX escapes (and '+' as space when form_encoded); throws HttpError 400 on a broken escape.
 std::string percent_decode(std::string_view s, bool form_encoded);
 // Encodes everything but RFC 3986 unreserved characters.
-std::string percent_encode(std::string_view s);
+using url::percent_encode;  // RFC 3986 unreserved characters kept
 
 // Parses "a=1&b=x%20y"; empty pieces are skipped; a repeated name is a 400 naming it.
 QueryParams parse_query(std::string_view query);

@@ -11,7 +11,7 @@
 
 #include "gpkg_store.hpp"
 #include "gpkg_util.hpp"
-#include "ideo/catalog/rules.hpp"
+#include "ideo/core/catalog_record.hpp"
 #include "ideo/core/text.hpp"
 
 namespace ideo::store {

@@ -6,7 +6,7 @@
 #include <cstdlib>
 #include <cstring>
 
-#include "ideo/catalog/rules.hpp"
+#include "ideo/core/catalog_record.hpp"
 #include "ideo/core/error.hpp"
 #include "ideo/core/text.hpp"
 #include "pg_store.hpp"

@@ -14,21 +14,6 @@
 
 namespace ideo::store {
 
-bool parse_iso_date(std::string_view s, int& y, int& m, int& d) {
-    if (s.size() != 10 || s[4] != '-' || s[7] != '-') return false;
-    for (std::size_t i : {0, 1, 2, 3, 5, 6, 8, 9})
-        if (s[i] < '0' || s[i] > '9') return false;
-    const auto num = [&](std::size_t at, std::size_t len) {
-        int v = 0;
-        for (std::size_t i = at; i < at + len; ++i) v = v * 10 + (s[i] - '0');
-        return v;
-    };
-    y = num(0, 4);
-    m = num(5, 2);
-    d = num(8, 2);
-    return m >= 1 && m <= 12 && d >= 1 && d <= 31;
-}
-
 std::string join_flags(const std::vector<std::string>& flags) {
     std::string out;
     for (const auto& f : flags) {

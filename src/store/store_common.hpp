@@ -6,14 +6,15 @@
 #include <vector>
 
 #include "ideo/core/feature.hpp"
+#include "ideo/core/text.hpp"
 #include "ideo/store/store.hpp"
 
 class OGRGeometry;
 
 namespace ideo::store {
 
-// "YYYY-MM-DD" only: OGR's own parser takes "31/02/2024" for a date of year 31.
-bool parse_iso_date(std::string_view s, int& y, int& m, int& d);
+// "YYYY-MM-DD" only (text::parse_iso_date): OGR's own parser takes "31/02/2024" for a date of year 31.
+using text::parse_iso_date;
 
 // Data-quality flags as one column: "a;b;c" (empty list: empty string).
 std::string join_flags(const std::vector<std::string>& flags);

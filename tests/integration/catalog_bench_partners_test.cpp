@@ -10,7 +10,7 @@
 #include <set>
 
 #include "catalog_partners.hpp"
-#include "ideo/catalog/harvest.hpp"
+#include "ideo/harvest/catalogue.hpp"
 #include "ideo/harvest/runner.hpp"
 #include "ideo/store/store.hpp"
 #include "test_support.hpp"
@@ -99,7 +99,7 @@ TEST(CatalogueBenchPartners, EveryProtocolHarvestsCompletelyThenUnchangedThenThe
 
     auto store = store::open_store((dir / "ideo.gpkg").string());
     harvest::RunOptions options;
-    options.catalogue = catalog::harvest_catalogue_partner;
+    options.catalogue = harvest::harvest_catalogue_partner;
     options.http.max_retries = 0;
     const LayerCatalog no_layers;
 

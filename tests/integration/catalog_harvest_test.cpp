@@ -8,7 +8,8 @@
 #include <map>
 #include <memory>
 
-#include "ideo/catalog/harvest.hpp"
+#include "ideo/cli/snapshot_loader.hpp"
+#include "ideo/harvest/catalogue.hpp"
 #include "ideo/catalog/search.hpp"
 #include "ideo/catalog/parse.hpp"
 #include "ideo/index/snapshot.hpp"
@@ -93,7 +94,7 @@ TEST(CatalogueHarvest, PagesThroughCswGetRecordsAddsThenFindsNothingChanged) {
     serve_csw(sim);
     harvest::HttpClient client(quick());
     const auto spec = partner("geonetwork", "csw", sim.url("/csw"));
-    const auto first = catalog::harvest_catalogue_partner(spec, client, *store);
+    const auto first = harvest::harvest_catalogue_partner(spec, client, *store);
     EXPECT_EQ(first.added, 6u) << first.to_json();
     EXPECT_EQ(first.failed, 0u) << first.to_json();
     EXPECT_EQ(sim.requests("/csw"), 3u);
@@ -103,7 +104,7 @@ TEST(CatalogueHarvest, PagesThroughCswGetRecordsAddsThenFindsNothingChanged) {
     EXPECT_EQ(records[0].original.rfind("<gmd:MD_Metadata", 0), 0u);
     const auto version = store->version();
 
-    const auto second = catalog::harvest_catalogue_partner(spec, client, *store);
+    const auto second = harvest::harvest_catalogue_partner(spec, client, *store);
     EXPECT_EQ(second.unchanged, 6u);
     EXPECT_EQ(second.added + second.updated + second.withdrawn, 0u);
     EXPECT_EQ(store->version(), version);  // nothing rewritten, servers keep their snapshot
@@ -120,14 +121,14 @@ TEST(CatalogueHarvest, ASecondHarvestSendsConditionalRequestsAndParsesNothingOn3
     serve_csw(sim, {.validators = true});
     harvest::HttpClient client(quick());
     const auto spec = partner("geonetwork", "csw", sim.url("/csw"));
-    const auto first = catalog::harvest_catalogue_partner(spec, client, *store);
+    const auto first = harvest::harvest_catalogue_partner(spec, client, *store);
     ASSERT_EQ(first.added, 6u) << first.to_json();
     EXPECT_EQ(first.pages_unchanged, 0u);
     EXPECT_EQ(sim.requests("/csw", 304), 0u);
     const auto version = store->version();
     sim.reset_log();
 
-    const auto second = catalog::harvest_catalogue_partner(spec, client, *store);
+    const auto second = harvest::harvest_catalogue_partner(spec, client, *store);
     EXPECT_EQ(sim.requests("/csw"), 3u);
     EXPECT_EQ(sim.requests("/csw", 304), 3u);  // every page asked with its ETag
     EXPECT_EQ(second.pages_unchanged, 3u) << second.to_json();
@@ -145,11 +146,11 @@ TEST(CatalogueHarvest, APageWhoseContentChangedIsParsedAndItsEditCounted) {
     const std::string id = "gn:fr-120066022-jdd-585c9cd3-d542-407a-b6a5-885f062b0024";  // page 3's first record
     PartnerSimulator sim;
     serve_csw(sim, {.validators = true});
-    ASSERT_EQ(catalog::harvest_catalogue_partner(partner("gn", "csw", sim.url("/csw")), client, *store).added, 6u);
+    ASSERT_EQ(harvest::harvest_catalogue_partner(partner("gn", "csw", sim.url("/csw")), client, *store).added, 6u);
     const auto version = store->version();
     sim.reset_log();
     serve_csw(sim, {.retitle = "Servitudes JS1 du Pas-de-Calais, révisées", .validators = true});
-    const auto r = catalog::harvest_catalogue_partner(partner("gn", "csw", sim.url("/csw")), client, *store);
+    const auto r = harvest::harvest_catalogue_partner(partner("gn", "csw", sim.url("/csw")), client, *store);
     EXPECT_EQ(sim.requests("/csw", 304), 2u);  // pages 1 and 5
     EXPECT_EQ(r.pages, 3u);
     EXPECT_EQ(r.pages_unchanged, 2u) << r.to_json();
@@ -170,7 +171,7 @@ TEST(CatalogueHarvest, APageWhoseContentChangedIsParsedAndItsEditCounted) {
 
     // Once stored, the changed page is vouched for by its new ETag.
     sim.reset_log();
-    const auto again = catalog::harvest_catalogue_partner(partner("gn", "csw", sim.url("/csw")), client, *store);
+    const auto again = harvest::harvest_catalogue_partner(partner("gn", "csw", sim.url("/csw")), client, *store);
     EXPECT_EQ(sim.requests("/csw", 304), 3u);
     EXPECT_EQ(again.unchanged, 6u) << again.to_json();
 }
@@ -182,13 +183,13 @@ TEST(CatalogueHarvest, TheTimeOfTheAnswerAloneDoesNotMakeACswPageChanged) {
     PartnerSimulator sim;
     serve_csw(sim, {.stamp_each_answer = true});
     const auto spec = partner("gn", "csw", sim.url("/csw"));
-    ASSERT_EQ(catalog::harvest_catalogue_partner(spec, client, *store).added, 6u);
-    const auto same = catalog::harvest_catalogue_partner(spec, client, *store);
+    ASSERT_EQ(harvest::harvest_catalogue_partner(spec, client, *store).added, 6u);
+    const auto same = harvest::harvest_catalogue_partner(spec, client, *store);
     EXPECT_EQ(same.pages_unchanged, 3u) << same.to_json();
     EXPECT_EQ(same.unchanged, 6u);
 
     serve_csw(sim, {.retitle = "Servitudes JS1", .stamp_each_answer = true});
-    const auto edited = catalog::harvest_catalogue_partner(spec, client, *store);
+    const auto edited = harvest::harvest_catalogue_partner(spec, client, *store);
     EXPECT_EQ(edited.pages_unchanged, 2u) << edited.to_json();
     EXPECT_EQ(edited.updated, 1u);
 }
@@ -200,14 +201,14 @@ TEST(CatalogueHarvest, ASnapshotReadsItsRecordsOriginalsFromTheStoreAndNeverAnot
     PartnerSimulator sim;
     serve_csw(sim);
     const auto spec = partner("gn", "csw", sim.url("/csw"));
-    ASSERT_EQ(catalog::harvest_catalogue_partner(spec, client, *store).added, 6u);
+    ASSERT_EQ(harvest::harvest_catalogue_partner(spec, client, *store).added, 6u);
     const std::string id = "gn:fr-120066022-jdd-585c9cd3-d542-407a-b6a5-885f062b0024";
     std::map<std::string, std::string> stored;
     for (const auto& r : store->load_catalog_records("gn")) stored[r.id] = r.original;
     ASSERT_TRUE(stored.count(id));
 
     const LayerCatalog no_layers;
-    const auto snapshot = index::load_snapshot(*store, no_layers);
+    const auto snapshot = cli::load_snapshot(*store, no_layers);
     ASSERT_EQ(snapshot->catalog->records.size(), 6u);
     for (const auto& r : snapshot->catalog->records) {
         EXPECT_TRUE(r.original.empty()) << r.id << ": the snapshot holds no document";
@@ -215,10 +216,10 @@ TEST(CatalogueHarvest, ASnapshotReadsItsRecordsOriginalsFromTheStoreAndNeverAnot
     }
 
     serve_csw(sim, {.retitle = "Servitudes JS1"});
-    ASSERT_EQ(catalog::harvest_catalogue_partner(spec, client, *store).updated, 1u);
+    ASSERT_EQ(harvest::harvest_catalogue_partner(spec, client, *store).updated, 1u);
     const auto& old = snapshot->catalog->records[snapshot->catalog->by_id.at(id)];
     EXPECT_EQ(snapshot->catalog->original(old), std::nullopt);  // not the new document under the old record
-    const auto next = index::load_snapshot(*store, no_layers);
+    const auto next = cli::load_snapshot(*store, no_layers);
     const auto& fresh = next->catalog->records[next->catalog->by_id.at(id)];
     EXPECT_EQ(fresh.title, "Servitudes JS1");
     EXPECT_NE(next->catalog->original(fresh).value_or("").find("Servitudes JS1"), std::string::npos);
@@ -232,7 +233,7 @@ TEST(CatalogueHarvest, PostsGetRecordsWhenThePartnerAsksForPost) {
     harvest::HttpClient client(quick());
     auto spec = partner("geonetwork", "csw", sim.url("/csw"));
     spec.options["method"] = "POST";
-    const auto r = catalog::harvest_catalogue_partner(spec, client, *store);
+    const auto r = harvest::harvest_catalogue_partner(spec, client, *store);
     EXPECT_EQ(r.added, 6u) << r.to_json();
     for (const auto& l : sim.log()) EXPECT_EQ(l.method, "POST");
 }
@@ -243,13 +244,13 @@ TEST(CatalogueHarvest, WithdrawsRecordsGoneFromThePartnerOnlyAfterACompletePagin
     harvest::HttpClient client(quick());
     PartnerSimulator sim;  // one partner URL throughout: it keys the pages' states
     serve_csw(sim);
-    catalog::harvest_catalogue_partner(partner("gn", "csw", sim.url("/csw")), client, *store);
+    harvest::harvest_catalogue_partner(partner("gn", "csw", sim.url("/csw")), client, *store);
     {  // page 3 fails: nothing is withdrawn, the last good records stay
         sim.route("/csw", [](const SimRequest& r) {
             if (r.param("startPosition") == "3") return SimResponse{503, "text/plain", {}, "maintenance"};
             return SimResponse{200, "application/xml", {}, read_file(data("catalog/csw/udata_geonetwork-iso19139-page-1.xml"))};
         });
-        const auto r = catalog::harvest_catalogue_partner(partner("gn", "csw", sim.url("/csw")), client, *store);
+        const auto r = harvest::harvest_catalogue_partner(partner("gn", "csw", sim.url("/csw")), client, *store);
         EXPECT_EQ(r.withdrawn, 0u);
         EXPECT_TRUE(r.kept_last_good);
         ASSERT_FALSE(r.failures.empty());
@@ -260,7 +261,7 @@ TEST(CatalogueHarvest, WithdrawsRecordsGoneFromThePartnerOnlyAfterACompletePagin
     }
     {  // the partner now ends after page 3: the last page's two records are withdrawn
         serve_csw(sim, {.drop_last_page = true});
-        const auto r = catalog::harvest_catalogue_partner(partner("gn", "csw", sim.url("/csw")), client, *store);
+        const auto r = harvest::harvest_catalogue_partner(partner("gn", "csw", sim.url("/csw")), client, *store);
         EXPECT_EQ(r.withdrawn, 2u) << r.to_json();
         EXPECT_EQ(r.unchanged, 4u);
         EXPECT_EQ(r.pages_unchanged, 1u);  // page 1 taken from the last harvest; page 3 changed (it ends the paging)
@@ -287,17 +288,17 @@ TEST(CatalogueHarvest, ReadsCkanAndHydraPagedDcatAndReportsTheInvalidIsoRecord) 
     harvest::HttpClient client(quick());
     auto ckan = partner("datasud", "ckan", sim.url("/ckan"));
     ckan.page_size = 100;
-    const auto c = catalog::harvest_catalogue_partner(ckan, client, *store);
+    const auto c = harvest::harvest_catalogue_partner(ckan, client, *store);
     EXPECT_EQ(c.added, 7u) << c.to_json();
-    const auto d = catalog::harvest_catalogue_partner(partner("dcat", "dcat", sim.url("/catalog.jsonld")), client, *store);
+    const auto d = harvest::harvest_catalogue_partner(partner("dcat", "dcat", sim.url("/catalog.jsonld")), client, *store);
     EXPECT_EQ(d.added, 4u) << d.to_json();
     EXPECT_EQ(sim.requests("/catalog.jsonld"), 2u);
-    const auto bad = catalog::harvest_catalogue_partner(partner("spatial", "csw", sim.url("/iso")), client, *store);
+    const auto bad = harvest::harvest_catalogue_partner(partner("spatial", "csw", sim.url("/iso")), client, *store);
     EXPECT_EQ(bad.failed, 1u);
     ASSERT_EQ(bad.failures.size(), 1u);
     EXPECT_NE(bad.failures[0].find("record 1 (test-dataset): schema defect"), std::string::npos) << bad.failures[0];
     // A page with a failed record is read and parsed again at every harvest: its failure is reported again.
-    const auto again = catalog::harvest_catalogue_partner(partner("spatial", "csw", sim.url("/iso")), client, *store);
+    const auto again = harvest::harvest_catalogue_partner(partner("spatial", "csw", sim.url("/iso")), client, *store);
     EXPECT_EQ(again.failed, 1u) << again.to_json();
     EXPECT_EQ(again.pages_unchanged, 0u);
 }
@@ -312,10 +313,10 @@ TEST(CatalogueApi, SearchesFiltersAndExportsTheHarvestedRecords) {
         serve_csw(sim);
         sim.serve_file("/ckan/api/3/action/package_search", data("catalog/ckan/datasud_package_search.json"), "application/json");
         harvest::HttpClient client(quick());
-        catalog::harvest_catalogue_partner(partner("geonetwork", "csw", sim.url("/csw")), client, *store);
+        harvest::harvest_catalogue_partner(partner("geonetwork", "csw", sim.url("/csw")), client, *store);
         auto ckan = partner("datasud", "ckan", sim.url("/ckan"));
         ckan.page_size = 100;
-        catalog::harvest_catalogue_partner(ckan, client, *store);
+        harvest::harvest_catalogue_partner(ckan, client, *store);
         for (const auto& rec : store->load_catalog_records("")) originals[rec.id] = rec.original;
     }
     ServerProcess server({"--store", gpkg, "--layers", layers_dir().string()});

@@ -12,7 +12,7 @@
 #include <set>
 
 #include "communes_fixture.hpp"
-#include "ideo/catalog/harvest.hpp"
+#include "ideo/harvest/catalogue.hpp"
 #include "ideo/harvest/pipeline.hpp"
 #include "partner_simulator.hpp"
 #include "test_pki.hpp"
@@ -385,7 +385,7 @@ class LinkedImport : public Harvest {
 protected:
     void SetUp() override {
         Harvest::SetUp();
-        options_.catalogue = catalog::harvest_catalogue_partner;
+        options_.catalogue = harvest::harvest_catalogue_partner;
     }
     PartnerSpec catalogue(const std::string& id, const std::string& protocol, const std::string& url,
                           const fs::path& rules) {

@@ -10,7 +10,7 @@
 #include <algorithm>
 #include <set>
 
-#include "ideo/catalog/harvest.hpp"
+#include "ideo/harvest/catalogue.hpp"
 #include "ideo/harvest/runner.hpp"
 #include "ideo/store/store.hpp"
 #include "recorded_partners.hpp"
@@ -37,7 +37,7 @@ harvest::PartnerSpec partner(const std::string& id, const std::string& protocol,
 // One run of the real runner over one partner, its report.
 harvest::PartnerReport run(const harvest::PartnerSpec& p, store::Store& store) {
     harvest::RunOptions options;
-    options.catalogue = catalog::harvest_catalogue_partner;
+    options.catalogue = harvest::harvest_catalogue_partner;
     options.http.max_retries = 0;
     const auto result = harvest::run_harvest({p}, LayerCatalog{}, store, options);
     return result.reports.at(0);

@@ -11,6 +11,7 @@
 
 #include "../../src/deci/discs.hpp"
 #include "../../src/deci/geo.hpp"
+#include "ideo/cli/snapshot_loader.hpp"
 #include "ideo/deci/coverage.hpp"
 #include "ideo/harvest/pipeline.hpp"
 #include "ideo/index/snapshot.hpp"
@@ -101,7 +102,7 @@ protected:
         import("pei", "deci/pei-21-sdis21.geojson", communes.get());
         import("erp", "deci/erp-21-prefecture.csv", communes.get());
         import("icpe", "deci/icpe-21-georisques.csv", communes.get());
-        snapshot_ = new std::shared_ptr<const index::Snapshot>(index::load_snapshot(*store, catalog));
+        snapshot_ = new std::shared_ptr<const index::Snapshot>(cli::load_snapshot(*store, catalog));
         rules_ = new deci::Rules(deci::load_rules(test::layers_dir() / "deci-rules", "default"));
         codes_ = new std::vector<std::string>(deci::department_communes(**snapshot_, "21"));
         result_ = new std::vector<deci::CommuneCoverage>(

@@ -1,5 +1,6 @@
 // The harvester's HTTP client against a real partner simulator on loopback, over http:// and https://
 // (a throwaway CA and server certificates made at test time).
+#include "ideo/core/url.hpp"
 #include "ideo/harvest/http_client.hpp"
 
 #include <gtest/gtest.h>
@@ -176,12 +177,11 @@ TEST(HttpClient, ConditionalGetGets304AndTheCharsetIsExposed) {
 }
 
 TEST(HttpClient, ResolvesLinksAsABrowserDoes) {
-    using harvest::resolve_url;
-    EXPECT_EQ(resolve_url("http://h:1/a/b/c?x=1", "d"), "http://h:1/a/b/d");
-    EXPECT_EQ(resolve_url("http://h:1/a/b/c?x=1", "../d"), "http://h:1/a/d");
-    EXPECT_EQ(resolve_url("http://h:1/a/b/c?x=1", "/d?y=2"), "http://h:1/d?y=2");
-    EXPECT_EQ(resolve_url("http://h:1/a/b/c?x=1", "?y=2"), "http://h:1/a/b/c?y=2");
-    EXPECT_EQ(resolve_url("http://h:1/a", "http://other/z"), "http://other/z");
+    EXPECT_EQ(url::resolve("http://h:1/a/b/c?x=1", "d"), "http://h:1/a/b/d");
+    EXPECT_EQ(url::resolve("http://h:1/a/b/c?x=1", "../d"), "http://h:1/a/d");
+    EXPECT_EQ(url::resolve("http://h:1/a/b/c?x=1", "/d?y=2"), "http://h:1/d?y=2");
+    EXPECT_EQ(url::resolve("http://h:1/a/b/c?x=1", "?y=2"), "http://h:1/a/b/c?y=2");
+    EXPECT_EQ(url::resolve("http://h:1/a", "http://other/z"), "http://other/z");
 }
 
 TEST(HttpClient, AnUnsupportedSchemeIsAClearError) {

@@ -4,6 +4,7 @@
 #include <algorithm>
 #include <random>
 
+#include "ideo/cli/snapshot_loader.hpp"
 #include "ideo/index/rtree.hpp"
 #include "ideo/index/snapshot.hpp"
 #include "ideo/store/store.hpp"
@@ -204,7 +205,7 @@ TEST(Snapshot, LoadsEveryLayerOfTheCatalogFromTheStore) {
     const auto features = random_pei(300, rng);
     const auto published = store->publish(catalog.get("pei"), "sdis21", features, {}, Report{});
 
-    const auto snapshot = load_snapshot(*store, catalog);
+    const auto snapshot = cli::load_snapshot(*store, catalog);
     EXPECT_EQ(snapshot->version, published.version);
     EXPECT_EQ(snapshot->layers.size(), catalog.layers.size());
     const LayerData* pei = snapshot->layer("pei");

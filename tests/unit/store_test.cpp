@@ -16,7 +16,8 @@
 #include <cstdio>
 #include <thread>
 
-#include "ideo/catalog/record.hpp"
+#include "ideo/cli/snapshot_loader.hpp"
+#include "ideo/core/catalog_record.hpp"
 
 #include "ideo/core/error.hpp"
 #include "ideo/store/store.hpp"

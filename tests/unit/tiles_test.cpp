@@ -10,6 +10,7 @@
 #include <map>
 #include <set>
 
+#include "ideo/cli/snapshot_loader.hpp"
 #include "ideo/core/error.hpp"
 #include "ideo/deci/coverage.hpp"
 #include "ideo/harvest/pipeline.hpp"
@@ -39,7 +40,7 @@ protected:
         const auto& pei = catalog_->get("pei");
         const std::string pei_file = test::data("deci/d_pei_cd90_p.zip").string();
         harvest::import_file(pei, harvest::source_for(pei, pei_file), pei_file, index.get(), store.get());
-        snapshot_ = new std::shared_ptr<const index::Snapshot>(index::load_snapshot(*store, *catalog_));
+        snapshot_ = new std::shared_ptr<const index::Snapshot>(cli::load_snapshot(*store, *catalog_));
         renderer_ = new tiles::TileRenderer(**snapshot_);
     }
     static void TearDownTestSuite() {

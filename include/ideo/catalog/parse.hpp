@@ -8,7 +8,7 @@
 #include <string_view>
 #include <vector>
 
-#include "ideo/catalog/record.hpp"
+#include "ideo/core/catalog_record.hpp"
 #include "ideo/core/error.hpp"
 
 namespace ideo::catalog {

@@ -5,7 +5,7 @@
 #include <string>
 #include <vector>
 
-#include "ideo/catalog/record.hpp"
+#include "ideo/core/catalog_record.hpp"
 
 namespace ideo::catalog {
 
@@ -37,12 +37,5 @@ void classify(Record& record, const CatalogRules& rules);
 
 // "GeoJSON", "Shapefile (zip)", "CSV"... from a format label, a media type or a URL; protocol too.
 void normalise_distribution(Distribution& d);
-
-// The hash of the normalised record (everything but provenance times and the hash itself).
-std::string content_hash(const Record& record);
-
-// The record as JSON, and back (the store and the API share it). `with_original` adds the document.
-std::string record_to_json(const Record& record, bool with_original);
-Record record_from_json(std::string_view json);
 
 }  // namespace ideo::catalog

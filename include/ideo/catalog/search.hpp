@@ -11,7 +11,7 @@
 #include <unordered_map>
 #include <vector>
 
-#include "ideo/catalog/record.hpp"
+#include "ideo/core/catalog_record.hpp"
 
 namespace ideo::catalog {
 

@@ -27,9 +27,17 @@ std::string ascii_lower(std::string_view s);
 // hex digits is kept as it is.
 std::string percent_decode(std::string_view s);
 
+// Text as XML or HTML character data and attribute values: & < > " ' escaped, and the control characters
+// XML 1.0 forbids (all below 0x20 but tab, newline and carriage return) dropped.
+void append_xml(std::string& out, std::string_view s);
+std::string xml_escape(std::string_view s);
+
 // A real as people write it: 15 significant digits, no binary noise (91.1, not 91.09999999999999),
 // the same text as printf's %.15g without its cost.
 std::string real(double v);
+// "YYYY-MM-DD" read into its parts, with a plausible month (1-12) and day (1-31); false otherwise.
+bool parse_iso_date(std::string_view s, int& year, int& month, int& day);
+
 // "2024-05-17" and "2024-05-17T10:30:00" from their parts (zero-padded).
 std::string iso_date(int year, int month, int day);
 std::string iso_datetime(int year, int month, int day, int hour, int minute, int second);

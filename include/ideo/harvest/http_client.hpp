@@ -73,9 +73,6 @@ public:
     using Error::Error;
 };
 
-// `ref` (absolute, "/path", "path?q" or "?q") resolved against `base`, as a browser follows a link.
-std::string resolve_url(const std::string& base, const std::string& ref);
-
 class HttpClient {
 public:
     explicit HttpClient(HttpOptions options = {});

@@ -5,7 +5,7 @@
 #include <optional>
 #include <string>
 
-#include "ideo/catalog/record.hpp"
+#include "ideo/core/catalog_record.hpp"
 #include "ideo/harvest/partner.hpp"
 
 namespace ideo::harvest {

@@ -29,7 +29,7 @@ struct RunOptions {
     std::filesystem::path work_dir;   // where downloads are kept during the run; empty: the system temp folder
     // Called from the partners' threads (serialised): one line of progress for people.
     std::function<void(const std::string& partner, const std::string& line)> progress;
-    // The catalogue protocols' harvester (catalog::harvest_catalogue_partner); unset: those partners are reported as not harvested.
+    // The catalogue protocols' harvester (harvest_catalogue_partner); unset: those partners are reported as not harvested.
     CatalogueHarvester catalogue;
 };
 

@@ -18,9 +18,6 @@
 #include "ideo/index/commune_index.hpp"
 #include "ideo/index/rtree.hpp"
 
-namespace ideo::store {
-class Store;
-}
 namespace ideo::catalog {
 struct Catalog;
 }
@@ -68,10 +65,6 @@ private:
     mutable std::mutex attachments_mutex_;
     mutable std::map<std::type_index, std::shared_ptr<void>> attachments_;
 };
-
-// Loads every layer of the catalogue from the store and builds its indexes, and the harvested catalogue
-// records unless `catalog_records` is false (a CLI verb that reads layers only).
-std::shared_ptr<const Snapshot> load_snapshot(store::Store& store, const LayerCatalog& catalog, bool catalog_records = true);
 
 // One layer's features with their indexes (R-tree, by identifier, by INSEE code) and extent.
 LayerData make_layer_data(LayerSpec spec, std::vector<Feature> features, std::string published_at = {});

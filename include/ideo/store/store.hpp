@@ -13,7 +13,7 @@
 #include <string>
 #include <vector>
 
-#include "ideo/catalog/record.hpp"
+#include "ideo/core/catalog_record.hpp"
 #include "ideo/core/feature.hpp"
 #include "ideo/core/layer.hpp"
 #include "ideo/core/report.hpp"

@@ -2,7 +2,7 @@
 // store holds for it, write what changed in one transaction. Incremental: each answer page's
 // validators, SHA-256 and the remote ids it listed are kept (ideo_harvest_state), so a page that
 // answers 304 or the same bytes again is not parsed, and its records count as unchanged.
-#include "ideo/catalog/harvest.hpp"
+#include "ideo/harvest/catalogue.hpp"
 
 #include <rapidjson/document.h>
 #include <rapidjson/stringbuffer.h>
@@ -16,45 +16,33 @@
 #include "ideo/catalog/rules.hpp"
 #include "ideo/core/sha256.hpp"
 #include "ideo/core/text.hpp"
+#include "ideo/core/url.hpp"
+#include "ideo/harvest/pager.hpp"
 
-namespace ideo::catalog {
+namespace ideo::harvest {
 namespace {
 
+using catalog::ParseError;
+using catalog::ParseResult;
+using catalog::Paging;
+using catalog::Record;
+
 namespace fs = std::filesystem;
-constexpr std::size_t kMaxPages = 100000;  // a partner whose "next" never ends is cut, not followed forever
 
-std::string encode(std::string_view s) {
-    static const char* hex = "0123456789ABCDEF";
-    std::string out;
-    for (unsigned char c : s) {
-        if (std::isalnum(c) || c == '-' || c == '_' || c == '.' || c == '~' || c == ':' || c == '/') out += static_cast<char>(c);
-        else out += '%', out += hex[c >> 4], out += hex[c & 15];
-    }
-    return out;
-}
-
-std::string with_params(std::string url, const std::vector<std::pair<std::string, std::string>>& params) {
-    for (const auto& [k, v] : params) {
-        url += url.find('?') == std::string::npos ? '?' : '&';
-        url += k + "=" + encode(v);
-    }
-    return url;
-}
-
-std::string option(const harvest::PartnerSpec& p, const std::string& key, const std::string& fallback = {}) {
+std::string option(const PartnerSpec& p, const std::string& key, const std::string& fallback = {}) {
     const auto it = p.options.find(key);
     return it == p.options.end() || it->second.empty() ? fallback : it->second;
 }
 
 // layers/catalog/themes.json beside the partner's spec (layers/partners/x.json), or the `rules` option.
-fs::path rules_file(const harvest::PartnerSpec& p) {
+fs::path rules_file(const PartnerSpec& p) {
     if (auto r = option(p, "rules"); !r.empty()) return r;
     if (!p.file.empty()) return p.file.parent_path().parent_path() / "catalog" / "themes.json";
     if (const char* env = std::getenv("IDEO_LAYERS")) return fs::path(env) / "catalog" / "themes.json";
     return fs::path("layers") / "catalog" / "themes.json";
 }
 
-std::string csw_post_body(const harvest::PartnerSpec& p, std::size_t start, std::size_t max) {
+std::string csw_post_body(const PartnerSpec& p, std::size_t start, std::size_t max) {
     const std::string schema = option(p, "outputSchema", "http://www.isotc211.org/2005/gmd");
     const std::string type = option(p, "typeNames", schema.find("isotc211") != std::string::npos ? "gmd:MD_Metadata" : "csw:Record");
     return "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n"
@@ -117,7 +105,7 @@ std::optional<PageMemo> read_memo(const std::string& json) {
 }
 
 // The key of an answer page in the harvest state: its URL, and for a POST the digest of what was posted.
-std::string page_key(const harvest::HttpRequest& req) {
+std::string page_key(const HttpRequest& req) {
     if (req.method == "GET") return req.url;
     return req.method + " " + req.url + " " + sha256_hex(req.body).substr(0, 16);
 }
@@ -135,11 +123,11 @@ std::string page_hash(std::string_view body) {
     return h.hex();
 }
 
-using Parser = std::function<ParseResult(const harvest::HttpResponse&)>;
+using Parser = std::function<ParseResult(const HttpResponse&)>;
 
 struct Gather {
-    const harvest::PartnerSpec& p;
-    harvest::HttpClient& client;
+    const PartnerSpec& p;
+    HttpClient& client;
     PartnerReport& report;
     const std::map<std::string, store::CatalogEntry>& previous;  // the store's records of the partner, by remote id
     std::map<std::string, store::ResourceState> known;          // the pages' states of the last harvest, by key
@@ -168,23 +156,23 @@ struct Gather {
     }
 
     // One page: taken as unchanged (304, or the same SHA-256), or parsed; or the failure reported and the paging stopped.
-    std::optional<Paging> page(const harvest::HttpRequest& request, const Parser& parse) {
+    std::optional<Paging> page(const HttpRequest& request, const Parser& parse) {
         const std::string what = request.method + " " + request.url;
         store::ResourceState state{p.id, page_key(request), "", "", "", 0, "", ""};
         try {
             const auto last = known.find(state.resource);
             std::optional<PageMemo> memo;
             if (last != known.end() && !last->second.content_hash.empty()) memo = read_memo(last->second.detail);
-            harvest::HttpRequest req = request;
+            HttpRequest req = request;
             if (memo) {
                 // If-None-Match is the exact test; a server that has both answers on it (RFC 9110, 13.2.2).
                 if (!last->second.etag.empty()) req.headers.emplace_back("If-None-Match", last->second.etag);
                 if (!last->second.last_modified.empty()) req.headers.emplace_back("If-Modified-Since", last->second.last_modified);
             }
-            harvest::HttpResponse res = client.fetch(req);
+            HttpResponse res = client.fetch(req);
             ++report.pages;
             if (res.status == 304) {
-                if (!memo) throw harvest::FetchError(what + ": 304 Not Modified to a request that sent no validator");
+                if (!memo) throw FetchError(what + ": 304 Not Modified to a request that sent no validator");
                 if (vouched(*memo)) return keep(last->second, std::move(*memo));
                 res = client.fetch(request);  // the store lacks a record the page listed: read the page whole
             }
@@ -221,7 +209,7 @@ struct Gather {
             }
             pages.push_back(std::move(state));
             return r.paging;
-        } catch (const harvest::FetchError& e) {
+        } catch (const FetchError& e) {
             report.failures.push_back(e.what());
         } catch (const ParseError& e) {
             report.failures.push_back(what + ": parse error: " + e.what());
@@ -250,69 +238,91 @@ struct Gather {
         return false;
     }
 
-    harvest::HttpRequest get(std::string url) const {
-        harvest::HttpRequest r;
+    static HttpRequest get(std::string url) {
+        HttpRequest r;
         r.url = std::move(url);
         return r;
+    }
+
+    // Pages through with the one pager; a paging that loops or never ends fails the partner like a page would.
+    void run(PagingScheme scheme, const Parser& parse) {
+        try {
+            page_through(scheme, [&](const HttpRequest& req, std::string&) -> std::optional<PageInfo> {
+                const auto r = page(req, parse);
+                if (!r) return std::nullopt;
+                return PageInfo{r->matched, r->returned.value_or(0), r->next_record, r->next_url};
+            });
+        } catch (const FetchError& e) {
+            report.failures.push_back(e.what());
+            ++report.failed;
+            complete = false;
+        }
+    }
+
+    PagingScheme offset(std::string base, const char* size_param, const char* offset_param) const {
+        PagingScheme s;
+        s.page_size = static_cast<std::size_t>(p.page_size);
+        s.at = [=](std::size_t start) {
+            return get(url::with_params(base, {{size_param, std::to_string(s.page_size)}, {offset_param, std::to_string(start)}}));
+        };
+        return s;
+    }
+
+    PagingScheme links(std::string first) const {
+        PagingScheme s;
+        s.kind = PagingScheme::Kind::Link;
+        s.first_url = std::move(first);
+        s.link = [](const std::string& u) { return get(u); };
+        return s;
     }
 
     void csw() {
         const bool post = option(p, "method") == "POST" || option(p, "method") == "post";
         const std::string schema = option(p, "outputSchema", "http://www.isotc211.org/2005/gmd");
         const std::string type = option(p, "typeNames", schema.find("isotc211") != std::string::npos ? "gmd:MD_Metadata" : "csw:Record");
-        std::size_t start = 1;
-        for (std::size_t n = 0; n < kMaxPages; ++n) {
-            harvest::HttpRequest req;
+        PagingScheme s;
+        s.kind = PagingScheme::Kind::Position;
+        s.page_size = static_cast<std::size_t>(p.page_size);
+        s.at = [&](std::size_t start) {
+            HttpRequest req;
             if (post) {
                 req.method = "POST";
                 req.url = p.url;
                 req.headers.emplace_back("Content-Type", "application/xml");
                 req.body = csw_post_body(p, start, static_cast<std::size_t>(p.page_size));
-            } else {
-                std::vector<std::pair<std::string, std::string>> q = {
-                    {"service", "CSW"}, {"version", "2.0.2"}, {"request", "GetRecords"}, {"typeNames", type},
-                    {"resultType", "results"}, {"elementSetName", "full"}, {"outputSchema", schema},
-                    {"startPosition", std::to_string(start)}, {"maxRecords", std::to_string(p.page_size)}};
-                if (auto c = option(p, "constraint"); !c.empty()) {
-                    q.emplace_back("constraintLanguage", "CQL_TEXT");
-                    q.emplace_back("constraint_language_version", "1.1.0");
-                    q.emplace_back("constraint", c);
-                }
-                req = get(with_params(p.url, q));
+                return req;
             }
-            auto r = page(req, [](const harvest::HttpResponse& res) { return parse_csw(res.body); });
-            if (!r) return;
-            const std::size_t next = r->next_record.value_or(0);
-            if (next == 0 || next <= start || (r->matched && next > *r->matched)) return;
-            start = next;
-        }
+            std::vector<std::pair<std::string, std::string>> q = {
+                {"service", "CSW"}, {"version", "2.0.2"}, {"request", "GetRecords"}, {"typeNames", type},
+                {"resultType", "results"}, {"elementSetName", "full"}, {"outputSchema", schema},
+                {"startPosition", std::to_string(start)}, {"maxRecords", std::to_string(p.page_size)}};
+            if (auto c = option(p, "constraint"); !c.empty()) {
+                q.emplace_back("constraintLanguage", "CQL_TEXT");
+                q.emplace_back("constraint_language_version", "1.1.0");
+                q.emplace_back("constraint", c);
+            }
+            return get(url::with_params(p.url, q));
+        };
+        run(s, [](const HttpResponse& res) { return catalog::parse_csw(res.body); });
     }
 
     void ckan() {
         std::string base = p.url;
         if (base.find("/api/3/action/") == std::string::npos) base = resolve_base(base) + "api/3/action/package_search";
-        std::size_t start = 0;
-        for (std::size_t n = 0; n < kMaxPages; ++n) {
-            auto r = page(get(with_params(base, {{"rows", std::to_string(p.page_size)}, {"start", std::to_string(start)}})),
-                          [](const harvest::HttpResponse& res) { return parse_ckan(res.body); });
-            if (!r) return;
-            const std::size_t got = r->returned.value_or(0);
-            start += got;
-            if (got == 0 || !r->matched || start >= *r->matched) return;
-        }
+        run(offset(base, "rows", "start"), [](const HttpResponse& res) { return catalog::parse_ckan(res.body); });
     }
 
     void udata() {
-        std::string url = p.url;
-        if (url.find("/api/1/datasets") == std::string::npos) url = resolve_base(url) + "api/1/datasets/";
-        url = with_params(url, {{"page_size", std::to_string(p.page_size)}});
-        follow(url, [](const harvest::HttpResponse& res) { return parse_udata(res.body); });
+        std::string first = p.url;
+        if (first.find("/api/1/datasets") == std::string::npos) first = resolve_base(first) + "api/1/datasets/";
+        run(links(url::with_params(first, {{"page_size", std::to_string(p.page_size)}})),
+            [](const HttpResponse& res) { return catalog::parse_udata(res.body); });
     }
 
     void dcat() {
-        follow(p.url, [](const harvest::HttpResponse& res) {
+        run(links(p.url), [](const HttpResponse& res) {
             const std::string* ct = res.header("content-type");
-            return parse_dcat(res.body, sniff_rdf_syntax(ct ? *ct : "", res.body), res.final_url);
+            return catalog::parse_dcat(res.body, catalog::sniff_rdf_syntax(ct ? *ct : "", res.body), res.final_url);
         });
     }
 
@@ -323,25 +333,7 @@ struct Gather {
         }
         std::string base = p.url;
         if (base.find("/catalog/datasets") == std::string::npos) base = resolve_base(base) + "api/explore/v2.1/catalog/datasets";
-        std::size_t offset = 0;
-        for (std::size_t n = 0; n < kMaxPages; ++n) {
-            auto r = page(get(with_params(base, {{"limit", std::to_string(p.page_size)}, {"offset", std::to_string(offset)}})),
-                          [](const harvest::HttpResponse& res) { return parse_ods(res.body); });
-            if (!r) return;
-            const std::size_t got = r->returned.value_or(0);
-            offset += got;
-            if (got == 0 || !r->matched || offset >= *r->matched) return;
-        }
-    }
-
-    // next_page / hydra:next links, resolved against the page that gave them.
-    void follow(std::string url, const Parser& parse) {
-        std::set<std::string> visited;
-        for (std::size_t n = 0; n < kMaxPages && !url.empty() && visited.insert(url).second; ++n) {
-            auto r = page(get(url), parse);
-            if (!r) return;
-            url = r->next_url.empty() ? std::string() : harvest::resolve_url(url, r->next_url);
-        }
+        run(offset(base, "limit", "offset"), [](const HttpResponse& res) { return catalog::parse_ods(res.body); });
     }
 
     static std::string resolve_base(std::string url) {
@@ -352,7 +344,7 @@ struct Gather {
 
 }  // namespace
 
-PartnerReport harvest_catalogue_partner(const harvest::PartnerSpec& p, harvest::HttpClient& client, store::Store& store) {
+PartnerReport harvest_catalogue_partner(const PartnerSpec& p, HttpClient& client, store::Store& store) {
     PartnerReport report;
     report.partner = p.id;
     report.protocol = p.protocol;
@@ -362,9 +354,9 @@ PartnerReport harvest_catalogue_partner(const harvest::PartnerSpec& p, harvest::
         return report;
     };
 
-    CatalogRules rules;
+    catalog::CatalogRules rules;
     try {
-        rules = load_catalog_rules(rules_file(p));
+        rules = catalog::load_catalog_rules(rules_file(p));
     } catch (const std::exception& e) {
         report.failures.push_back(e.what());
         ++report.failed;
@@ -402,8 +394,8 @@ PartnerReport harvest_catalogue_partner(const harvest::PartnerSpec& p, harvest::
         r.partner = p.id;
         r.id = p.id + ":" + r.remote_id;
         r.harvested_at = now;
-        classify(r, rules);
-        r.content_hash = content_hash(r);
+        catalog::classify(r, rules);
+        r.content_hash = catalog::content_hash(r);
         const auto it = previous.find(r.remote_id);
         if (it == previous.end() || it->second.withdrawn) {
             ++report.added;
@@ -440,4 +432,4 @@ PartnerReport harvest_catalogue_partner(const harvest::PartnerSpec& p, harvest::
     return finish();
 }
 
-}  // namespace ideo::catalog
+}  // namespace ideo::harvest

@@ -1,8 +1,10 @@
 #pragma once
-// The harvested catalogue's one record model (DCAT-like), whatever protocol it came from.
+// The harvested catalogue's one record model (DCAT-like), whatever protocol it came from: in core, since
+// the catalogue parsers make it, the store keeps it and the harvester compares it.
 #include <functional>
 #include <optional>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include "ideo/core/geometry.hpp"
@@ -40,6 +42,13 @@ struct Record {
 
 // Reads one record's original document when asked (the store keeps them; a server need not): nullopt when
 // no record `id` with `content_hash` is held any more (harvested again since).
+// The hash of the normalised record (everything but provenance times and the hash itself).
+std::string content_hash(const Record& record);
+
+// The record as JSON, and back (the store and the API share it). `with_original` adds the document.
+std::string record_to_json(const Record& record, bool with_original);
+Record record_from_json(std::string_view json);
+
 using OriginalSource = std::function<std::optional<std::string>(const std::string& id, const std::string& content_hash)>;
 
 }  // namespace ideo::catalog
