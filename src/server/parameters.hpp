@@ -142,9 +142,12 @@ std::span<const Parameter> commune_search_parameters();
 
 // ---- Tiles, styles, fonts, sprites (params/tiles.cpp): path parameters only ----
 
+// The most layers one tile or TileJSON combines: each costs a pass over its index.
+inline constexpr std::size_t max_tile_layers = 16;
+
 // GET /tiles/{layers}/{z}/{x}/{y}.mvt
 struct XyzTileParameters {
-    std::vector<std::string> layers;  // each served (a layer or the computed coverage)
+    std::vector<std::string> layers;  // each once, each served (a layer or the computed coverage)
     tiles::TileId tile;               // maybe outside the matrix: that is a 404 of the tile
 };
 XyzTileParameters parse_xyz_tile_parameters(const index::Snapshot& snapshot, const Route& r);

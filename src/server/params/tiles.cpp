@@ -17,8 +17,8 @@ using K = ParameterKind;
 constexpr ParameterIn path = ParameterIn::Path;
 constexpr auto max_tile_number = static_cast<long long>(std::numeric_limits<std::uint32_t>::max());
 
-constexpr Parameter layers{.name = "layers", .description = "comma-separated layer ids (coverage: the uncovered zones)",
-                           .kind = K::List, .in = path};
+constexpr Parameter layers{.name = "layers", .description = "comma-separated layer ids, each once (coverage: the uncovered zones)",
+                           .kind = K::List, .in = path, .max = static_cast<long long>(max_tile_layers), .unique = true};
 // The documented maximum is the matrix's; a number beyond it is a tile that does not exist (404).
 constexpr Parameter z{.name = "z", .description = "zoom", .kind = K::Integer, .in = path, .max = tiles::kMaxZoom};
 constexpr Parameter x{.name = "x", .description = "column", .kind = K::Integer, .in = path};
@@ -64,7 +64,7 @@ std::string without_tile_suffix(std::string_view y) {
     return std::string(y);
 }
 
-// Layers named in a tileset ("pei,erp"): each served.
+// Layers named in a tileset ("pei,erp"): each once, each served; at most max_tile_layers.
 std::vector<std::string> tile_layers(const index::Snapshot& snapshot, std::string_view text) {
     if (text.empty() || text.front() == ',' || text.back() == ',' || text.find(",,") != std::string_view::npos)
         throw_bad_parameter(layers.name, "empty layer name in " + shown(text));
