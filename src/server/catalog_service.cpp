@@ -14,32 +14,6 @@ const catalog::Catalog& catalog_of(const index::Snapshot& s) {
     return s.catalog ? *s.catalog : empty;
 }
 
-std::size_t integer(const QueryParams& q, const char* name, std::size_t fallback, long long min, long long max) {
-    const std::string* v = q.find(name);
-    if (!v) return fallback;
-    const auto n = parse_integer(*v);
-    if (!n || *n < min || *n > max)
-        throw_bad_parameter(name, "must be an integer from " + std::to_string(min) + " to " + std::to_string(max) + ", got '" +
-                                      v->substr(0, 40) + "'");
-    return static_cast<std::size_t>(*n);
-}
-
-std::vector<std::string> list(const QueryParams& q, const char* name) {
-    std::vector<std::string> out;
-    const std::string* v = q.find(name);
-    if (!v) return out;
-    if (v->empty()) throw_bad_parameter(name, "must not be empty");
-    std::size_t start = 0;
-    while (start <= v->size()) {
-        const std::size_t comma = v->find(',', start);
-        std::string item = v->substr(start, comma == std::string::npos ? std::string::npos : comma - start);
-        if (!item.empty()) out.push_back(std::move(item));
-        if (comma == std::string::npos) break;
-        start = comma + 1;
-    }
-    return out;
-}
-
 std::string with_links(std::string record_json, const std::vector<std::pair<std::string, std::string>>& links) {
     record_json.pop_back();  // the closing brace
     record_json += ",\"links\":[";
@@ -74,34 +48,7 @@ Response json(std::string body, const index::Snapshot& snapshot, const Request& 
 
 Response catalog_records(const Request& req, const index::Snapshot& snapshot) {
     const auto& q = req.query;
-    reject_unknown_parameters(q, {"q", "theme", "publisher", "keyword", "format", "bbox", "limit", "offset", "f"});
-    if (const std::string* f = q.find("f"); f && *f != "json") throw_bad_parameter("f", "only 'json' is served, got '" + f->substr(0, 20) + "'");
-    catalog::SearchQuery sq;
-    if (const std::string* text = q.find("q")) {
-        if (text->size() > 500) throw_bad_parameter("q", "at most 500 characters");
-        sq.q = *text;
-    }
-    sq.themes = list(q, "theme");
-    sq.publishers = list(q, "publisher");
-    sq.keywords = list(q, "keyword");
-    sq.formats = list(q, "format");
-    if (const std::string* b = q.find("bbox")) {
-        std::vector<double> v;
-        for (const auto& part : list(q, "bbox")) {
-            const auto d = parse_double(part);
-            if (!d) throw_bad_parameter("bbox", "'" + part.substr(0, 30) + "' is not a number");
-            v.push_back(*d);
-        }
-        if (v.size() != 4 || v[0] > v[2] || v[1] > v[3])
-            throw_bad_parameter("bbox", "expected minlon,minlat,maxlon,maxlat with min <= max, got '" + b->substr(0, 80) + "'");
-        Envelope e;
-        e.expand(v[0], v[1]);
-        e.expand(v[2], v[3]);
-        sq.bbox = e;
-    }
-    sq.limit = integer(q, "limit", 20, 1, 1000);
-    sq.offset = integer(q, "offset", 0, 0, 100000000);
-
+    const catalog::SearchQuery sq = parse_catalog_records_parameters(q);
     const catalog::Catalog& cat = catalog_of(snapshot);
     const auto result = catalog::search(cat, sq);
     std::string out = "{\"numberMatched\":" + std::to_string(result.matched) +
@@ -146,7 +93,7 @@ Response catalog_records(const Request& req, const index::Snapshot& snapshot) {
 }
 
 Response catalog_record(const Request& req, const index::Snapshot& snapshot, std::string_view id) {
-    reject_unknown_parameters(req.query, {"f"});
+    parse_catalog_record_parameters(req.query);
     const catalog::Catalog& cat = catalog_of(snapshot);
     const auto it = cat.by_id.find(std::string(id));
     if (it == cat.by_id.end()) throw HttpError(404, "NotFound", "no catalogue record \"" + std::string(id) + "\"");
@@ -161,10 +108,8 @@ Response catalog_record(const Request& req, const index::Snapshot& snapshot, std
 }
 
 Response catalog_dcat(const Request& req, const index::Snapshot& snapshot) {
-    reject_unknown_parameters(req.query, {"page", "page_size"});
-    const std::size_t size = integer(req.query, "page_size", 100, 1, 1000);
-    const std::size_t page = integer(req.query, "page", 1, 1, 100000000);
-    Response res = json(catalog::dcat_jsonld(catalog_of(snapshot), (page - 1) * size, size, req.base_url()), snapshot, req,
+    const DcatParameters p = parse_dcat_parameters(req.query);
+    Response res = json(catalog::dcat_jsonld(catalog_of(snapshot), (p.page - 1) * p.page_size, p.page_size, req.base_url()), snapshot, req,
                         "catalog-dcat");
     res.content_type = "application/ld+json";
     return res;

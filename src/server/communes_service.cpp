@@ -1,25 +1,16 @@
 // GET /communes/search?q=belf&limit=10: communes by name, INSEE code or postcode, for the map's search box.
-#include <charconv>
-
 #include "ideo/index/commune_search.hpp"
+#include "parameters.hpp"
 #include "services.hpp"
 
 namespace ideo::server {
 
 Response communes_search(const Request& req, const index::Snapshot& snapshot) {
-    const std::string* q = req.query.find("q");
-    if (!q || q->empty()) throw_bad_parameter("q", "a commune name, INSEE code or postcode is required");
-    if (q->size() > 200) throw_bad_parameter("q", "at most 200 characters");
-    std::size_t limit = 10;
-    if (const std::string* l = req.query.find("limit")) {
-        const auto r = std::from_chars(l->data(), l->data() + l->size(), limit);
-        if (r.ec != std::errc() || r.ptr != l->data() + l->size() || limit < 1 || limit > 50)
-            throw_bad_parameter("limit", "must be an integer from 1 to 50, got '" + l->substr(0, 40) + "'");
-    }
+    const CommuneSearchParameters p = parse_commune_search_parameters(req.query);
     Response res;
     res.body = "[";
     bool first = true;
-    for (const auto& hit : index::CommuneSearch::of(snapshot)->search(*q, limit)) {
+    for (const auto& hit : index::CommuneSearch::of(snapshot)->search(p.q, p.limit)) {
         if (!first) res.body += ',';
         first = false;
         res.body += "{\"insee\":";

@@ -90,26 +90,10 @@ Response file_response(deci::ExtractFile file, const index::Snapshot& snapshot, 
     return res;
 }
 
-bool all_alnum(std::string_view s) {
-    return !s.empty() && std::all_of(s.begin(), s.end(), [](char c) { return std::isalnum(static_cast<unsigned char>(c)); });
-}
-
-void check_insee(std::string_view name, std::string_view code) {
-    if (code.size() != 5 || !all_alnum(code)) throw_bad_parameter(name, "'" + std::string(code.substr(0, 40)) + "' is not a commune INSEE code");
-}
-
-void check_dept(std::string_view name, std::string_view code) {
-    if (code.size() < 2 || code.size() > 3 || !all_alnum(code))
-        throw_bad_parameter(name, "'" + std::string(code.substr(0, 40)) + "' is not a department code (21, 2A, 974)");
-}
-
-// The rules named by `rules=` (a department), else the commune's department.
-std::shared_ptr<const deci::Rules> rules_for(const index::Snapshot& snapshot, const QueryParams& q, std::string_view insee) {
-    std::string dept = insee.empty() ? std::string("default") : deci::department_of(insee);
-    if (const std::string* r = q.find("rules")) {
-        if (*r != "default") check_dept("rules", *r);
-        dept = *r;
-    }
+// The rules of `rules` (a department or "default"), else of the commune's department.
+std::shared_ptr<const deci::Rules> rules_for(const index::Snapshot& snapshot, const std::optional<std::string>& rules,
+                                             std::string_view insee) {
+    const std::string dept = rules ? *rules : insee.empty() ? std::string("default") : deci::department_of(insee);
     try {
         return deci::cached_rules(snapshot, dept);
     } catch (const InputError& e) {
@@ -129,32 +113,12 @@ Response json_response(std::string body, const index::Snapshot& snapshot, std::s
 }  // namespace
 
 Response deci_extract_many(const Request& req, const index::Snapshot& snapshot, std::string_view format) {
-    reject_unknown_parameters(req.query, {"insee", "dept", "crs"});
-    ExtractParameters p = parse_extract_parameters("00000", format, QueryParams{});  // the format check alone
+    ExtractManyParameters p = parse_extract_many_parameters(format, req.query);
     deci::ExtractRequest r;
-    r.format = p.format;
-    if (const std::string* crs = req.query.find("crs")) {
-        QueryParams only_crs;
-        only_crs.add("crs", *crs);
-        r.crs = parse_extract_parameters("00000", format, only_crs).crs;
-    }
-    const std::string* insee = req.query.find("insee");
-    const std::string* dept = req.query.find("dept");
-    if ((insee != nullptr) == (dept != nullptr)) throw_bad_parameter(insee ? "dept" : "insee", "give either insee (a list of INSEE codes) or dept");
-    if (insee) {
-        std::size_t start = 0;
-        while (start <= insee->size()) {
-            const std::size_t comma = std::min(insee->find(',', start), insee->size());
-            const std::string code = text::trim(std::string_view(*insee).substr(start, comma - start));
-            check_insee("insee", code);
-            r.communes.push_back(code);
-            if (r.communes.size() > 1000) throw_bad_parameter("insee", "at most 1000 communes per extract; ask a department with dept=");
-            start = comma + 1;
-        }
-    } else {
-        check_dept("dept", *dept);
-        r.dept = *dept;
-    }
+    r.format = std::move(p.format);
+    r.crs = std::move(p.crs);
+    r.communes = std::move(p.communes);
+    r.dept = std::move(p.dept);
     try {
         return file_response(deci::build_extract(snapshot, r), snapshot, {});
     } catch (const InputError& e) {
@@ -163,45 +127,37 @@ Response deci_extract_many(const Request& req, const index::Snapshot& snapshot, 
 }
 
 Response deci_arrete(const Request& req, const index::Snapshot& snapshot, std::string_view insee) {
-    reject_unknown_parameters(req.query, {"rules"});
-    check_insee("insee", insee);
-    const auto rules = rules_for(snapshot, req.query, insee);
+    const CommuneParameters p = parse_commune_parameters(insee, req.query);
+    const auto rules = rules_for(snapshot, p.rules, p.insee);
     try {
-        return file_response(deci::build_arrete(snapshot, *rules, std::string(insee)), snapshot, {});
+        return file_response(deci::build_arrete(snapshot, *rules, p.insee), snapshot, {});
     } catch (const InputError& e) {
         throw HttpError(404, "NotFound", e.what());
     }
 }
 
 Response deci_coverage(const Request& req, const index::Snapshot& snapshot, std::string_view insee) {
-    reject_unknown_parameters(req.query, {"mode", "rules"});
-    check_insee("insee", insee);
-    deci::Mode mode = deci::Mode::Straight;
-    if (const std::string* m = req.query.find("mode")) {
-        if (*m != "straight" && *m != "road") throw_bad_parameter("mode", "must be straight or road, got '" + m->substr(0, 40) + "'");
-        mode = deci::parse_mode(*m);
-        if (mode == deci::Mode::Road && !snapshot.layer("roads"))
-            throw_bad_parameter("mode", "road: no road network is loaded here; use mode=straight");
-    }
-    const auto rules = rules_for(snapshot, req.query, insee);
+    const CoverageParameters p = parse_coverage_parameters(insee, req.query);
+    if (p.mode == deci::Mode::Road && !snapshot.layer("roads"))
+        throw_bad_parameter("mode", "road: no road network is loaded here; use mode=straight");
+    const auto rules = rules_for(snapshot, p.rules, p.insee);
     std::shared_ptr<const deci::CommuneCoverage> result;
     try {
-        result = deci::cached_coverage(snapshot, *rules, std::string(insee), mode);
+        result = deci::cached_coverage(snapshot, *rules, p.insee, p.mode);
     } catch (const InputError& e) {
         throw HttpError(404, "NotFound", e.what());
     }
     return json_response(deci::coverage_geojson({*result}), snapshot,
-                         std::string("coverage-") + deci::to_string(mode) + "-" + rules->id + "-" + std::string(insee),
+                         std::string("coverage-") + deci::to_string(p.mode) + "-" + rules->id + "-" + p.insee,
                          "application/geo+json");
 }
 
 Response deci_commune(const Request& req, const index::Snapshot& snapshot, std::string_view insee) {
-    reject_unknown_parameters(req.query, {"rules"});
-    check_insee("insee", insee);
-    const auto rules = rules_for(snapshot, req.query, insee);
-    const deci::CommuneSummary s = deci::commune_summary(snapshot, *rules, std::string(insee), text::today_iso());
+    const CommuneParameters p = parse_commune_parameters(insee, req.query);
+    const auto rules = rules_for(snapshot, p.rules, p.insee);
+    const deci::CommuneSummary s = deci::commune_summary(snapshot, *rules, p.insee, text::today_iso());
     if (s.name.empty() && s.pei_total == 0 && s.erp_total == 0 && s.icpe_total == 0)
-        throw HttpError(404, "NotFound", "commune '" + std::string(insee) + "': unknown INSEE code");
+        throw HttpError(404, "NotFound", "commune '" + p.insee + "': unknown INSEE code");
     std::string b = "{\"insee\":";
     append_json_string(b, s.insee);
     b += ",\"name\":";
@@ -240,40 +196,27 @@ Response deci_commune(const Request& req, const index::Snapshot& snapshot, std::
     ids("below_need", s.below_need_ids);
     ids("check_overdue", s.check_overdue_ids);
     b += "}}";
-    return json_response(std::move(b), snapshot, "commune-" + rules->id + "-" + std::string(insee) + "-" + text::today_iso());
+    return json_response(std::move(b), snapshot, "commune-" + rules->id + "-" + p.insee + "-" + text::today_iso());
 }
 
 Response deci_check(const Request& req, const index::Snapshot& snapshot) {
-    reject_unknown_parameters(req.query, {"lon", "lat", "risk", "mode", "rules"});
-    auto coordinate = [&](const char* name, double limit) {
-        const std::string* v = req.query.find(name);
-        if (!v) throw_bad_parameter(name, "required");
-        const auto d = parse_double(*v);
-        if (!d || std::abs(*d) > limit) throw_bad_parameter(name, "must be a number within ±" + std::to_string(static_cast<int>(limit)) + ", got '" + v->substr(0, 40) + "'");
-        return *d;
-    };
-    const double lon = coordinate("lon", 180), lat = coordinate("lat", 90);
-    deci::Mode mode = deci::Mode::Road;  // along roads where a network is loaded, as DECI.md asks
-    if (const std::string* m = req.query.find("mode")) {
-        if (*m != "straight" && *m != "road") throw_bad_parameter("mode", "must be straight or road, got '" + m->substr(0, 40) + "'");
-        mode = deci::parse_mode(*m);
-    }
+    const CheckParameters p = parse_check_parameters(req.query);
     std::string insee;
     if (snapshot.communes)
-        if (const auto c = snapshot.communes->locate(lon, lat)) insee = *c;
-    const auto rules = rules_for(snapshot, req.query, insee);
+        if (const auto c = snapshot.communes->locate(p.lon, p.lat)) insee = *c;
+    const auto rules = rules_for(snapshot, p.rules, insee);
     const deci::RiskClass* risk = &rules->area_class();
-    if (const std::string* r = req.query.find("risk")) {
-        risk = rules->find(*r);
+    if (p.risk) {
+        risk = rules->find(*p.risk);
         if (!risk) {
             std::string known;
             for (const auto& c : rules->classes) known += (known.empty() ? "" : ", ") + c.id;
-            throw_bad_parameter("risk", "unknown risk class '" + r->substr(0, 40) + "' (known: " + known + ")");
+            throw_bad_parameter("risk", "unknown risk class " + shown(p.risk->substr(0, 40)) + " (known: " + known + ")");
         }
     }
     deci::RiskVerdict v;
     try {
-        v = deci::check_point(snapshot, *rules, lon, lat, *risk, mode);
+        v = deci::check_point(snapshot, *rules, p.lon, p.lat, *risk, p.mode);
     } catch (const InputError& e) {
         throw_bad_parameter("lon", e.what());
     }

@@ -188,7 +188,7 @@ Route route(std::string_view method, std::string_view path) {
         else if (n == 3 && seg[2] == "tiles") r.endpoint = Endpoint::CollectionTilesets;
         else if (n == 4 && seg[2] == "tiles") r.endpoint = Endpoint::CollectionTileset;
         else if (n == 7 && seg[2] == "tiles") r.endpoint = Endpoint::CollectionTile;
-        if (n >= 4 && seg[2] == "tiles") r.tileset = seg[3];  // the tile matrix set id
+        if (n >= 4 && seg[2] == "tiles") r.matrix_set = seg[3];
         if (n == 7 && seg[2] == "tiles") {
             r.tile_z = seg[4];
             r.tile_y = seg[5];
@@ -198,26 +198,26 @@ Route route(std::string_view method, std::string_view path) {
         if (n == 4) r.id = seg[3];
     } else if (seg[0] == "tiles" && n == 2 && seg[1].size() > 5 && seg[1].substr(seg[1].size() - 5) == ".json") {
         r.endpoint = Endpoint::TileJson;
-        r.tileset = seg[1].substr(0, seg[1].size() - 5);
+        r.layers = seg[1].substr(0, seg[1].size() - 5);
     } else if (seg[0] == "tiles" && n == 5) {
         r.endpoint = Endpoint::XyzTile;  // /tiles/{layers}/{z}/{x}/{y}.mvt
-        r.tileset = seg[1];
+        r.layers = seg[1];
         r.tile_z = seg[2];
         r.tile_x = seg[3];
         r.tile_y = seg[4];
     } else if (seg[0] == "styles" && n == 2) {
         r.endpoint = Endpoint::Style;
-        r.tileset = seg[1];
+        r.style = seg[1];
     } else if (seg[0] == "styles" && n == 3 && seg[1] == "sprites") {
         r.endpoint = Endpoint::Sprite;  // /styles/sprites/{name}[@2x].{json,png}
-        r.tileset = seg[2];
+        r.sprite = seg[2];
     } else if (seg[0] == "fonts" && n == 3) {
         r.endpoint = Endpoint::Glyphs;  // /fonts/{fontstack}/{start}-{end}.pbf
-        r.tileset = seg[1];
-        r.tile_y = seg[2];
+        r.fontstack = seg[1];
+        r.glyph_range = seg[2];
     } else if (seg[0] == "tileMatrixSets" && n <= 2) {
         r.endpoint = n == 1 ? Endpoint::TileMatrixSets : Endpoint::TileMatrixSet;
-        if (n == 2) r.tileset = seg[1];
+        if (n == 2) r.matrix_set = seg[1];
     } else if (n == 4 && seg[0] == "deci" && seg[1] == "communes" && seg[3].rfind("extract.", 0) == 0 &&
                seg[3].size() > 8) {
         r.endpoint = Endpoint::DeciExtract;

@@ -102,9 +102,12 @@ struct Route {
     Endpoint endpoint = Endpoint::NotFound;
     std::string layer, id;       // /collections/{layer}/items/{id}
     std::string insee, format;   // /deci/communes/{insee}/extract.{format}
-    std::string tileset;                 // /tiles/{tileset}/... : comma-separated layers; /styles/{id}; /tileMatrixSets/{id};
-                                         // /fonts/{fontstack}/...; /styles/sprites/{file}
-    std::string tile_z, tile_x, tile_y;  // raw path segments, validated by the tiles service (tile_y: a glyph range too)
+    std::string layers;                  // /tiles/{layers}/..., /tiles/{layers}.json: comma-separated
+    std::string matrix_set;              // /collections/{layer}/tiles/{matrix_set}/..., /tileMatrixSets/{matrix_set}
+    std::string tile_z, tile_x, tile_y;  // raw path segments, validated by the tiles service
+    std::string style;                   // /styles/{style}
+    std::string sprite;                  // /styles/sprites/{sprite}
+    std::string fontstack, glyph_range;  // /fonts/{fontstack}/{glyph_range}
     std::vector<std::string> asset;      // /map/{asset...}: decoded segments below the built page, checked by static_file
 };
 

@@ -1,12 +1,9 @@
 // OGC API Common and Features parts around the items: landing page, conformance, the OpenAPI
 // document (generated from the layers, so each collection's queryables appear) and queryables.
-#include <array>
-#include <initializer_list>
 #include <string>
 
 #include "features.hpp"
 #include "html.hpp"
-#include "ideo/ingest/served_crs.hpp"
 #include "parameters.hpp"
 #include "services.hpp"
 
@@ -72,22 +69,6 @@ std::string geometry_format(const LayerSpec& spec) {
     return "geometry-polygon";  // communes are multipolygons: any polygon
 }
 
-// One OpenAPI parameter object.
-void append_parameter(std::string& out, std::string_view name, std::string_view in, std::string_view description,
-                      std::string_view schema, bool required = false) {
-    out += "{\"name\":";
-    append_json_string(out, name);
-    out += ",\"in\":";
-    append_json_string(out, in);
-    out += ",\"description\":";
-    append_json_string(out, description);
-    out += ",\"required\":";
-    out += required ? "true" : "false";
-    out += ",\"schema\":";
-    out += schema;
-    out += '}';
-}
-
 void append_operation(std::string& out, std::string_view id, std::string_view summary, const std::string& parameters,
                       std::string_view media, std::string_view method = "get") {
     out += "{";
@@ -99,24 +80,6 @@ void append_operation(std::string& out, std::string_view id, std::string_view su
     out += ",\"parameters\":[" + parameters + "],\"responses\":{\"200\":{\"description\":\"OK\",\"content\":{";
     append_json_string(out, media);
     out += ":{}}},\"400\":{\"description\":\"a parameter is invalid: the error names it\"},\"404\":{\"description\":\"not found\"}}}}";
-}
-
-std::string f_parameter(bool csv) {
-    std::string out;
-    append_parameter(out, "f", "query", "encoding", csv ? R"({"type":"string","enum":["json","html","csv"]})"
-                                                         : R"({"type":"string","enum":["json","html"]})");
-    return out;
-}
-
-std::string crs_enum() {
-    std::string out = "{\"type\":\"string\",\"format\":\"uri\",\"enum\":[";
-    bool first = true;
-    for (const auto& c : ingest::served_crs()) {
-        if (!first) out += ',';
-        first = false;
-        append_json_string(out, c.uri);
-    }
-    return out + "]}";
 }
 
 }  // namespace
@@ -213,131 +176,74 @@ Response api(const Request& req, const index::Snapshot& snapshot) {
         paths += ':';
         append_operation(paths, id, summary, params, media);
     };
-    add_path("/", "getLandingPage", "landing page", f_parameter(false), "application/json");
-    add_path("/conformance", "getConformance", "conformance classes", f_parameter(false), "application/json");
+    const std::string f_only = openapi_parameters(format_only_parameters());
+    add_path("/", "getLandingPage", "landing page", f_only, "application/json");
+    add_path("/conformance", "getConformance", "conformance classes", f_only, "application/json");
     add_path("/api", "getApi", "this OpenAPI document", "", openapi_type);
-    add_path("/collections", "getCollections", "the collections (layers)", f_parameter(false), "application/json");
-    const std::string crs_schema = crs_enum();
+    add_path("/collections", "getCollections", "the collections (layers)", f_only, "application/json");
     for (const auto& [id, layer] : snapshot.layers) {
         const std::string path = "/collections/" + layer.spec.id;
-        add_path(path, "describe_" + layer.spec.id, "collection " + layer.spec.title, f_parameter(false), "application/json");
+        add_path(path, "describe_" + layer.spec.id, "collection " + layer.spec.title, f_only, "application/json");
         std::string q;
-        auto param = [&](std::string_view name, std::string_view description, std::string_view schema) {
+        for (const Parameter& p : items_parameters()) {
+            const bool dated = p.name == "datetime";
+            if (dated && layer.spec.date_field.empty()) continue;  // the layer has no date to filter on
             if (!q.empty()) q += ',';
-            append_parameter(q, name, "query", description, schema);
-        };
-        param("limit", "items per page", R"({"type":"integer","minimum":1,"maximum":10000,"default":100})");
-        param("offset", "items skipped (paging)", R"({"type":"integer","minimum":0,"default":0})");
-        param("bbox", "minx,miny,maxx,maxy in bbox-crs", R"({"type":"array","items":{"type":"number"},"minItems":4,"maxItems":4})");
-        param("bbox-crs", "CRS of bbox", crs_schema);
-        param("crs", "CRS of the response's coordinates", crs_schema);
-        if (!layer.spec.date_field.empty())
-            param("datetime", "instant or interval (a/b, ../b, a/..) on " + layer.spec.date_field, R"({"type":"string"})");
-        param("filter", "CQL2 text filter over the queryables", R"({"type":"string"})");
-        param("filter-lang", "filter language", R"({"type":"string","enum":["cql2-text"],"default":"cql2-text"})");
-        param("filter-crs", "CRS of the filter's geometry literals", crs_schema);
-        param("sortby", "comma-separated fields, each prefixed by + or -", R"({"type":"string"})");
-        param("properties", "comma-separated properties to return", R"({"type":"string"})");
-        q += ',' + f_parameter(true);
+            if (dated) append_openapi_parameter(q, p.name, p.in, std::string(p.description) + ": " + layer.spec.date_field, p.schema());
+            else append_openapi_parameter(q, p);
+        }
         for (const auto& f : layer.spec.fields) {
-            q += ',';
             std::string schema;
             append_field_schema(schema, f);
-            append_parameter(q, f.name, "query", "equals this value (" + std::string(to_string(f.type)) + ")", schema);
+            q += ',';
+            append_openapi_parameter(q, f.name, ParameterIn::Query, "equals this value (" + std::string(to_string(f.type)) + ")", schema);
         }
         add_path(path + "/items", "getItems_" + layer.spec.id, "items of " + layer.spec.title, q, "application/geo+json");
-        std::string item_params;
-        append_parameter(item_params, "featureId", "path", "the feature's identifier", R"({"type":"string"})", true);
-        item_params += ',';
-        append_parameter(item_params, "crs", "query", "CRS of the response's coordinates", crs_schema);
-        item_params += ',' + f_parameter(false);
-        add_path(path + "/items/{featureId}", "getItem_" + layer.spec.id, "one item of " + layer.spec.title, item_params,
-                 "application/geo+json");
+        add_path(path + "/items/{featureId}", "getItem_" + layer.spec.id, "one item of " + layer.spec.title,
+                 openapi_parameters(item_parameters()), "application/geo+json");
         add_path(path + "/queryables", "getQueryables_" + layer.spec.id, "queryables of " + layer.spec.title, "",
                  "application/schema+json");
     }
     // Beyond OGC API Features: every other path the server answers, with the parameters it accepts.
-    const auto params = [](std::initializer_list<std::array<std::string_view, 4>> list) {  // name, in, description, schema
-        std::string out;
-        for (const auto& [name, in, description, schema] : list) {
-            if (!out.empty()) out += ',';
-            append_parameter(out, name, in, description, schema, in == "path");
-        }
-        return out;
-    };
-    constexpr std::string_view text = R"({"type":"string"})", integer = R"({"type":"integer","minimum":0})";
-    constexpr std::string_view tile_z = R"({"type":"integer","minimum":0,"maximum":22})";
-    const std::string xyz = params({{"layers", "path", "comma-separated layer ids", text}, {"z", "path", "zoom", tile_z},
-                                    {"x", "path", "column", integer}, {"y", "path", "row", integer}});
     add_path("/tiles/{layers}/{z}/{x}/{y}.mvt", "getXyzTile", "Mapbox Vector Tile of one or several layers (204 when empty)",
-             xyz, "application/vnd.mapbox-vector-tile");
-    add_path("/tiles/{layers}.json", "getTileJson", "TileJSON 3.0 of one or several layers",
-             params({{"layers", "path", "comma-separated layer ids", text}}), "application/json");
-    add_path("/collections/{collectionId}/tiles", "getCollectionTilesets", "tilesets of a collection (OGC API Tiles)",
-             params({{"collectionId", "path", "layer id", text}}), "application/json");
-    add_path("/collections/{collectionId}/tiles/{tileMatrixSetId}", "getCollectionTileset", "tileset metadata",
-             params({{"collectionId", "path", "layer id", text}, {"tileMatrixSetId", "path", "WebMercatorQuad", text}}),
+             openapi_parameters(xyz_tile_parameters()), "application/vnd.mapbox-vector-tile");
+    add_path("/tiles/{layers}.json", "getTileJson", "TileJSON 3.0 of one or several layers", openapi_parameters(tilejson_parameters()),
              "application/json");
+    add_path("/collections/{collectionId}/tiles", "getCollectionTilesets", "tilesets of a collection (OGC API Tiles)",
+             openapi_parameters(collection_tilesets_parameters()), "application/json");
+    add_path("/collections/{collectionId}/tiles/{tileMatrixSetId}", "getCollectionTileset", "tileset metadata",
+             openapi_parameters(collection_tileset_parameters()), "application/json");
     add_path("/collections/{collectionId}/tiles/{tileMatrixSetId}/{tileMatrix}/{tileRow}/{tileCol}", "getCollectionTile",
-             "one tile of a collection",
-             params({{"collectionId", "path", "layer id", text}, {"tileMatrixSetId", "path", "WebMercatorQuad", text},
-                     {"tileMatrix", "path", "zoom", tile_z}, {"tileRow", "path", "row", integer}, {"tileCol", "path", "column", integer}}),
-             "application/vnd.mapbox-vector-tile");
+             "one tile of a collection", openapi_parameters(collection_tile_parameters()), "application/vnd.mapbox-vector-tile");
     add_path("/tileMatrixSets", "getTileMatrixSets", "tile matrix sets", "", "application/json");
     add_path("/tileMatrixSets/{tileMatrixSetId}", "getTileMatrixSet", "a tile matrix set definition",
-             params({{"tileMatrixSetId", "path", "WebMercatorQuad", text}}), "application/json");
-    add_path("/styles/{styleId}", "getStyle", "MapLibre style document pointing at this server",
-             params({{"styleId", "path", "style id (deci, pei)", text}}), "application/json");
+             openapi_parameters(tile_matrix_set_parameters()), "application/json");
+    add_path("/styles/{styleId}", "getStyle", "MapLibre style document pointing at this server", openapi_parameters(style_parameters()),
+             "application/json");
     add_path("/fonts/{fontstack}/{range}.pbf", "getGlyphs", "MapLibre glyphs (signed distance fields) of 256 code points",
-             params({{"fontstack", "path", "comma-separated font names, the first served is used (DejaVu Sans Book)", text},
-                     {"range", "path", "first-last code point, a multiple of 256 to the next minus one (0-255)", text}}),
-             "application/x-protobuf");
+             openapi_parameters(glyph_parameters()), "application/x-protobuf");
     add_path("/styles/sprites/{sprite}", "getSprite", "the styles' sprite sheet: ideo.json, ideo.png, ideo@2x.json, ideo@2x.png",
-             params({{"sprite", "path", "sprite file", text}}), "image/png");
+             openapi_parameters(sprite_parameters()), "image/png");
     add_path("/catalog/records", "searchCatalog", "harvested catalogue: full-text search, filters, facets",
-             params({{"q", "query", "full text, accent- and case-insensitive", text},
-                     {"theme", "query", "comma-separated themes", text},
-                     {"publisher", "query", "comma-separated publishers", text},
-                     {"keyword", "query", "comma-separated keywords", text},
-                     {"format", "query", "comma-separated distribution formats", text},
-                     {"bbox", "query", "minlon,minlat,maxlon,maxlat", text},
-                     {"limit", "query", "records per page (1 to 1000, default 20)", integer},
-                     {"offset", "query", "records skipped", integer}}),
-             "application/json");
+             openapi_parameters(catalog_records_parameters()), "application/json");
     add_path("/catalog/records/{recordId}", "getCatalogRecord", "one record with its distributions and provenance",
-             params({{"recordId", "path", "record id", text}}), "application/json");
-    add_path("/catalog/dcat.jsonld", "getDcat", "the catalogue as DCAT-AP JSON-LD, Hydra-paged",
-             params({{"page", "query", "page number from 1", integer}, {"page_size", "query", "records per page (1 to 1000)", integer}}),
+             openapi_parameters(catalog_record_parameters()), "application/json");
+    add_path("/catalog/dcat.jsonld", "getDcat", "the catalogue as DCAT-AP JSON-LD, Hydra-paged", openapi_parameters(dcat_parameters()),
              "application/ld+json");
-    constexpr std::string_view insee = R"({"type":"string","pattern":"^[0-9][0-9AB][0-9]{3}$"})";
-    constexpr std::string_view extract_format = R"({"type":"string","enum":["xlsx","ods","csv","geojson","gpkg","shp.zip","kml"]})";
-    const std::string crs_param = params({{"crs", "query", "CRS of the file (EPSG:2154 by default, CRS84 for GeoJSON)", text}});
     add_path("/deci/communes/{insee}", "getDeciCommune", "counts and data-quality flags of a commune",
-             params({{"insee", "path", "INSEE code", insee}, {"rules", "query", "department of the DECI rules", text}}),
-             "application/json");
+             openapi_parameters(commune_parameters()), "application/json");
     add_path("/deci/communes/{insee}/extract.{format}", "getDeciExtract", "the commune's PEI, ERP and ICPE as a file",
-             params({{"insee", "path", "INSEE code", insee}, {"format", "path", "file format", extract_format}}) + "," + crs_param,
-             "application/octet-stream");
+             openapi_parameters(extract_parameters()), "application/octet-stream");
     add_path("/deci/extract.{format}", "getDeciExtractMany", "extract of a list of communes or a department",
-             params({{"format", "path", "file format", extract_format}, {"insee", "query", "comma-separated INSEE codes", text},
-                     {"dept", "query", "department code", text}}) + "," + crs_param,
-             "application/octet-stream");
-    add_path("/deci/communes/{insee}/arrete.docx", "getDeciArrete", "draft municipal DECI order",
-             params({{"insee", "path", "INSEE code", insee}, {"rules", "query", "department of the DECI rules", text}}),
+             openapi_parameters(extract_many_parameters()), "application/octet-stream");
+    add_path("/deci/communes/{insee}/arrete.docx", "getDeciArrete", "draft municipal DECI order", openapi_parameters(commune_parameters()),
              "application/vnd.openxmlformats-officedocument.wordprocessingml.document");
-    constexpr std::string_view mode = R"({"type":"string","enum":["straight","road"],"default":"straight"})";
     add_path("/deci/communes/{insee}/coverage", "getDeciCoverage", "uncovered zones and the verdict of every ERP and ICPE",
-             params({{"insee", "path", "INSEE code", insee}, {"mode", "query", "distances as the crow flies or along roads", mode},
-                     {"rules", "query", "department of the DECI rules", text}}),
-             "application/geo+json");
+             openapi_parameters(coverage_parameters()), "application/geo+json");
     add_path("/deci/check", "checkPoint", "nearest compliant PEI for a planned building, distance, verdict",
-             params({{"lon", "query", "longitude (WGS84)", R"({"type":"number"})"}, {"lat", "query", "latitude (WGS84)", R"({"type":"number"})"},
-                     {"risk", "query", "risk class (courant_faible, courant_ordinaire, courant_important, particulier)", text},
-                     {"mode", "query", "distances as the crow flies or along roads", mode},
-                     {"rules", "query", "department of the DECI rules", text}}),
-             "application/json");
+             openapi_parameters(check_parameters()), "application/json");
     add_path("/communes/search", "searchCommunes", "communes by name, INSEE code or postcode",
-             params({{"q", "query", "text typed", text}, {"limit", "query", "1 to 50, default 10", integer}}), "application/json");
+             openapi_parameters(commune_search_parameters()), "application/json");
     add_path("/health", "getHealth", "liveness, snapshot version, feature counts", "", "application/json");
     add_path("/metrics", "getMetrics", "Prometheus metrics", "", "text/plain");
     if (!paths.empty()) paths += ',';

@@ -1,6 +1,5 @@
 // Vector tiles: OGC API Tiles for one collection, XYZ for one or several layers, TileJSON 3.0,
 // the WebMercatorQuad tile matrix set, and the MapLibre styles that point at them.
-#include <charconv>
 #include <cmath>
 #include <cstdlib>
 #include <fstream>
@@ -10,6 +9,7 @@
 #include "ideo/tiles/cache.hpp"
 #include "ideo/tiles/coverage_layer.hpp"
 #include "ideo/tiles/renderer.hpp"
+#include "parameters.hpp"
 #include "services.hpp"
 
 namespace ideo::server {
@@ -56,31 +56,6 @@ void append_tile_metrics(std::string& out, const index::Snapshot& snapshot) {
 
 namespace {
 
-std::uint32_t parse_tile_number(std::string_view name, std::string_view text) {
-    std::uint32_t v = 0;
-    const auto r = std::from_chars(text.data(), text.data() + text.size(), v);
-    if (r.ec != std::errc() || r.ptr != text.data() + text.size())
-        throw_bad_parameter(name, "expected a whole number, got '" + std::string(text.substr(0, 40)) + "'");
-    return v;
-}
-
-// Layers named in a tileset ("pei,erp"): each must exist; 404 names the first that does not.
-std::vector<std::string> parse_layers(const index::Snapshot& snapshot, std::string_view tileset) {
-    std::vector<std::string> out;
-    std::size_t pos = 0;
-    while (pos <= tileset.size()) {
-        std::size_t end = tileset.find(',', pos);
-        if (end == std::string_view::npos) end = tileset.size();
-        const std::string name(tileset.substr(pos, end - pos));
-        if (name.empty()) throw_bad_parameter("layers", "empty layer name in '" + std::string(tileset.substr(0, 100)) + "'");
-        const bool computed = name == tiles::kCoverageLayer && tiles::coverage_layer_available(snapshot);
-        if (!computed && !snapshot.layer(name)) throw HttpError(404, "NotFound", "unknown layer '" + name.substr(0, 100) + "'");
-        out.push_back(name);
-        pos = end + 1;
-    }
-    return out;
-}
-
 Response tile_response(const Request& req, const index::Snapshot& snapshot, const std::vector<std::string>& layers,
                        tiles::TileId t) {
     if (!t.valid())
@@ -95,12 +70,6 @@ Response tile_response(const Request& req, const index::Snapshot& snapshot, cons
     // Rendered once, gzip-compressed once: the first client that accepts gzip pays for it.
     const auto cached = state.cache.get_or_make(key, gzip_ok, [&] { return state.renderer.render(layers, t); });
     return cached_response(*cached, gzip_ok, kMvtType, snapshot_etag(snapshot), "public, max-age=300");
-}
-
-std::string strip_suffix(std::string_view y) {
-    for (std::string_view ext : {".mvt", ".pbf"})
-        if (y.size() > ext.size() && y.substr(y.size() - ext.size()) == ext) return std::string(y.substr(0, y.size() - ext.size()));
-    return std::string(y);
 }
 
 const index::LayerData& layer_or_404(const index::Snapshot& snapshot, std::string_view id) {
@@ -226,23 +195,13 @@ Response cached_response(const tiles::CachedTile& cached, bool gzip, std::string
 }
 
 Response xyz_tile(const Request& req, const index::Snapshot& snapshot, const Route& r) {
-    const auto layers = parse_layers(snapshot, r.tileset);
-    tiles::TileId t;
-    t.z = static_cast<int>(std::min<std::uint32_t>(parse_tile_number("z", r.tile_z), 99));
-    t.x = parse_tile_number("x", r.tile_x);
-    t.y = parse_tile_number("y", strip_suffix(r.tile_y));
-    return tile_response(req, snapshot, layers, t);
+    const XyzTileParameters p = parse_xyz_tile_parameters(snapshot, r);
+    return tile_response(req, snapshot, p.layers, p.tile);
 }
 
 Response collection_tile(const Request& req, const index::Snapshot& snapshot, const Route& r) {
     layer_or_404(snapshot, r.layer);
-    if (r.tileset != "WebMercatorQuad")
-        throw HttpError(404, "NotFound", "unknown tile matrix set '" + r.tileset.substr(0, 100) + "' (WebMercatorQuad only)");
-    tiles::TileId t;
-    t.z = static_cast<int>(std::min<std::uint32_t>(parse_tile_number("tileMatrix", r.tile_z), 99));
-    t.y = parse_tile_number("tileRow", r.tile_y);
-    t.x = parse_tile_number("tileCol", r.tile_x);
-    return tile_response(req, snapshot, {r.layer}, t);
+    return tile_response(req, snapshot, {r.layer}, parse_collection_tile_parameters(r));
 }
 
 Response collection_tilesets(const Request& req, const index::Snapshot& snapshot, const Route& r) {
@@ -266,8 +225,7 @@ Response collection_tilesets(const Request& req, const index::Snapshot& snapshot
 
 Response collection_tileset(const Request& req, const index::Snapshot& snapshot, const Route& r) {
     const auto& l = layer_or_404(snapshot, r.layer);
-    if (r.tileset != "WebMercatorQuad")
-        throw HttpError(404, "NotFound", "unknown tile matrix set '" + r.tileset.substr(0, 100) + "' (WebMercatorQuad only)");
+    check_tile_matrix_set(r.matrix_set);
     const std::string base = req.base_url() + "/collections/" + percent_encode(l.spec.id) + "/tiles/WebMercatorQuad";
     std::string out = "{\"title\":";
     append_json_string(out, l.spec.title);
@@ -298,7 +256,7 @@ Response collection_tileset(const Request& req, const index::Snapshot& snapshot,
 }
 
 Response tilejson(const Request& req, const index::Snapshot& snapshot, const Route& r) {
-    const auto layers = parse_layers(snapshot, r.tileset);
+    const auto layers = parse_tilejson_parameters(snapshot, r);
     Envelope bounds;
     int minzoom = tiles::kMaxZoom, maxzoom = 0;
     for (const auto& id : layers) {
@@ -314,9 +272,9 @@ Response tilejson(const Request& req, const index::Snapshot& snapshot, const Rou
         maxzoom = std::max(maxzoom, l->spec.tiles.maxzoom);
     }
     std::string out = "{\"tilejson\":\"3.0.0\",\"name\":";
-    append_json_string(out, r.tileset);
+    append_json_string(out, r.layers);
     out += ",\"scheme\":\"xyz\",\"tiles\":[";
-    append_json_string(out, req.base_url() + "/tiles/" + r.tileset + "/{z}/{x}/{y}.mvt");
+    append_json_string(out, req.base_url() + "/tiles/" + r.layers + "/{z}/{x}/{y}.mvt");
     out += "],\"minzoom\":" + std::to_string(minzoom) + ",\"maxzoom\":" + std::to_string(maxzoom) + ",\"bounds\":";
     append_bounds(out, bounds);
     out += ",\"center\":[";
@@ -343,8 +301,7 @@ Response tile_matrix_sets(const Request& req, const Route& r) {
         append_link(out, self, "self", "application/json");
         out += "]}]}";
     } else {
-        if (r.tileset != "WebMercatorQuad")
-            throw HttpError(404, "NotFound", "unknown tile matrix set '" + r.tileset.substr(0, 100) + "'");
+        check_tile_matrix_set(r.matrix_set);
         // OGC 17-083r4 WebMercatorQuad: 256-pixel tiles, origin top-left at the projection's corner.
         constexpr double kOrigin = 20037508.3427892;
         out = "{\"id\":\"WebMercatorQuad\",\"title\":\"Google Maps Compatible for the World\",\"uri\":\"";
@@ -375,12 +332,10 @@ Response tile_matrix_sets(const Request& req, const Route& r) {
 }
 
 Response style(const Request& req, const Route& r) {
-    for (const char c : r.tileset)
-        if (!(std::isalnum(static_cast<unsigned char>(c)) || c == '-' || c == '_'))
-            throw HttpError(404, "NotFound", "unknown style '" + r.tileset.substr(0, 100) + "'");
+    const std::string id = parse_style_parameters(r);
     const std::filesystem::path dir = req.options && !req.options->styles_dir.empty() ? req.options->styles_dir : "styles";
-    std::ifstream in(dir / (r.tileset + ".json"), std::ios::binary);
-    if (!in) throw HttpError(404, "NotFound", "unknown style '" + r.tileset.substr(0, 100) + "'");
+    std::ifstream in(dir / (id + ".json"), std::ios::binary);
+    if (!in) throw HttpError(404, "NotFound", "unknown style '" + id.substr(0, 100) + "'");
     std::stringstream ss;
     ss << in.rdbuf();
     // Styles are stored with "{base}" where this server's own URL goes: tiles resolve wherever it runs.

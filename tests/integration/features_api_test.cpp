@@ -152,6 +152,25 @@ protected:
         return out;
     }
 
+    // A documented path with real values for its path parameters, and the query parameters it requires.
+    static std::string concrete(const std::string& documented) {
+        const auto belfort = ideo::tiles::lonlat_to_world(6.863, 47.638);
+        const std::string x = std::to_string(static_cast<int>(belfort.x * 4096)), y = std::to_string(static_cast<int>(belfort.y * 4096));
+        const std::map<std::string, std::string> values = {
+            {"{featureId}", encode(all_pei_->front().id)}, {"{collectionId}", "pei"}, {"{layers}", "pei,communes"},
+            {"{tileMatrixSetId}", "WebMercatorQuad"}, {"{z}", "12"}, {"{tileMatrix}", "12"}, {"{x}", x}, {"{tileCol}", x},
+            {"{y}", y}, {"{tileRow}", y}, {"{styleId}", "deci"}, {"{insee}", "90010"}, {"{format}", "xlsx"},
+            {"{fontstack}", "DejaVu%20Sans%20Book"}, {"{range}", "0-255"}, {"{sprite}", "ideo.json"}};
+        const std::map<std::string, std::string> required_query = {
+            {"/deci/check", "?lon=6.863&lat=47.638&risk=courant_ordinaire"}, {"/deci/extract.{format}", "?insee=90010"},
+            {"/communes/search", "?q=belfort"}};
+        std::string path = documented;
+        for (const auto& [name, value] : values)
+            for (std::size_t at; (at = path.find(name)) != std::string::npos;) path.replace(at, name.size(), value);
+        if (const auto q = required_query.find(documented); q != required_query.end()) path += q->second;
+        return path;
+    }
+
     static std::string description(const HttpResponse& r) {
         const auto d = parse_json(r.body);
         return d.IsObject() && d.HasMember("description") ? d["description"].GetString() : "";
@@ -207,24 +226,11 @@ TEST_F(FeaturesApiTest, OpenApiListsEveryServedPathAndEachAnswers) {
                               "/fonts/{fontstack}/{range}.pbf", "/styles/sprites/{sprite}"})
         EXPECT_TRUE(paths.count(other)) << other;
     // Each documented GET answers 200 (204 for an empty tile) once its path parameters are real values.
-    const auto belfort = ideo::tiles::lonlat_to_world(6.863, 47.638);
-    const std::string x = std::to_string(static_cast<int>(belfort.x * 4096)), y = std::to_string(static_cast<int>(belfort.y * 4096));
-    const std::map<std::string, std::string> values = {
-        {"{featureId}", encode(all_pei_->front().id)}, {"{collectionId}", "pei"}, {"{layers}", "pei,communes"},
-        {"{tileMatrixSetId}", "WebMercatorQuad"}, {"{z}", "12"}, {"{tileMatrix}", "12"}, {"{x}", x}, {"{tileCol}", x},
-        {"{y}", y}, {"{tileRow}", y}, {"{styleId}", "deci"}, {"{insee}", "90010"}, {"{format}", "xlsx"},
-        {"{fontstack}", "DejaVu%20Sans%20Book"}, {"{range}", "0-255"}, {"{sprite}", "ideo.json"}};
-    const std::map<std::string, std::string> required_query = {
-        {"/deci/check", "?lon=6.863&lat=47.638&risk=courant_ordinaire"}, {"/deci/extract.{format}", "?insee=90010"},
-        {"/communes/search", "?q=belfort"}};
     for (const auto& p : d["paths"].GetObject()) {
         std::string path = p.name.GetString();
         if (!p.value.HasMember("get") || path.find("{recordId}") != std::string::npos) continue;  // no catalogue in this store
         if (path.find("{featureId}") != std::string::npos && path.find("/collections/pei/") != 0) continue;
-        const std::string documented_as = path;
-        for (const auto& [name, value] : values)
-            for (std::size_t at; (at = path.find(name)) != std::string::npos;) path.replace(at, name.size(), value);
-        if (const auto q = required_query.find(documented_as); q != required_query.end()) path += q->second;
+        path = concrete(path);
         const int status = get(path).status;
         EXPECT_TRUE(status == 200 || (status == 204 && path.find("/tiles/") != std::string::npos)) << path << ": " << status;
     }
@@ -235,6 +241,47 @@ TEST_F(FeaturesApiTest, OpenApiListsEveryServedPathAndEachAnswers) {
     for (const char* name : {"limit", "offset", "bbox", "bbox-crs", "crs", "datetime", "filter", "filter-lang", "filter-crs",
                              "sortby", "properties", "f", "insee", "type_pei"})
         EXPECT_TRUE(documented.count(name)) << name;
+}
+
+TEST_F(FeaturesApiTest, EveryDocumentedQueryBoundAndEnumerationIsTheCheckedOne) {
+    const auto d = parse_json(get("/api").body);
+    int integers = 0, enumerations = 0;
+    for (const auto& p : d["paths"].GetObject()) {
+        const std::string documented = p.name.GetString();
+        if (!p.value.HasMember("get") || documented.find("{recordId}") != std::string::npos) continue;
+        const std::string target = concrete(documented);
+        const std::string sep = target.find('?') == std::string::npos ? "?" : "&";
+        for (const auto& param : p.value["get"]["parameters"].GetArray()) {
+            const std::string name = param["name"].GetString(), in = param["in"].GetString();
+            // The layer's fields filter the items (equals this value): their schema describes the data, not a check.
+            if (in != "query" || std::string(param["description"].GetString()).rfind("equals this value", 0) == 0) continue;
+            const auto& schema = param["schema"];
+            const auto answer = [&](const std::string& value) { return get(target + sep + name + "=" + encode(value)); };
+            auto refused = [&](const std::string& value) {
+                const HttpResponse r = answer(value);
+                EXPECT_EQ(r.status, 400) << documented << " " << name << "=" << value;
+                EXPECT_EQ(description(r).rfind(name + ":", 0), 0u) << documented << " " << name << "=" << value << ": " << r.body;
+            };
+            if (std::string(schema["type"].GetString()) == "integer") {
+                ++integers;
+                const long long min = schema["minimum"].GetInt64();
+                EXPECT_EQ(answer(std::to_string(min)).status, 200) << documented << " " << name << "=" << min;
+                refused(std::to_string(min - 1));
+                if (schema.HasMember("maximum")) {
+                    const long long max = schema["maximum"].GetInt64();
+                    EXPECT_EQ(answer(std::to_string(max)).status, 200) << documented << " " << name << "=" << max;
+                    refused(std::to_string(max + 1));
+                }
+            }
+            if (schema.HasMember("enum")) {
+                ++enumerations;
+                refused("not-" + std::string(schema["enum"][0].GetString()));
+            }
+        }
+    }
+    EXPECT_GE(integers, 8);  // items limit and offset per collection, catalogue, DCAT, commune search
+    EXPECT_GE(enumerations, 8);
+    EXPECT_TRUE(server_->alive());
 }
 
 TEST_F(FeaturesApiTest, CollectionsListTheirCrsAndStorageCrs) {

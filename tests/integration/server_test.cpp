@@ -330,6 +330,48 @@ TEST_F(ServerTest, MalformedRequestsGetTheRight4xxAndTheServerKeepsServing) {
     EXPECT_EQ(get("/health").status, 200);
 }
 
+TEST_F(ServerTest, TileLayerListsRefuseARepeatedLayerAndMoreLayersThanDocumented) {
+    // A layer given twice is a 400 naming it, in tiles and TileJSON alike.
+    for (const std::string target : {"/tiles/pei,pei/12/2124/1440.mvt", "/tiles/erp,pei,communes,pei.json"}) {
+        const HttpResponse r = get(target);
+        EXPECT_EQ(r.status, 400) << target << ": " << r.body;
+        EXPECT_EQ(description_of(r).rfind("layers: 'pei' is given twice", 0), 0u) << target << ": " << r.body;
+    }
+    // The same layers once each are served.
+    const int distinct = get("/tiles/erp,pei,communes,icpe/12/2124/1440.mvt").status;
+    EXPECT_TRUE(distinct == 200 || distinct == 204) << distinct;
+    EXPECT_EQ(get("/tiles/erp,pei,communes,icpe.json").status, 200);
+
+    // The cap is the one /api documents: one more is a 400, while a list at the cap is read name by name.
+    const auto api = parse_json(get("/api").body);
+    long long cap = -1;
+    for (const std::string path : {"/tiles/{layers}/{z}/{x}/{y}.mvt", "/tiles/{layers}.json"})
+        for (const auto& p : api["paths"][path.c_str()]["get"]["parameters"].GetArray())
+            if (std::string(p["name"].GetString()) == "layers") {
+                EXPECT_TRUE(p["schema"]["uniqueItems"].GetBool()) << path;
+                EXPECT_TRUE(cap < 0 || cap == p["schema"]["maxItems"].GetInt64()) << path;
+                cap = p["schema"]["maxItems"].GetInt64();
+            }
+    ASSERT_GE(cap, 4);
+    auto names = [](long long n) {
+        std::string list = "pei";
+        for (long long i = 1; i < n; ++i) list += ",layer" + std::to_string(i);
+        return list;
+    };
+    for (const std::string suffix : {"/12/2124/1440.mvt", ".json"}) {
+        HttpResponse r = get("/tiles/" + names(cap + 1) + suffix);
+        EXPECT_EQ(r.status, 400) << suffix << ": " << r.body;
+        EXPECT_EQ(description_of(r).rfind("layers: at most " + std::to_string(cap) + " values", 0), 0u) << r.body;
+        r = get("/tiles/" + names(cap) + suffix);
+        EXPECT_EQ(r.status, 404) << suffix << ": " << r.body;  // layer1 does not exist
+        EXPECT_NE(description_of(r).find("'layer1'"), std::string::npos) << r.body;
+    }
+    const HttpResponse unknown = get("/tiles/pei,hydrants/12/2124/1440.mvt");
+    EXPECT_EQ(unknown.status, 404);
+    EXPECT_NE(description_of(unknown).find("'hydrants'"), std::string::npos) << unknown.body;
+    EXPECT_TRUE(server_->alive());
+}
+
 TEST_F(ServerTest, ItemsCarryTheSnapshotEtagAndAnswer304WhenItMatches) {
     const auto first = get("/collections/pei/items?limit=5");
     ASSERT_EQ(first.status, 200);

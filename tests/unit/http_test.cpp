@@ -1,6 +1,9 @@
 // The pure parts of the server: query strings, parameter validation, routing, JSON output.
 #include <gtest/gtest.h>
 
+#include <functional>
+#include <span>
+
 #include "../../src/server/http.hpp"
 #include "../../src/server/parameters.hpp"
 
@@ -101,12 +104,24 @@ TEST(Routing, MatchesEveryEndpoint) {
     EXPECT_EQ(route("GET", "/deci/communes/90010/extract.shp.zip").format, "shp.zip");
     const Route g = route("GET", "/fonts/Noto%20Sans%20Regular,DejaVu%20Sans%20Book/256-511.pbf");
     EXPECT_EQ(g.endpoint, Endpoint::Glyphs);
-    EXPECT_EQ(g.tileset, "Noto Sans Regular,DejaVu Sans Book");
-    EXPECT_EQ(g.tile_y, "256-511.pbf");
+    EXPECT_EQ(g.fontstack, "Noto Sans Regular,DejaVu Sans Book");
+    EXPECT_EQ(g.glyph_range, "256-511.pbf");
     const Route s = route("GET", "/styles/sprites/ideo@2x.png");
     EXPECT_EQ(s.endpoint, Endpoint::Sprite);
-    EXPECT_EQ(s.tileset, "ideo@2x.png");
-    EXPECT_EQ(route("GET", "/styles/deci").endpoint, Endpoint::Style);
+    EXPECT_EQ(s.sprite, "ideo@2x.png");
+    const Route st = route("GET", "/styles/deci");
+    EXPECT_EQ(st.endpoint, Endpoint::Style);
+    EXPECT_EQ(st.style, "deci");
+    const Route xyz = route("GET", "/tiles/pei,erp/12/2124/1440.mvt");
+    EXPECT_EQ(xyz.endpoint, Endpoint::XyzTile);
+    EXPECT_EQ(xyz.layers, "pei,erp");
+    EXPECT_EQ(xyz.tile_y, "1440.mvt");
+    EXPECT_EQ(route("GET", "/tiles/pei,erp.json").layers, "pei,erp");
+    EXPECT_EQ(route("GET", "/tileMatrixSets/WebMercatorQuad").matrix_set, "WebMercatorQuad");
+    const Route ct = route("GET", "/collections/pei/tiles/WebMercatorQuad/12/1440/2124");
+    EXPECT_EQ(ct.endpoint, Endpoint::CollectionTile);
+    EXPECT_EQ(ct.matrix_set, "WebMercatorQuad");
+    EXPECT_EQ(ct.tile_y, "1440");
 }
 
 TEST(Routing, UnknownPathsAreNotFoundAndOtherMethodsNotAllowed) {
@@ -175,6 +190,110 @@ TEST(ExtractParameters, ValidatesInseeFormatAndCrs) {
     std::tie(status, what) = error_of([] { parse_extract_parameters("90010", "xlsx", parse_query("crs=2154")); });
     EXPECT_EQ(status, 400);
     EXPECT_EQ(what.rfind("crs:", 0), 0u);
+}
+
+TEST(Parameters, EachReaderRefusesWhatItsSchemaRefusesNamingTheParameter) {
+    EXPECT_EQ(parse_integer("limit", "50", 1, 50), 50);
+    EXPECT_EQ(parse_number("lat", "-90", -90, 90), -90);
+    EXPECT_EQ(parse_insee("insee", "2A004"), "2A004");
+    EXPECT_EQ(parse_department("dept", "974"), "974");
+    EXPECT_EQ(parse_department("dept", "2B"), "2B");
+    EXPECT_EQ(parse_list("theme", " a , ,b"), (std::vector<std::string>{"a", "b"}));
+    const std::vector<std::string> modes{"straight", "road"};
+    EXPECT_EQ(parse_choice("mode", "road", modes), 1u);
+    const std::pair<const char*, std::function<void()>> bad[] = {
+        {"limit: must be a whole number from 1 to 50, got '51'", [] { parse_integer("limit", "51", 1, 50); }},
+        {"lat: must be a number within ±90, got '90.5'", [] { parse_number("lat", "90.5", -90, 90); }},
+        {"mode: must be straight or road, got 'helicopter'", [&] { parse_choice("mode", "helicopter", modes); }},
+        {"insee: '2C004' is not a commune INSEE code", [] { parse_insee("insee", "2C004"); }},
+        {"rules: '../etc' is not a department code (21, 2A, 974)", [] { parse_department("rules", "../etc"); }},
+        {"theme: must not be empty", [] { parse_list("theme", " , "); }},
+        {"bbox: 3D boxes (6 numbers) are not supported; give minx,miny,maxx,maxy", [] { parse_bbox("bbox", "1,2,3,4,5,6"); }},
+    };
+    for (const auto& [message, f] : bad) {
+        const auto [status, what] = error_of(f);
+        EXPECT_EQ(status, 400) << message;
+        EXPECT_EQ(what, message);
+    }
+}
+
+namespace {
+
+// The definition a parser checks against is the one OpenAPI shows: find it in each endpoint's list.
+const Parameter& definition(std::span<const Parameter> list, std::string_view name) {
+    for (const auto& p : list)
+        if (p.name == name) return p;
+    throw std::runtime_error("no parameter " + std::string(name));
+}
+
+}  // namespace
+
+TEST(Parameters, TheDocumentedBoundIsTheCheckedBound) {
+    const Parameter& limit = definition(items_parameters(), "limit");
+    EXPECT_NE(limit.schema().find("\"maximum\":" + std::to_string(max_limit)), std::string::npos) << limit.schema();
+    EXPECT_EQ(limit.max, static_cast<long long>(max_limit));
+    const struct {
+        std::span<const Parameter> list;
+        const char* name;
+        std::string required;  // the other parameters the endpoint needs
+        std::function<void(const QueryParams&)> parse;
+    } endpoints[] = {
+        {catalog_records_parameters(), "limit", "", [](const QueryParams& q) { parse_catalog_records_parameters(q); }},
+        {catalog_records_parameters(), "offset", "", [](const QueryParams& q) { parse_catalog_records_parameters(q); }},
+        {dcat_parameters(), "page_size", "", [](const QueryParams& q) { parse_dcat_parameters(q); }},
+        {commune_search_parameters(), "limit", "q=belfort&", [](const QueryParams& q) { parse_commune_search_parameters(q); }},
+    };
+    for (const auto& e : endpoints) {
+        const Parameter& p = definition(e.list, e.name);
+        ASSERT_EQ(p.kind, ParameterKind::Integer) << e.name;
+        const auto with = [&](long long v) { return parse_query(e.required + e.name + "=" + std::to_string(v)); };
+        EXPECT_EQ(error_of([&] { e.parse(with(p.max)); }).first, 0) << e.name << "=" << p.max;
+        const auto [status, what] = error_of([&] { e.parse(with(p.max + 1)); });
+        EXPECT_EQ(status, 400) << e.name;
+        EXPECT_EQ(what.rfind(std::string(e.name) + ":", 0), 0u) << what;
+        EXPECT_NE(p.schema().find("\"maximum\":" + std::to_string(p.max)), std::string::npos) << p.schema();
+    }
+}
+
+TEST(DeciParameters, DefaultsDifferByEndpointAndTheSchemaSaysWhich) {
+    EXPECT_EQ(parse_coverage_parameters("90010", {}).mode, deci::Mode::Straight);
+    EXPECT_EQ(parse_check_parameters(parse_query("lon=6.86&lat=47.64")).mode, deci::Mode::Road);
+    EXPECT_NE(definition(coverage_parameters(), "mode").schema().find("\"default\":\"straight\""), std::string::npos);
+    EXPECT_NE(definition(check_parameters(), "mode").schema().find("\"default\":\"road\""), std::string::npos);
+    const CheckParameters c = parse_check_parameters(parse_query("lon=6.86&lat=47.64&risk=courant_ordinaire&rules=default"));
+    EXPECT_DOUBLE_EQ(c.lon, 6.86);
+    EXPECT_EQ(c.risk, "courant_ordinaire");
+    EXPECT_EQ(c.rules, "default");
+    const std::pair<const char*, const char*> cases[] = {
+        {"lat=47", "lon: required"},           {"lon=181&lat=47", "lon: must be a number within ±180"},
+        {"lon=6&lat=47&mode=boat", "mode:"},   {"lon=6&lat=47&rules=../etc", "rules:"},
+        {"lon=6&lat=47&colour=red", "colour: unknown parameter: accepted here: lon, lat, risk, mode, rules"},
+    };
+    for (const auto& [query, prefix] : cases) {
+        const auto [status, what] = error_of([&] { parse_check_parameters(parse_query(query)); });
+        EXPECT_EQ(status, 400) << query;
+        EXPECT_EQ(what.rfind(prefix, 0), 0u) << query << " -> " << what;
+    }
+    const ExtractManyParameters m = parse_extract_many_parameters("gpkg", parse_query("insee=90010,%202A004"));
+    EXPECT_EQ(m.communes, (std::vector<std::string>{"90010", "2A004"}));
+    EXPECT_EQ(error_of([] { parse_extract_many_parameters("gpkg", parse_query("insee=90010,abc")); }).second.rfind("insee:", 0), 0u);
+    EXPECT_EQ(error_of([] { parse_extract_many_parameters("gpkg", parse_query("insee=90010&dept=90")); }).first, 400);
+    EXPECT_EQ(error_of([] { parse_extract_many_parameters("pdf", parse_query("dept=90")); }).first, 404);
+}
+
+TEST(CatalogParameters, BboxFollowsTheItemsRules) {
+    const catalog::SearchQuery q = parse_catalog_records_parameters(parse_query("bbox=6.8,47.6,7.0,47.7&theme=a,b&limit=5"));
+    ASSERT_TRUE(q.bbox);
+    EXPECT_DOUBLE_EQ(q.bbox->max_x, 7.0);
+    EXPECT_EQ(q.themes, (std::vector<std::string>{"a", "b"}));
+    EXPECT_EQ(q.limit, 5u);
+    for (const char* bbox : {"1,2,3", "3,2,1,4", "1,2,3,4,5,6", "a,b,c,d"}) {
+        const auto [status, items] = error_of([&] { parse_items_parameters(parse_query(std::string("bbox=") + bbox), pei_like()); });
+        const auto [catalog_status, records] = error_of([&] { parse_catalog_records_parameters(parse_query(std::string("bbox=") + bbox)); });
+        EXPECT_EQ(status, 400) << bbox;
+        EXPECT_EQ(catalog_status, 400) << bbox;
+        EXPECT_EQ(items, records) << bbox;
+    }
 }
 
 TEST(Json, EscapesStringsAndWritesShortestNumbers) {
