@@ -411,7 +411,11 @@ Result ingest_file(const LayerSpec& layer, const SourceSpec& source, const std::
     std::vector<RawRecord> raws = file.read_all();
     report.read = raws.size();
     const LocationPlan plan = plan_location(source, file, cols, raws, report.warnings);
-    if (!plan.crs.empty()) crs::transformation(plan.crs, crs::kWgs84);  // an unknown CRS fails the file here, once
+    try {
+        if (!plan.crs.empty()) crs::transformation(plan.crs, crs::kWgs84);  // an unknown CRS fails the file here, once
+    } catch (const InputError& e) {
+        throw InputError(path + " (source " + source.id + " of layer " + layer.id + "): " + e.what());
+    }
 
     const int id_field = layer.field_index(layer.id_field);
     const int insee_field = layer.insee_field.empty() ? -1 : layer.field_index(layer.insee_field);
