@@ -11,7 +11,7 @@
 #include <ogr_api.h>
 #include <ogr_geometry.h>
 
-#include "crs.hpp"
+#include "ideo/ingest/crs.hpp"
 #include "ideo/core/error.hpp"
 #include "ideo/core/text.hpp"
 #include "reader.hpp"

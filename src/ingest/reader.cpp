@@ -14,7 +14,7 @@
 #include <rapidjson/stringbuffer.h>
 #include <rapidjson/writer.h>
 
-#include "crs.hpp"
+#include "ideo/ingest/crs.hpp"
 #include "ideo/core/error.hpp"
 #include "ideo/core/text.hpp"
 

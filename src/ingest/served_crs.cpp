@@ -2,7 +2,7 @@
 
 #include <cmath>
 
-#include "crs.hpp"
+#include "ideo/ingest/crs.hpp"
 #include "ideo/core/error.hpp"
 
 namespace ideo::ingest {
