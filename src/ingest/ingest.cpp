@@ -392,6 +392,128 @@ void settle_duplicates(const LayerSpec& layer, std::vector<Pending>& pending, co
     }
 }
 
+// The record's field values from its cells, with what parsing each one did to the verdict.
+void read_values(const LayerSpec& layer, const Columns& cols, const RawRecord& raw, int id_field, int insee_field,
+                 Pending& p) {
+    Verdict& v = p.verdict;
+    Feature& f = p.feature;
+    f.values.assign(layer.fields.size(), Value{});
+    for (size_t fi = 0; fi < layer.fields.size(); ++fi) {
+        const FieldSpec& spec = layer.fields[fi];
+        const int col = cols.of_field[fi];
+        if (col < 0) continue;
+        const auto& cell = raw.cells[static_cast<size_t>(col)];
+        if (!cell) {
+            if (spec.required && static_cast<int>(fi) != id_field && static_cast<int>(fi) != insee_field) {
+                if (spec.on_invalid == OnInvalid::Reject) v.rejected("missing_value: " + spec.name);
+                else v.flagged("missing_value: " + spec.name, "missing:" + spec.name);
+            }
+            continue;
+        }
+        FieldValue fv = parse_value(spec, *cell);
+        if (fv.check == Check::Repaired) v.repaired(fv.reason);
+        if (fv.check == Check::Invalid) {
+            if (spec.on_invalid == OnInvalid::Reject) v.rejected(fv.reason);
+            else v.flagged(fv.reason + " dropped", "value_dropped:" + spec.name);
+        }
+        f.values[fi] = std::move(fv.value);
+    }
+}
+
+// The record's location, from the source CRS to WGS84; `problem` says why its coordinates are unreadable.
+Location locate(const LayerSpec& layer, const LocationPlan& plan, const Columns& cols, RawRecord& raw, Verdict& v,
+                std::string& problem) {
+    Location loc;
+    auto g = source_geometry(plan, cols, raw, problem);
+    if (!problem.empty()) v.flagged(problem, "no_coordinates");
+    if (g && layer.geometry_type == "point" && wkbFlatten(g->getGeometryType()) == wkbMultiPoint) {
+        auto* mp = g->toMultiPoint();
+        if (mp->getNumGeometries() == 1) g.reset(mp->getGeometryRef(0)->clone());
+    }
+    if (g && !geometry_fits(layer.geometry_type, g->getGeometryType())) {
+        v.rejected("geometry_type: expected " + layer.geometry_type + ", got " + g->getGeometryName());
+        g.reset();
+    }
+    if (!g) return loc;
+    g->flattenTo2D();
+    loc.present = true;
+    if (wkbFlatten(g->getGeometryType()) == wkbPoint) {
+        loc.is_point = true;
+        loc.sx = g->toPoint()->getX();
+        loc.sy = g->toPoint()->getY();
+        if (auto ll = to_wgs84(plan.crs, loc.sx, loc.sy)) loc.projected = true, loc.lon = ll->first, loc.lat = ll->second;
+    } else {
+        loc.projected = crs::is_wgs84(plan.crs) || g->transform(&crs::transformation(plan.crs, crs::kWgs84)) == OGRERR_NONE;
+        loc.shape = std::move(g);
+    }
+    return loc;
+}
+
+// The feature's geometry from its final location, or the no_coordinates flag when it has none.
+void set_geometry(const Location& loc, const std::string& problem, Pending& p) {
+    Verdict& v = p.verdict;
+    Feature& f = p.feature;
+    if (!loc.present || !loc.projected) {
+        if (v.outcome != Outcome::Rejected && problem.empty() &&
+            std::find(v.flags.begin(), v.flags.end(), "no_coordinates") == v.flags.end())
+            v.flagged("no_coordinates: published without location", "no_coordinates");
+    } else if (loc.is_point) {
+        f.geometry = Geometry::point(loc.lon, loc.lat);
+    } else {
+        f.geometry.wkb = wkb_of(*loc.shape);
+        OGREnvelope e;
+        loc.shape->getEnvelope(&e);
+        f.geometry.envelope.expand(e.MinX, e.MinY);
+        f.geometry.envelope.expand(e.MaxX, e.MaxY);
+    }
+}
+
+// Derived fields come from the final location, never from the partner.
+void derive_fields(const LayerSpec& layer, const Location& loc, Feature& f) {
+    if (!f.geometry.is_point()) return;
+    std::optional<Point2> l93;
+    for (size_t fi = 0; fi < layer.fields.size(); ++fi) {
+        const Derived d = layer.fields[fi].derived;
+        if (d == Derived::None) continue;
+        if ((d == Derived::X_L93 || d == Derived::Y_L93) && !l93) {
+            try {
+                l93 = transform_point(crs::kWgs84, crs::kLambert93, {loc.lon, loc.lat});
+            } catch (const Error&) {
+                continue;
+            }
+        }
+        f.values[fi] = d == Derived::Lon     ? round_to(loc.lon, 1e7)
+                       : d == Derived::Lat   ? round_to(loc.lat, 1e7)
+                       : d == Derived::X_L93 ? round_to(l93->x, 100)
+                                             : round_to(l93->y, 100);
+    }
+}
+
+// The settled records into the result: report lines and counts, published features, quarantined rejects.
+void report_outcomes(std::vector<Pending>& pending, const std::vector<RawRecord>& raws, const PartnerFile& file,
+                     Result& result) {
+    Report& report = result.report;
+    for (auto& p : pending) {
+        const RawRecord& raw = raws[p.raw];
+        Verdict& v = p.verdict;
+        if (v.outcome != Outcome::Published || !v.reasons.empty())
+            report.records.push_back({raw.row, p.feature.provenance.source_id, v.outcome, v.reasons});
+        switch (v.outcome) {
+            case Outcome::Rejected:
+                ++report.rejected;
+                result.quarantine.push_back({raw.row, p.feature.provenance.source_id, join(v.reasons, "; "), file.record_json(raw)});
+                continue;
+            case Outcome::Superseded: ++report.superseded; continue;
+            case Outcome::Repaired: ++report.repaired; break;
+            case Outcome::Flagged: ++report.flagged; break;
+            case Outcome::Published: break;
+        }
+        ++report.published;
+        if (p.feature.geometry.empty()) ++report.without_location;
+        result.features.push_back(std::move(p.feature));
+    }
+}
+
 }  // namespace
 
 Result ingest_file(const LayerSpec& layer, const SourceSpec& source, const std::string& path,
@@ -420,7 +542,6 @@ Result ingest_file(const LayerSpec& layer, const SourceSpec& source, const std::
     const int id_field = layer.field_index(layer.id_field);
     const int insee_field = layer.insee_field.empty() ? -1 : layer.field_index(layer.insee_field);
     const int date_field = layer.date_field.empty() ? -1 : layer.field_index(layer.date_field);
-    const bool point_layer = layer.geometry_type == "point";
     std::optional<Attribution> attribution;
     if (communes && layer.attribute_commune && insee_field >= 0)
         attribution.emplace(layer, *communes, plan, insee_field, cols.of_field[static_cast<size_t>(insee_field)] >= 0);
@@ -433,28 +554,7 @@ Result ingest_file(const LayerSpec& layer, const SourceSpec& source, const std::
         p.raw = ri;
         Verdict& v = p.verdict;
         Feature& f = p.feature;
-        f.values.assign(layer.fields.size(), Value{});
-
-        for (size_t fi = 0; fi < layer.fields.size(); ++fi) {
-            const FieldSpec& spec = layer.fields[fi];
-            const int col = cols.of_field[fi];
-            if (col < 0) continue;
-            const auto& cell = raw.cells[static_cast<size_t>(col)];
-            if (!cell) {
-                if (spec.required && static_cast<int>(fi) != id_field && static_cast<int>(fi) != insee_field) {
-                    if (spec.on_invalid == OnInvalid::Reject) v.rejected("missing_value: " + spec.name);
-                    else v.flagged("missing_value: " + spec.name, "missing:" + spec.name);
-                }
-                continue;
-            }
-            FieldValue fv = parse_value(spec, *cell);
-            if (fv.check == Check::Repaired) v.repaired(fv.reason);
-            if (fv.check == Check::Invalid) {
-                if (spec.on_invalid == OnInvalid::Reject) v.rejected(fv.reason);
-                else v.flagged(fv.reason + " dropped", "value_dropped:" + spec.name);
-            }
-            f.values[fi] = std::move(fv.value);
-        }
+        read_values(layer, cols, raw, id_field, insee_field, p);
 
         const auto& id_cell = raw.cells[static_cast<size_t>(cols.of_field[static_cast<size_t>(id_field)])];
         f.provenance = {source.id, id_cell.value_or(""), harvested_at};
@@ -464,72 +564,16 @@ Result ingest_file(const LayerSpec& layer, const SourceSpec& source, const std::
             is_null(f.values[static_cast<size_t>(insee_field)]) && layer.fields[static_cast<size_t>(insee_field)].required)
             v.flagged("missing_value: " + layer.insee_field, "missing:" + layer.insee_field);
 
-        // The location, from the source CRS to WGS84.
-        Location loc;
         std::string problem;
-        auto g = source_geometry(plan, cols, raw, problem);
-        if (!problem.empty()) v.flagged(problem, "no_coordinates");
-        if (g && point_layer && wkbFlatten(g->getGeometryType()) == wkbMultiPoint) {
-            auto* mp = g->toMultiPoint();
-            if (mp->getNumGeometries() == 1) g.reset(mp->getGeometryRef(0)->clone());
-        }
-        if (g && !geometry_fits(layer.geometry_type, g->getGeometryType())) {
-            v.rejected("geometry_type: expected " + layer.geometry_type + ", got " + g->getGeometryName());
-            g.reset();
-        }
-        if (g) {
-            g->flattenTo2D();
-            loc.present = true;
-            if (wkbFlatten(g->getGeometryType()) == wkbPoint) {
-                loc.is_point = true;
-                loc.sx = g->toPoint()->getX();
-                loc.sy = g->toPoint()->getY();
-                if (auto ll = to_wgs84(plan.crs, loc.sx, loc.sy)) loc.projected = true, loc.lon = ll->first, loc.lat = ll->second;
-            } else {
-                loc.projected = crs::is_wgs84(plan.crs) || g->transform(&crs::transformation(plan.crs, crs::kWgs84)) == OGRERR_NONE;
-                loc.shape = std::move(g);
-            }
-        }
-
+        Location loc = locate(layer, plan, cols, raw, v, problem);
         if (attribution) {
             attribution->apply(loc, p);
         } else if (loc.present && !loc.projected) {
             loc.present = false;
             v.flagged("invalid_coordinates: location cannot be placed in " + plan.crs + ", dropped", "no_coordinates");
         }
-        if (!loc.present || !loc.projected) {
-            if (v.outcome != Outcome::Rejected && problem.empty() &&
-                std::find(v.flags.begin(), v.flags.end(), "no_coordinates") == v.flags.end())
-                v.flagged("no_coordinates: published without location", "no_coordinates");
-        } else if (loc.is_point) {
-            f.geometry = Geometry::point(loc.lon, loc.lat);
-        } else {
-            f.geometry.wkb = wkb_of(*loc.shape);
-            OGREnvelope e;
-            loc.shape->getEnvelope(&e);
-            f.geometry.envelope.expand(e.MinX, e.MinY);
-            f.geometry.envelope.expand(e.MaxX, e.MaxY);
-        }
-
-        // Derived fields come from the final location, never from the partner.
-        if (f.geometry.is_point()) {
-            std::optional<Point2> l93;
-            for (size_t fi = 0; fi < layer.fields.size(); ++fi) {
-                const Derived d = layer.fields[fi].derived;
-                if (d == Derived::None) continue;
-                if ((d == Derived::X_L93 || d == Derived::Y_L93) && !l93) {
-                    try {
-                        l93 = transform_point(crs::kWgs84, crs::kLambert93, {loc.lon, loc.lat});
-                    } catch (const Error&) {
-                        continue;
-                    }
-                }
-                f.values[fi] = d == Derived::Lon     ? round_to(loc.lon, 1e7)
-                               : d == Derived::Lat   ? round_to(loc.lat, 1e7)
-                               : d == Derived::X_L93 ? round_to(l93->x, 100)
-                                                     : round_to(l93->y, 100);
-            }
-        }
+        set_geometry(loc, problem, p);
+        derive_fields(layer, loc, f);
         f.flags = v.flags;
         if (date_field >= 0 && !is_null(f.values[static_cast<size_t>(date_field)]))
             p.date = to_text(f.values[static_cast<size_t>(date_field)]);
@@ -537,26 +581,7 @@ Result ingest_file(const LayerSpec& layer, const SourceSpec& source, const std::
     }
 
     settle_duplicates(layer, pending, raws);
-
-    for (auto& p : pending) {
-        const RawRecord& raw = raws[p.raw];
-        Verdict& v = p.verdict;
-        if (v.outcome != Outcome::Published || !v.reasons.empty())
-            report.records.push_back({raw.row, p.feature.provenance.source_id, v.outcome, v.reasons});
-        switch (v.outcome) {
-            case Outcome::Rejected:
-                ++report.rejected;
-                result.quarantine.push_back({raw.row, p.feature.provenance.source_id, join(v.reasons, "; "), file.record_json(raw)});
-                continue;
-            case Outcome::Superseded: ++report.superseded; continue;
-            case Outcome::Repaired: ++report.repaired; break;
-            case Outcome::Flagged: ++report.flagged; break;
-            case Outcome::Published: break;
-        }
-        ++report.published;
-        if (p.feature.geometry.empty()) ++report.without_location;
-        result.features.push_back(std::move(p.feature));
-    }
+    report_outcomes(pending, raws, file, result);
     report.finished_at = text::now_iso8601();
     return result;
 }
