@@ -220,6 +220,12 @@ LocationPlan plan_location(const SourceSpec& source, PartnerFile& file, const Co
     return plan;
 }
 
+// A point from one CRS to another, or nullopt when PROJ cannot place it.
+std::optional<std::pair<double, double>> reproject(const std::string& from, const std::string& to, double x, double y) {
+    if (!crs::transformation(from, to).Transform(1, &x, &y) || !std::isfinite(x) || !std::isfinite(y)) return std::nullopt;
+    return std::pair{x, y};
+}
+
 // A point from the source CRS to WGS84 lon/lat, or nullopt when PROJ cannot place it on Earth.
 std::optional<std::pair<double, double>> to_wgs84(const std::string& from, double x, double y) {
     if (!crs::is_wgs84(from) && !crs::transformation(from, crs::kWgs84).Transform(1, &x, &y)) return std::nullopt;
@@ -336,6 +342,11 @@ private:
         if (loc.projected) candidates.push_back({{loc.lat, loc.lon}, "lon/lat"});
         if (!crs::is_geographic(plan_.crs) || !loc.projected)
             if (auto p = to_wgs84(plan_.crs, loc.sy, loc.sx)) candidates.push_back({*p, "x/y (" + plan_.crs + ")"});
+        // Swapped in Lambert-93 before the partner reprojected its file to its own projected CRS (a CC zone).
+        if (!crs::is_geographic(plan_.crs) && plan_.crs != crs::kLambert93)
+            if (auto l93 = reproject(plan_.crs, crs::kLambert93, loc.sx, loc.sy))
+                if (auto p = to_wgs84(crs::kLambert93, l93->second, l93->first))
+                    candidates.push_back({*p, std::string("x/y (") + crs::kLambert93 + ", before " + plan_.crs + ")"});
         for (const auto& [p, how] : candidates) {
             if (std::fabs(p.first) > 180 || std::fabs(p.second) > 90) continue;
             if (auto code = accept(p.first, p.second)) {

@@ -683,8 +683,9 @@ TEST(IngestBadInput, UnreadableFilesThrowInputErrorNamingTheFile) {
 }
 
 
-// The SDIS 90 Shapefile rewritten in `crs`, its swapped records swapped in that CRS instead of in Lambert-93.
-std::string cd90_in(const std::string& crs, const test::TempDir& tmp) {
+// The SDIS 90 Shapefile rewritten in `crs`. With `swap_in_crs`, its swapped records are swapped in that CRS
+// instead of in Lambert-93; without, every point is reprojected as it is (what ogr2ogr -t_srs does).
+std::string cd90_in(const std::string& crs, const test::TempDir& tmp, bool swap_in_crs = true) {
     GDALAllRegister();
     const std::string from = "/vsizip/" + test::data("deci/d_pei_cd90_p.zip").string();
     GDALDatasetUniquePtr in(GDALDataset::Open(from.c_str(), GDAL_OF_VECTOR));
@@ -709,7 +710,7 @@ std::string cd90_in(const std::string& crs, const test::TempDir& tmp) {
         OGRFeature copy(dst->GetLayerDefn());
         copy.SetFrom(f.get());
         if (auto* g = f->GetGeometryRef(); g && !g->IsEmpty() && wkbFlatten(g->getGeometryType()) == wkbPoint) {
-            const bool swap = swapped.count(f->GetFieldAsString("ID_SDIS")) > 0;
+            const bool swap = swap_in_crs && swapped.count(f->GetFieldAsString("ID_SDIS")) > 0;
             double x = g->toPoint()->getX(), y = g->toPoint()->getY();
             if (swap) std::swap(x, y);  // the corpus swapped it in Lambert-93: put it right first
             if (!ct->Transform(1, &x, &y)) throw std::runtime_error("cannot transform a point to " + crs);
@@ -748,6 +749,30 @@ TEST(IngestPei90, SwappedXYInAConicConformalZoneIsSwappedBackAsInLambert93) {
         EXPECT_EQ(cc.result.report.rejected, l93.result.report.rejected);
         EXPECT_EQ(cc.result.report.repaired, l93.result.report.repaired);
     }
+}
+
+// The file a partner gets when it reprojects its Lambert-93 file, swapped records included, to its CC zone:
+// those records are x/y swapped in Lambert-93, and are swapped back there.
+TEST(IngestPei90, SwappedInLambert93ThenReprojectedToAConicConformalZoneIsSwappedBack) {
+    auto communes = test::load_communes({"90"});
+    const LayerSpec& l = communes->catalog.get("pei");
+    const SourceSpec* s = l.find_source("sdis90");
+    const Outcomes l93(ingest_file(l, *s, s->url, communes->index.get()));
+    test::TempDir tmp;
+    const Outcomes cc(ingest_file(l, *s, cd90_in("EPSG:3947", tmp, false), communes->index.get()));
+    for (const auto& id : defect_ids("d_pei_cd90_p.zip", "swapped_coordinates")) {
+        SCOPED_TRACE("swapped in Lambert-93 then reprojected " + id);
+        const RecordReport* r = cc.report_of(id);
+        ASSERT_NE(r, nullptr);
+        ASSERT_EQ(r->outcome, Outcome::Repaired) << (r->reasons.empty() ? "" : r->reasons.front());
+        EXPECT_TRUE(cc.has_reason(id, "swapped_coordinates: x/y (EPSG:2154, before EPSG:3947) swapped back into " + commune_of(id)));
+        const Feature& f = cc.one(id);
+        const Feature& g = l93.one(id);
+        EXPECT_NEAR(f.geometry.envelope.min_x, g.geometry.envelope.min_x, 1e-8);
+        EXPECT_NEAR(f.geometry.envelope.min_y, g.geometry.envelope.min_y, 1e-8);
+    }
+    for (const auto& id : defect_ids("d_pei_cd90_p.zip", "outside_department")) EXPECT_TRUE(cc.quarantined.count(id)) << id;
+    EXPECT_EQ(cc.result.report.rejected, l93.result.report.rejected);
 }
 
 }  // namespace
