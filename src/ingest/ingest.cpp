@@ -11,9 +11,9 @@
 #include <ogr_api.h>
 #include <ogr_geometry.h>
 
-#include "ideo/ingest/crs.hpp"
 #include "ideo/core/error.hpp"
 #include "ideo/core/text.hpp"
+#include "ideo/ingest/crs.hpp"
 #include "reader.hpp"
 #include "values.hpp"
 
