@@ -3,6 +3,7 @@
 
 #include <algorithm>
 #include <atomic>
+#include <charconv>
 #include <chrono>
 #include <cstdlib>
 #include <filesystem>
@@ -11,6 +12,7 @@
 #include <map>
 #include <mutex>
 #include <optional>
+#include <set>
 #include <string>
 #include <thread>
 #include <vector>
@@ -22,6 +24,7 @@
 #include "ideo/deci/arrete.hpp"
 #include "ideo/deci/coverage.hpp"
 #include "ideo/deci/extract.hpp"
+#include "ideo/harvest/http_client.hpp"
 #include "ideo/harvest/pipeline.hpp"
 #include "ideo/harvest/runner.hpp"
 #include "ideo/index/snapshot.hpp"
@@ -37,8 +40,8 @@ constexpr const char* kUsage = R"(usage:
   ideo harvest  [--layers DIR] [--partners DIR] [--store URI] [--only SOURCE|LAYER...] [--json]   every source of the layers and every partner once, incrementally
   ideo harvest  --url URL --protocol csw|ckan|udata|dcat|ods|wfs|oapif|file [--layer LAYER] [--type-names T] [--ca-file PEM] [--proxy URL] [--json]   try one partner, no configuration
   ideo serve    [--layers DIR] [--partners DIR] [--store URI] [--listen 127.0.0.1:8080] [--threads N] [--web DIR] [--fonts DIR] [--harvest-every 6h]
-  ideo import   LAYER FILE [--store URI] [--layers DIR] [--source ID] [--json]
-  ideo check    LAYER FILE [--layers DIR] [--json]                 validate a partner file, print the report, change nothing
+  ideo import   LAYER FILE|URL [--store URI] [--layers DIR] [--source ID] [--ca-file PEM] [--proxy URL] [--json]
+  ideo check    LAYER FILE|URL [--store URI] [--layers DIR] [--source ID] [--ca-file PEM] [--proxy URL] [--json]   validate a partner file, print the report, change nothing
   ideo extract  INSEE|DEPT --format xlsx|ods|csv|geojson|gpkg|shp|kml [--crs EPSG:2154] -o FILE [--store URI] [--layers DIR]
   ideo coverage INSEE|DEPT [--rules DEPT] [--mode straight|road] -o FILE.geojson [--store URI] [--layers DIR]
   ideo arrete   INSEE [--rules DEPT] -o FILE.docx [--store URI] [--layers DIR]   draft municipal DECI order
@@ -66,13 +69,42 @@ struct Args {
 
 const std::map<std::string, int> kFlags = {{"json", 0}, {"only", -1}};  // 0: no value, -1: values until next option
 
+// The options each verb takes ("output" is -o): any other is a usage error naming it, so that a
+// mistyped --store never silently serves or fills the default store.
+const std::map<std::string, std::set<std::string>> kVerbOptions = {
+    {"harvest", {"layers", "partners", "store", "only", "json", "url", "protocol", "layer", "type-names", "ca-file", "proxy"}},
+    {"serve", {"layers", "partners", "store", "listen", "threads", "web", "fonts", "harvest-every"}},
+    {"import", {"store", "layers", "source", "json", "ca-file", "proxy"}},
+    {"check", {"store", "layers", "source", "json", "ca-file", "proxy"}},
+    {"extract", {"format", "crs", "output", "store", "layers"}},
+    {"coverage", {"rules", "mode", "output", "store", "layers"}},
+    {"arrete", {"rules", "output", "store", "layers"}},
+};
+
+bool is_option(const std::string& s) { return s.rfind("--", 0) == 0; }
+
+// Every option is one the verb takes, given once, with its value; verbs without positional arguments get none.
+void check_options(const Args& a) {
+    const auto verb = kVerbOptions.find(a.verb);
+    if (verb == kVerbOptions.end()) return;  // help, or an unknown verb: main() answers
+    for (const auto& [key, values] : a.options) {
+        const std::string name = key == "output" ? "-o" : "--" + key;
+        if (!verb->second.count(key)) throw UsageError("unknown option " + name + " for " + a.verb);
+        const auto flag = kFlags.find(key);
+        if (flag == kFlags.end() && values.size() > 1) throw UsageError("option " + name + " given more than once");
+        if (flag != kFlags.end() && flag->second < 0 && values.empty()) throw UsageError("option " + name + " needs a value");
+    }
+    if ((a.verb == "serve" || a.verb == "harvest") && !a.positional.empty())
+        throw UsageError(a.verb + " takes no argument, got \"" + a.positional.front() + "\"");
+}
+
 Args parse_args(int argc, char** argv) {
     Args a;
     if (argc < 2) throw UsageError("no verb given");
     a.verb = argv[1];
     for (int i = 2; i < argc; ++i) {
         std::string s = argv[i];
-        if (s.rfind("--", 0) == 0) {
+        if (is_option(s)) {
             std::string key = s.substr(2), value;
             if (auto eq = key.find('='); eq != std::string::npos) {
                 value = key.substr(eq + 1);
@@ -84,10 +116,10 @@ Args parse_args(int argc, char** argv) {
             auto& vals = a.options[key];
             if (f != kFlags.end() && f->second == 0) continue;
             if (f != kFlags.end() && f->second < 0) {
-                while (i + 1 < argc && std::string(argv[i + 1]).rfind("--", 0) != 0) vals.push_back(argv[++i]);
+                while (i + 1 < argc && !is_option(argv[i + 1])) vals.push_back(argv[++i]);
                 continue;
             }
-            if (i + 1 >= argc) throw UsageError("option --" + key + " needs a value");
+            if (i + 1 >= argc || is_option(argv[i + 1])) throw UsageError("option --" + key + " needs a value");
             vals.push_back(argv[++i]);
         } else if (s == "-o") {
             if (i + 1 >= argc) throw UsageError("option -o needs a file name");
@@ -96,6 +128,7 @@ Args parse_args(int argc, char** argv) {
             a.positional.push_back(s);
         }
     }
+    check_options(a);
     return a;
 }
 
@@ -125,12 +158,46 @@ void print_report(const Report& r, bool json) {
     else std::cout << r.to_text();
 }
 
+bool is_url(const std::string& s) { return s.rfind("http://", 0) == 0 || s.rfind("https://", 0) == 0; }
+
+// `ideo import|check LAYER URL`: the file fetched through the harvester's HTTP client (timeouts, retries,
+// TLS verification, --ca-file, --proxy or the environment's proxy) into a temporary folder removed afterwards.
+class Download {
+public:
+    Download(const Args& a, const std::string& url) {
+        harvest::HttpOptions options;
+        if (a.has("ca-file")) options.ca_file = a.get("ca-file");
+        if (a.has("proxy")) options.proxy = harvest::normalise_proxy(a.get("proxy"));
+        harvest::HttpClient client(options);
+        harvest::HttpRequest request;
+        request.url = url;
+        const harvest::HttpResponse response = client.fetch(request);
+        dir_ = fs::temp_directory_path() / ("ideo-import-" + std::to_string(getpid()));
+        fs::create_directories(dir_);
+        file_ = harvest::save_download(response, dir_).string();
+    }
+    ~Download() {
+        std::error_code ec;
+        fs::remove_all(dir_, ec);
+    }
+    Download(const Download&) = delete;
+    Download& operator=(const Download&) = delete;
+    const std::string& file() const { return file_; }
+
+private:
+    fs::path dir_;
+    std::string file_;
+};
+
 int cmd_import(const Args& a, bool dry_run) {
-    if (a.positional.size() != 2) throw UsageError(std::string(dry_run ? "check" : "import") + " needs LAYER and FILE");
+    const std::string verb = dry_run ? "check" : "import";
+    if (a.positional.size() != 2) throw UsageError(verb + " needs LAYER and FILE or URL");
+    const std::string& file_or_url = a.positional[1];
+    if (!is_url(file_or_url) && (a.has("ca-file") || a.has("proxy")))
+        throw UsageError(std::string(a.has("ca-file") ? "--ca-file" : "--proxy") + " is for a URL, not the file " + file_or_url);
     const auto cat = catalog(a);
     const LayerSpec& layer = cat.get(a.positional[0]);
-    const std::string& file = a.positional[1];
-    SourceSpec source = harvest::source_for(layer, file);
+    SourceSpec source = harvest::source_for(layer, file_or_url);
     if (a.has("source")) {
         const SourceSpec* declared = layer.find_source(a.get("source"));
         if (declared) {
@@ -139,12 +206,15 @@ int cmd_import(const Args& a, bool dry_run) {
             source.id = a.get("source");
         }
     }
+    std::optional<Download> download;  // before the store is opened: a failed fetch leaves no trace
+    if (is_url(file_or_url)) download.emplace(a, file_or_url);
     std::unique_ptr<store::Store> store;
     // A check changes nothing: it reads the store only when one already exists.
     if (!dry_run || (store_uri(a).rfind("PG:", 0) != 0 && fs::exists(store_uri(a)))) store = store::open_store(store_uri(a));
     const auto communes = harvest::load_communes(cat, store.get());
-    auto result = harvest::import_file(layer, source, file, communes.get(), dry_run ? nullptr : store.get(),
-                                       fault_options());
+    auto result = harvest::import_file(layer, source, download ? download->file() : file_or_url, communes.get(),
+                                       dry_run ? nullptr : store.get(), fault_options());
+    if (download) result.report.file = file_or_url;  // the report names what the user gave, not the temporary copy
     print_report(result.report, a.has("json"));
     if (result.publication && !a.has("json"))
         std::cout << "published " << layer.id << " version " << result.publication->version << " ("
@@ -326,16 +396,42 @@ private:
     std::string run_id_;
 };
 
+// A whole number in [min, max], all of `text`: "8abc", "" and "-1" are refused, naming the option.
+long whole_number(const std::string& option, const std::string& text, long min, long max) {
+    long n = 0;
+    const auto [end, ec] = std::from_chars(text.data(), text.data() + text.size(), n);
+    if (text.empty() || ec != std::errc() || end != text.data() + text.size() || n < min || n > max)
+        throw UsageError(option + ": \"" + text + "\" is not a whole number from " + std::to_string(min) + " to " +
+                         std::to_string(max));
+    return n;
+}
+
 std::pair<std::string, unsigned short> parse_listen(const std::string& s) {
     const auto colon = s.rfind(':');
-    if (colon == std::string::npos) throw InputError("--listen expects HOST:PORT, got \"" + s + "\"");
-    const int port = std::atoi(s.c_str() + colon + 1);
-    if (port < 0 || port > 65535 || (port == 0 && s.substr(colon + 1) != "0"))
-        throw InputError("--listen: invalid port in \"" + s + "\"");
-    return {s.substr(0, colon), static_cast<unsigned short>(port)};
+    if (colon == std::string::npos) throw UsageError("--listen expects HOST:PORT, got \"" + s + "\"");
+    try {
+        return {s.substr(0, colon), static_cast<unsigned short>(whole_number("--listen", s.substr(colon + 1), 0, 65535))};
+    } catch (const UsageError&) {
+        throw UsageError("--listen: invalid port in \"" + s + "\" (HOST:PORT, PORT from 0 to 65535)");
+    }
 }
 
 int cmd_serve(const Args& a) {
+    // The command line first: a bad option fails before the store is read.
+    server::ServerOptions opt;
+    std::tie(opt.address, opt.port) = parse_listen(a.get("listen", "127.0.0.1:8080"));
+    // 0: one thread per core, as ServerOptions has it.
+    if (a.has("threads")) opt.threads = static_cast<unsigned>(whole_number("--threads", a.get("threads"), 0, 1024));
+    std::optional<std::chrono::seconds> every;
+    try {
+        if (a.has("harvest-every")) every = harvest::parse_duration(a.get("harvest-every"));
+    } catch (const InputError& e) {
+        throw UsageError(std::string("--harvest-every: ") + e.what());
+    }
+    opt.web_dir = a.get("web", "web");  // the map page is served from its dist/ (scripts/build-web)
+    opt.styles_dir = "styles";
+    if (a.has("fonts")) opt.fonts_dir = a.get("fonts");  // the styles' glyphs; default: Debian's fonts-dejavu-core
+
     const auto cat = catalog(a);
     auto store = store::open_store(store_uri(a));
     index::SnapshotHolder holder;
@@ -345,18 +441,10 @@ int cmd_serve(const Args& a) {
         return snapshot;
     };
     holder.set(load());
-    server::ServerOptions opt;
-    std::tie(opt.address, opt.port) = parse_listen(a.get("listen", "127.0.0.1:8080"));
-    if (a.has("threads")) opt.threads = static_cast<unsigned>(std::atoi(a.get("threads").c_str()));
-    opt.web_dir = a.get("web", "web");  // the map page is served from its dist/ (scripts/build-web)
-    opt.styles_dir = "styles";
-    if (a.has("fonts")) opt.fonts_dir = a.get("fonts");  // the styles' glyphs; default: Debian's fonts-dejavu-core
     BackgroundHarvester harvester(cat, store_uri(a), partner_files(a));
     if (const char* token = std::getenv("IDEO_ADMIN_TOKEN")) opt.admin_token = token;
     opt.trigger_harvest = [&harvester] { return harvester.trigger(); };
     opt.metrics = [&harvester] { return harvester.metrics(); };
-    const std::optional<std::chrono::seconds> every =
-        a.has("harvest-every") ? std::optional(harvest::parse_duration(a.get("harvest-every"))) : std::nullopt;
     server::Server server(opt, holder);
 
     // Publishes by other processes (ideo import, ideo harvest) are picked up by polling the store's

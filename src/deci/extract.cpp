@@ -24,6 +24,7 @@
 
 #include "ideo/core/error.hpp"
 #include "ideo/core/text.hpp"
+#include "ideo/ingest/crs.hpp"
 #include "zip.hpp"
 
 namespace ideo::deci {
@@ -101,32 +102,32 @@ std::string unique_title(std::set<std::string>& used, std::string title, const s
 class Reprojector {
 public:
     explicit Reprojector(const std::string& crs) {
-        wgs84_.SetWellKnownGeogCS("WGS84");
-        wgs84_.SetAxisMappingStrategy(OAMS_TRADITIONAL_GIS_ORDER);
-        CPLPushErrorHandler(CPLQuietErrorHandler);  // an unknown code is the client's error, not a log line
-        const OGRErr err = target_.SetFromUserInput(crs.c_str());
-        CPLPopErrorHandler();
-        if (err != OGRERR_NONE) throw InputError("crs '" + crs + "': unknown CRS");
-        target_.SetAxisMappingStrategy(OAMS_TRADITIONAL_GIS_ORDER);
-        transform_.reset(OGRCreateCoordinateTransformation(&wgs84_, &target_));
-        if (!transform_) throw InputError("crs '" + crs + "': no transformation from WGS84");
+        try {
+            target_ = ingest::crs::make_srs(crs);
+        } catch (const InputError&) {
+            throw InputError("crs '" + crs + "': unknown CRS");  // the client's error, named by its parameter
+        }
+        try {
+            transform_ = &ingest::crs::transformation(ingest::crs::kWgs84, crs);
+        } catch (const InputError&) {
+            throw InputError("crs '" + crs + "': no transformation from WGS84");
+        }
     }
     std::optional<std::pair<double, double>> operator()(double lon, double lat) const {
         double x = lon, y = lat;
         if (!transform_->Transform(1, &x, &y)) return std::nullopt;
         return std::make_pair(x, y);
     }
-    const OGRSpatialReference& target() const { return target_; }
-    OGRCoordinateTransformation* transformation() const { return transform_.get(); }
+    const OGRSpatialReference& target() const { return *target_; }
+    OGRCoordinateTransformation* transformation() const { return transform_; }
 
 private:
-    OGRSpatialReference wgs84_, target_;
-    std::unique_ptr<OGRCoordinateTransformation> transform_;
+    std::unique_ptr<OGRSpatialReference> target_;
+    OGRCoordinateTransformation* transform_ = nullptr;  // the thread's, from ingest/crs
 };
 
-// Making a Reprojector costs 15 to 50 ms (PROJ reads proj.db, builds the pipeline): more than writing a
-// commune's GeoPackage. So each thread keeps the ones it made (GDAL transformations are not shared
-// between threads), a few CRSs at most; an unknown CRS throws and is not kept.
+// Reading the target SRS costs a PROJ database lookup (the transformation is cached by ingest/crs): each
+// thread keeps the Reprojectors it made, a few CRSs at most; an unknown CRS throws and is not kept.
 const Reprojector& reprojector(const std::string& crs) {
     constexpr std::size_t kMaxPerThread = 16;
     thread_local std::map<std::string, std::unique_ptr<const Reprojector>> made;

@@ -1,49 +1,32 @@
 #include "geo.hpp"
 
 #include <ogr_geometry.h>
-#include <ogr_spatialref.h>
 
 #include <bit>
 #include <cmath>
 #include <cstdint>
-#include <mutex>
-#include <utility>
 #include <vector>
 
 #include "ideo/core/error.hpp"
+#include "ideo/ingest/crs.hpp"
 
 namespace ideo::deci::geo {
 namespace {
 
-// A WGS84 <-> Lambert-93 transformation for the calling thread. Creating one reads PROJ's database
-// (12 to 30 ms); cloning a process-wide one takes 0.2 ms. The originals are never destroyed: PROJ may
-// be torn down before static destructors run.
-std::unique_ptr<OGRCoordinateTransformation> transformation(bool to_l93) {
-    static const auto originals = [] {
-        OGRSpatialReference wgs84, l93;
-        wgs84.importFromEPSG(4326);
-        l93.importFromEPSG(2154);
-        wgs84.SetAxisMappingStrategy(OAMS_TRADITIONAL_GIS_ORDER);
-        l93.SetAxisMappingStrategy(OAMS_TRADITIONAL_GIS_ORDER);
-        return std::pair{OGRCreateCoordinateTransformation(&wgs84, &l93), OGRCreateCoordinateTransformation(&l93, &wgs84)};
-    }();
-    static std::mutex mutex;
-    std::lock_guard lock(mutex);  // a PROJ object is read by one thread at a time, cloning included
-    OGRCoordinateTransformation* original = to_l93 ? originals.first : originals.second;
-    return std::unique_ptr<OGRCoordinateTransformation>(original ? original->Clone() : nullptr);
+// The calling thread's WGS84 <-> Lambert-93 transformation (ingest/crs makes and caches it).
+OGRCoordinateTransformation& transformation(const char* from, const char* to) {
+    try {
+        return ingest::crs::transformation(from, to);
+    } catch (const Error& e) {
+        throw Error(std::string("DECI: no WGS84 <-> Lambert-93 transformation (PROJ database?): ") + e.what());
+    }
 }
 
 struct ThreadState {
     GEOSContextHandle_t geos = GEOS_init_r();
-    std::unique_ptr<OGRCoordinateTransformation> to_l93 = transformation(true), to_wgs84 = transformation(false);
-    ThreadState() {
-        if (!to_l93 || !to_wgs84) throw Error("DECI: no WGS84 <-> Lambert-93 transformation (PROJ database?)");
-    }
-    ~ThreadState() {
-        to_l93.reset();
-        to_wgs84.reset();
-        GEOS_finish_r(geos);
-    }
+    OGRCoordinateTransformation& to_l93 = transformation(ingest::crs::kWgs84, ingest::crs::kLambert93);
+    OGRCoordinateTransformation& to_wgs84 = transformation(ingest::crs::kLambert93, ingest::crs::kWgs84);
+    ~ThreadState() { GEOS_finish_r(geos); }
 };
 
 ThreadState& state() {
@@ -60,15 +43,15 @@ std::optional<XY> apply(OGRCoordinateTransformation& ct, double x, double y) {
 
 GEOSContextHandle_t ctx() { return state().geos; }
 
-std::optional<XY> to_l93(double lon, double lat) { return apply(*state().to_l93, lon, lat); }
-std::optional<XY> to_wgs84(double x, double y) { return apply(*state().to_wgs84, x, y); }
+std::optional<XY> to_l93(double lon, double lat) { return apply(state().to_l93, lon, lat); }
+std::optional<XY> to_wgs84(double x, double y) { return apply(state().to_wgs84, x, y); }
 
 Geom wkb_to_l93(const std::string& wkb) {
     if (wkb.empty()) return nullptr;
     OGRGeometry* raw = nullptr;
     if (OGRGeometryFactory::createFromWkb(wkb.data(), nullptr, &raw, wkb.size()) != OGRERR_NONE || !raw) return nullptr;
     std::unique_ptr<OGRGeometry> g(raw);
-    if (g->transform(state().to_l93.get()) != OGRERR_NONE) return nullptr;
+    if (g->transform(&state().to_l93) != OGRERR_NONE) return nullptr;
     Geom out(g->exportToGEOS(ctx()));
     if (out && GEOSisValid_r(ctx(), out.get()) != 1) out.reset(GEOSMakeValid_r(ctx(), out.get()));  // partner polygons self-touch
     return out;
@@ -94,7 +77,7 @@ bool append_polygon_wkb(std::string& out, const GEOSGeometry* polygon) {
         x.resize(n);
         y.resize(n);
         for (unsigned int i = 0; i < n; ++i) GEOSCoordSeq_getXY_r(ctx(), seq, i, &x[i], &y[i]);
-        if (n > 0 && !state().to_wgs84->Transform(static_cast<int>(n), x.data(), y.data())) return false;
+        if (n > 0 && !state().to_wgs84.Transform(static_cast<int>(n), x.data(), y.data())) return false;
         put(static_cast<std::uint32_t>(n));
         for (unsigned int i = 0; i < n; ++i) {
             put(x[i]);
@@ -126,7 +109,7 @@ std::string l93_to_wkb(const GEOSGeometry* g) {
         return ok ? wkb : std::string();
     }
     std::unique_ptr<OGRGeometry> og(OGRGeometryFactory::createFromGEOS(ctx(), const_cast<GEOSGeometry*>(g)));
-    if (!og || og->transform(state().to_wgs84.get()) != OGRERR_NONE) return {};
+    if (!og || og->transform(&state().to_wgs84) != OGRERR_NONE) return {};
     std::string wkb(static_cast<std::size_t>(og->WkbSize()), '\0');
     og->exportToWkb(wkbNDR, reinterpret_cast<unsigned char*>(wkb.data()), wkbVariantIso);
     return wkb;

@@ -237,27 +237,8 @@ public:
             }
             return f;
         }
-        std::string ext = text::ascii_lower(fs::path(res.final_url.substr(0, res.final_url.find_first_of("?#"))).extension().string());
-        const std::string* ct = res.header("content-type");
-        const std::string type = ct ? text::ascii_lower(*ct) : "";
-        // An HTML page where a data file was expected: a portal's error or login page served with 200.
-        if (type.find("text/html") != std::string::npos && ext != ".html" && ext != ".htm")
-            throw FetchError("GET " + res.final_url + ": unexpected content type \"" + *ct +
-                             "\" (expected a data file); answer starts with \"" + excerpt(res.body) + "\"");
-        if (ext.empty() || ext.size() > 8) {
-            static const std::vector<std::pair<const char*, const char*>> by_type = {
-                {"zip", ".zip"}, {"spreadsheetml", ".xlsx"}, {"geopackage", ".gpkg"}, {"geo+json", ".geojson"},
-                {"json", ".geojson"}, {"csv", ".csv"}, {"opendocument.spreadsheet", ".ods"}};
-            ext = ".bin";
-            for (const auto& [k, e] : by_type)
-                if (type.find(k) != std::string::npos) {
-                    ext = e;
-                    break;
-                }
-        }
         f.hash = sha256_hex(res.body);
-        f.file = dir / ("download" + ext);
-        write_file(f.file, res.body);
+        f.file = save_download(res, dir);
         return f;
     }
 
@@ -657,6 +638,30 @@ RunResult run_harvest(const std::vector<PartnerSpec>& partners, const LayerCatal
     result.finished_at = text::now_iso8601();
     for (const auto& r : result.reports) store.record_harvest_run(result.run_id, r.partner, r.to_json());
     return result;
+}
+
+fs::path save_download(const HttpResponse& res, const fs::path& dir) {
+    std::string ext = text::ascii_lower(fs::path(res.final_url.substr(0, res.final_url.find_first_of("?#"))).extension().string());
+    const std::string* ct = res.header("content-type");
+    const std::string type = ct ? text::ascii_lower(*ct) : "";
+    // An HTML page where a data file was expected: a portal's error or login page served with 200.
+    if (type.find("text/html") != std::string::npos && ext != ".html" && ext != ".htm")
+        throw FetchError("GET " + res.final_url + ": unexpected content type \"" + *ct +
+                         "\" (expected a data file); answer starts with \"" + excerpt(res.body) + "\"");
+    if (ext.empty() || ext.size() > 8) {
+        static const std::vector<std::pair<const char*, const char*>> by_type = {
+            {"zip", ".zip"}, {"spreadsheetml", ".xlsx"}, {"geopackage", ".gpkg"}, {"geo+json", ".geojson"},
+            {"json", ".geojson"}, {"csv", ".csv"}, {"opendocument.spreadsheet", ".ods"}};
+        ext = ".bin";
+        for (const auto& [k, e] : by_type)
+            if (type.find(k) != std::string::npos) {
+                ext = e;
+                break;
+            }
+    }
+    const fs::path file = dir / ("download" + ext);
+    write_file(file, res.body);
+    return file;
 }
 
 }  // namespace ideo::harvest

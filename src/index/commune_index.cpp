@@ -7,25 +7,22 @@
 
 #include <geos_c.h>
 #include <ogr_geometry.h>
-#include <ogr_spatialref.h>
 
 #include "ideo/core/error.hpp"
 #include "ideo/index/rtree.hpp"
+#include "ideo/ingest/crs.hpp"
 
 namespace ideo::index {
 namespace {
 
-using Transformation = std::unique_ptr<OGRCoordinateTransformation, void (*)(OGRCoordinateTransformation*)>;
-
-Transformation wgs84_to(int epsg) {
-    OGRSpatialReference from, to;
-    from.importFromEPSG(4326);
-    to.importFromEPSG(epsg);
-    from.SetAxisMappingStrategy(OAMS_TRADITIONAL_GIS_ORDER);
-    to.SetAxisMappingStrategy(OAMS_TRADITIONAL_GIS_ORDER);
-    OGRCoordinateTransformation* ct = OGRCreateCoordinateTransformation(&from, &to);
-    if (!ct) throw Error("commune index: no WGS84 to EPSG:" + std::to_string(epsg) + " transformation");
-    return Transformation(ct, [](OGRCoordinateTransformation* p) { OGRCoordinateTransformation::DestroyCT(p); });
+// The calling thread's WGS84 -> Lambert-93 transformation, taken at each use: a Context moves between
+// threads (see lease()), an OGR transformation may not.
+OGRCoordinateTransformation& to_l93() {
+    try {
+        return ingest::crs::transformation(ingest::crs::kWgs84, ingest::crs::kLambert93);
+    } catch (const Error& e) {
+        throw Error(std::string("commune index: ") + e.what());
+    }
 }
 
 }  // namespace
@@ -46,7 +43,6 @@ struct CommuneIndex::Impl {
     struct Context {
         GEOSContextHandle_t geos = GEOS_init_r();
         std::vector<const GEOSPreparedGeometry*> prepared;  // per commune, prepared on first need
-        Transformation to_l93 = wgs84_to(2154);
 
         ~Context() {
             for (auto* p : prepared)
@@ -106,11 +102,12 @@ struct CommuneIndex::Impl {
     static GEOSGeometry* convert(Context& ctx, const std::vector<std::string>& parts) {
         GEOSWKBReader* reader = GEOSWKBReader_create_r(ctx.geos);
         GEOSGeometry* out = nullptr;
+        OGRCoordinateTransformation& l93 = to_l93();
         for (const auto& part : parts) {
             OGRGeometry* og = nullptr;
             if (OGRGeometryFactory::createFromWkb(part.data(), nullptr, &og, part.size()) != OGRERR_NONE || !og) continue;
             std::unique_ptr<OGRGeometry> owned(og);
-            if (owned->transform(ctx.to_l93.get()) != OGRERR_NONE) continue;
+            if (owned->transform(&l93) != OGRERR_NONE) continue;
             std::string wkb(static_cast<size_t>(owned->WkbSize()), '\0');
             owned->exportToWkb(wkbNDR, reinterpret_cast<unsigned char*>(wkb.data()), wkbVariantIso);
             GEOSGeometry* g = GEOSWKBReader_read_r(ctx.geos, reader, reinterpret_cast<const unsigned char*>(wkb.data()), wkb.size());
@@ -154,7 +151,7 @@ struct CommuneIndex::Impl {
     // (lon, lat) as a Lambert-93 GEOS point of the context, or null when it cannot be projected.
     GEOSGeometry* l93_point(Context& ctx, double lon, double lat) const {
         double x = lon, y = lat;
-        if (!ctx.to_l93->Transform(1, &x, &y) || !std::isfinite(x) || !std::isfinite(y)) return nullptr;
+        if (!to_l93().Transform(1, &x, &y) || !std::isfinite(x) || !std::isfinite(y)) return nullptr;
         return GEOSGeom_createPointFromXY_r(ctx.geos, x, y);
     }
 

@@ -11,9 +11,9 @@
 #include <ogr_api.h>
 #include <ogr_geometry.h>
 
-#include "crs.hpp"
 #include "ideo/core/error.hpp"
 #include "ideo/core/text.hpp"
+#include "ideo/ingest/crs.hpp"
 #include "reader.hpp"
 #include "values.hpp"
 
@@ -220,6 +220,12 @@ LocationPlan plan_location(const SourceSpec& source, PartnerFile& file, const Co
     return plan;
 }
 
+// A point from one CRS to another, or nullopt when PROJ cannot place it.
+std::optional<std::pair<double, double>> reproject(const std::string& from, const std::string& to, double x, double y) {
+    if (!crs::transformation(from, to).Transform(1, &x, &y) || !std::isfinite(x) || !std::isfinite(y)) return std::nullopt;
+    return std::pair{x, y};
+}
+
 // A point from the source CRS to WGS84 lon/lat, or nullopt when PROJ cannot place it on Earth.
 std::optional<std::pair<double, double>> to_wgs84(const std::string& from, double x, double y) {
     if (!crs::is_wgs84(from) && !crs::transformation(from, crs::kWgs84).Transform(1, &x, &y)) return std::nullopt;
@@ -336,6 +342,11 @@ private:
         if (loc.projected) candidates.push_back({{loc.lat, loc.lon}, "lon/lat"});
         if (!crs::is_geographic(plan_.crs) || !loc.projected)
             if (auto p = to_wgs84(plan_.crs, loc.sy, loc.sx)) candidates.push_back({*p, "x/y (" + plan_.crs + ")"});
+        // Swapped in Lambert-93 before the partner reprojected its file to its own projected CRS (a CC zone).
+        if (!crs::is_geographic(plan_.crs) && plan_.crs != crs::kLambert93)
+            if (auto l93 = reproject(plan_.crs, crs::kLambert93, loc.sx, loc.sy))
+                if (auto p = to_wgs84(crs::kLambert93, l93->second, l93->first))
+                    candidates.push_back({*p, std::string("x/y (") + crs::kLambert93 + ", before " + plan_.crs + ")"});
         for (const auto& [p, how] : candidates) {
             if (std::fabs(p.first) > 180 || std::fabs(p.second) > 90) continue;
             if (auto code = accept(p.first, p.second)) {
@@ -392,148 +403,107 @@ void settle_duplicates(const LayerSpec& layer, std::vector<Pending>& pending, co
     }
 }
 
-}  // namespace
+// The record's field values from its cells, with what parsing each one did to the verdict.
+void read_values(const LayerSpec& layer, const Columns& cols, const RawRecord& raw, int id_field, int insee_field,
+                 Pending& p) {
+    Verdict& v = p.verdict;
+    Feature& f = p.feature;
+    f.values.assign(layer.fields.size(), Value{});
+    for (size_t fi = 0; fi < layer.fields.size(); ++fi) {
+        const FieldSpec& spec = layer.fields[fi];
+        const int col = cols.of_field[fi];
+        if (col < 0) continue;
+        const auto& cell = raw.cells[static_cast<size_t>(col)];
+        if (!cell) {
+            if (spec.required && static_cast<int>(fi) != id_field && static_cast<int>(fi) != insee_field) {
+                if (spec.on_invalid == OnInvalid::Reject) v.rejected("missing_value: " + spec.name);
+                else v.flagged("missing_value: " + spec.name, "missing:" + spec.name);
+            }
+            continue;
+        }
+        FieldValue fv = parse_value(spec, *cell);
+        if (fv.check == Check::Repaired) v.repaired(fv.reason);
+        if (fv.check == Check::Invalid) {
+            if (spec.on_invalid == OnInvalid::Reject) v.rejected(fv.reason);
+            else v.flagged(fv.reason + " dropped", "value_dropped:" + spec.name);
+        }
+        f.values[fi] = std::move(fv.value);
+    }
+}
 
-Result ingest_file(const LayerSpec& layer, const SourceSpec& source, const std::string& path,
-                   const index::CommuneIndex* communes) {
-    Result result;
-    Report& report = result.report;
-    report.layer = layer.id;
-    report.source = source.id;
-    report.file = path;
-    report.started_at = text::now_iso8601();
-    const std::string harvested_at = report.started_at;
+// The record's location, from the source CRS to WGS84; `problem` says why its coordinates are unreadable.
+Location locate(const LayerSpec& layer, const LocationPlan& plan, const Columns& cols, RawRecord& raw, Verdict& v,
+                std::string& problem) {
+    Location loc;
+    auto g = source_geometry(plan, cols, raw, problem);
+    if (!problem.empty()) v.flagged(problem, "no_coordinates");
+    if (g && layer.geometry_type == "point" && wkbFlatten(g->getGeometryType()) == wkbMultiPoint) {
+        auto* mp = g->toMultiPoint();
+        if (mp->getNumGeometries() == 1) g.reset(mp->getGeometryRef(0)->clone());
+    }
+    if (g && !geometry_fits(layer.geometry_type, g->getGeometryType())) {
+        v.rejected("geometry_type: expected " + layer.geometry_type + ", got " + g->getGeometryName());
+        g.reset();
+    }
+    if (!g) return loc;
+    g->flattenTo2D();
+    loc.present = true;
+    if (wkbFlatten(g->getGeometryType()) == wkbPoint) {
+        loc.is_point = true;
+        loc.sx = g->toPoint()->getX();
+        loc.sy = g->toPoint()->getY();
+        if (auto ll = to_wgs84(plan.crs, loc.sx, loc.sy)) loc.projected = true, loc.lon = ll->first, loc.lat = ll->second;
+    } else {
+        loc.projected = crs::is_wgs84(plan.crs) || g->transform(&crs::transformation(plan.crs, crs::kWgs84)) == OGRERR_NONE;
+        loc.shape = std::move(g);
+    }
+    return loc;
+}
 
-    QuietGdal quiet;
-    PartnerFile file(path, source);
-    for (const auto& n : file.notes()) report.warnings.push_back(n);
-    const Columns cols = map_columns(layer, file.columns(), path, report.warnings);
-    std::vector<RawRecord> raws = file.read_all();
-    report.read = raws.size();
-    const LocationPlan plan = plan_location(source, file, cols, raws, report.warnings);
-    if (!plan.crs.empty()) crs::transformation(plan.crs, crs::kWgs84);  // an unknown CRS fails the file here, once
+// The feature's geometry from its final location, or the no_coordinates flag when it has none.
+void set_geometry(const Location& loc, const std::string& problem, Pending& p) {
+    Verdict& v = p.verdict;
+    Feature& f = p.feature;
+    if (!loc.present || !loc.projected) {
+        if (v.outcome != Outcome::Rejected && problem.empty() &&
+            std::find(v.flags.begin(), v.flags.end(), "no_coordinates") == v.flags.end())
+            v.flagged("no_coordinates: published without location", "no_coordinates");
+    } else if (loc.is_point) {
+        f.geometry = Geometry::point(loc.lon, loc.lat);
+    } else {
+        f.geometry.wkb = wkb_of(*loc.shape);
+        OGREnvelope e;
+        loc.shape->getEnvelope(&e);
+        f.geometry.envelope.expand(e.MinX, e.MinY);
+        f.geometry.envelope.expand(e.MaxX, e.MaxY);
+    }
+}
 
-    const int id_field = layer.field_index(layer.id_field);
-    const int insee_field = layer.insee_field.empty() ? -1 : layer.field_index(layer.insee_field);
-    const int date_field = layer.date_field.empty() ? -1 : layer.field_index(layer.date_field);
-    const bool point_layer = layer.geometry_type == "point";
-    std::optional<Attribution> attribution;
-    if (communes && layer.attribute_commune && insee_field >= 0)
-        attribution.emplace(layer, *communes, plan, insee_field, cols.of_field[static_cast<size_t>(insee_field)] >= 0);
-
-    std::vector<Pending> pending;
-    pending.reserve(raws.size());
-    for (size_t ri = 0; ri < raws.size(); ++ri) {
-        RawRecord& raw = raws[ri];
-        Pending p;
-        p.raw = ri;
-        Verdict& v = p.verdict;
-        Feature& f = p.feature;
-        f.values.assign(layer.fields.size(), Value{});
-
-        for (size_t fi = 0; fi < layer.fields.size(); ++fi) {
-            const FieldSpec& spec = layer.fields[fi];
-            const int col = cols.of_field[fi];
-            if (col < 0) continue;
-            const auto& cell = raw.cells[static_cast<size_t>(col)];
-            if (!cell) {
-                if (spec.required && static_cast<int>(fi) != id_field && static_cast<int>(fi) != insee_field) {
-                    if (spec.on_invalid == OnInvalid::Reject) v.rejected("missing_value: " + spec.name);
-                    else v.flagged("missing_value: " + spec.name, "missing:" + spec.name);
-                }
+// Derived fields come from the final location, never from the partner.
+void derive_fields(const LayerSpec& layer, const Location& loc, Feature& f) {
+    if (!f.geometry.is_point()) return;
+    std::optional<Point2> l93;
+    for (size_t fi = 0; fi < layer.fields.size(); ++fi) {
+        const Derived d = layer.fields[fi].derived;
+        if (d == Derived::None) continue;
+        if ((d == Derived::X_L93 || d == Derived::Y_L93) && !l93) {
+            try {
+                l93 = transform_point(crs::kWgs84, crs::kLambert93, {loc.lon, loc.lat});
+            } catch (const Error&) {
                 continue;
             }
-            FieldValue fv = parse_value(spec, *cell);
-            if (fv.check == Check::Repaired) v.repaired(fv.reason);
-            if (fv.check == Check::Invalid) {
-                if (spec.on_invalid == OnInvalid::Reject) v.rejected(fv.reason);
-                else v.flagged(fv.reason + " dropped", "value_dropped:" + spec.name);
-            }
-            f.values[fi] = std::move(fv.value);
         }
-
-        const auto& id_cell = raw.cells[static_cast<size_t>(cols.of_field[static_cast<size_t>(id_field)])];
-        f.provenance = {source.id, id_cell.value_or(""), harvested_at};
-        f.id = id_cell.value_or("");
-        if (f.id.empty()) v.rejected("missing_id: no " + layer.id_field);
-        if (!attribution && insee_field >= 0 && insee_field != id_field && cols.of_field[static_cast<size_t>(insee_field)] >= 0 &&
-            is_null(f.values[static_cast<size_t>(insee_field)]) && layer.fields[static_cast<size_t>(insee_field)].required)
-            v.flagged("missing_value: " + layer.insee_field, "missing:" + layer.insee_field);
-
-        // The location, from the source CRS to WGS84.
-        Location loc;
-        std::string problem;
-        auto g = source_geometry(plan, cols, raw, problem);
-        if (!problem.empty()) v.flagged(problem, "no_coordinates");
-        if (g && point_layer && wkbFlatten(g->getGeometryType()) == wkbMultiPoint) {
-            auto* mp = g->toMultiPoint();
-            if (mp->getNumGeometries() == 1) g.reset(mp->getGeometryRef(0)->clone());
-        }
-        if (g && !geometry_fits(layer.geometry_type, g->getGeometryType())) {
-            v.rejected("geometry_type: expected " + layer.geometry_type + ", got " + g->getGeometryName());
-            g.reset();
-        }
-        if (g) {
-            g->flattenTo2D();
-            loc.present = true;
-            if (wkbFlatten(g->getGeometryType()) == wkbPoint) {
-                loc.is_point = true;
-                loc.sx = g->toPoint()->getX();
-                loc.sy = g->toPoint()->getY();
-                if (auto ll = to_wgs84(plan.crs, loc.sx, loc.sy)) loc.projected = true, loc.lon = ll->first, loc.lat = ll->second;
-            } else {
-                loc.projected = crs::is_wgs84(plan.crs) || g->transform(&crs::transformation(plan.crs, crs::kWgs84)) == OGRERR_NONE;
-                loc.shape = std::move(g);
-            }
-        }
-
-        if (attribution) {
-            attribution->apply(loc, p);
-        } else if (loc.present && !loc.projected) {
-            loc.present = false;
-            v.flagged("invalid_coordinates: location cannot be placed in " + plan.crs + ", dropped", "no_coordinates");
-        }
-        if (!loc.present || !loc.projected) {
-            if (v.outcome != Outcome::Rejected && problem.empty() &&
-                std::find(v.flags.begin(), v.flags.end(), "no_coordinates") == v.flags.end())
-                v.flagged("no_coordinates: published without location", "no_coordinates");
-        } else if (loc.is_point) {
-            f.geometry = Geometry::point(loc.lon, loc.lat);
-        } else {
-            f.geometry.wkb = wkb_of(*loc.shape);
-            OGREnvelope e;
-            loc.shape->getEnvelope(&e);
-            f.geometry.envelope.expand(e.MinX, e.MinY);
-            f.geometry.envelope.expand(e.MaxX, e.MaxY);
-        }
-
-        // Derived fields come from the final location, never from the partner.
-        if (f.geometry.is_point()) {
-            std::optional<Point2> l93;
-            for (size_t fi = 0; fi < layer.fields.size(); ++fi) {
-                const Derived d = layer.fields[fi].derived;
-                if (d == Derived::None) continue;
-                if ((d == Derived::X_L93 || d == Derived::Y_L93) && !l93) {
-                    try {
-                        l93 = transform_point(crs::kWgs84, crs::kLambert93, {loc.lon, loc.lat});
-                    } catch (const Error&) {
-                        continue;
-                    }
-                }
-                f.values[fi] = d == Derived::Lon     ? round_to(loc.lon, 1e7)
-                               : d == Derived::Lat   ? round_to(loc.lat, 1e7)
-                               : d == Derived::X_L93 ? round_to(l93->x, 100)
-                                                     : round_to(l93->y, 100);
-            }
-        }
-        f.flags = v.flags;
-        if (date_field >= 0 && !is_null(f.values[static_cast<size_t>(date_field)]))
-            p.date = to_text(f.values[static_cast<size_t>(date_field)]);
-        pending.push_back(std::move(p));
+        f.values[fi] = d == Derived::Lon     ? round_to(loc.lon, 1e7)
+                       : d == Derived::Lat   ? round_to(loc.lat, 1e7)
+                       : d == Derived::X_L93 ? round_to(l93->x, 100)
+                                             : round_to(l93->y, 100);
     }
+}
 
-    settle_duplicates(layer, pending, raws);
-
+// The settled records into the result: report lines and counts, published features, quarantined rejects.
+void report_outcomes(std::vector<Pending>& pending, const std::vector<RawRecord>& raws, const PartnerFile& file,
+                     Result& result) {
+    Report& report = result.report;
     for (auto& p : pending) {
         const RawRecord& raw = raws[p.raw];
         Verdict& v = p.verdict;
@@ -553,6 +523,76 @@ Result ingest_file(const LayerSpec& layer, const SourceSpec& source, const std::
         if (p.feature.geometry.empty()) ++report.without_location;
         result.features.push_back(std::move(p.feature));
     }
+}
+
+}  // namespace
+
+Result ingest_file(const LayerSpec& layer, const SourceSpec& source, const std::string& path,
+                   const index::CommuneIndex* communes) {
+    Result result;
+    Report& report = result.report;
+    report.layer = layer.id;
+    report.source = source.id;
+    report.file = path;
+    report.started_at = text::now_iso8601();
+    const std::string harvested_at = report.started_at;
+
+    QuietGdal quiet;
+    PartnerFile file(path, source);
+    for (const auto& n : file.notes()) report.warnings.push_back(n);
+    const Columns cols = map_columns(layer, file.columns(), path, report.warnings);
+    std::vector<RawRecord> raws = file.read_all();
+    report.read = raws.size();
+    const LocationPlan plan = plan_location(source, file, cols, raws, report.warnings);
+    try {
+        if (!plan.crs.empty()) crs::transformation(plan.crs, crs::kWgs84);  // an unknown CRS fails the file here, once
+    } catch (const InputError& e) {
+        throw InputError(path + " (source " + source.id + " of layer " + layer.id + "): " + e.what());
+    }
+
+    const int id_field = layer.field_index(layer.id_field);
+    const int insee_field = layer.insee_field.empty() ? -1 : layer.field_index(layer.insee_field);
+    const int date_field = layer.date_field.empty() ? -1 : layer.field_index(layer.date_field);
+    std::optional<Attribution> attribution;
+    if (communes && layer.attribute_commune && insee_field >= 0)
+        attribution.emplace(layer, *communes, plan, insee_field, cols.of_field[static_cast<size_t>(insee_field)] >= 0);
+
+    std::vector<Pending> pending;
+    pending.reserve(raws.size());
+    for (size_t ri = 0; ri < raws.size(); ++ri) {
+        RawRecord& raw = raws[ri];
+        Pending p;
+        p.raw = ri;
+        Verdict& v = p.verdict;
+        Feature& f = p.feature;
+        read_values(layer, cols, raw, id_field, insee_field, p);
+
+        const auto& id_cell = raw.cells[static_cast<size_t>(cols.of_field[static_cast<size_t>(id_field)])];
+        f.provenance = {source.id, id_cell.value_or(""), harvested_at};
+        f.id = id_cell.value_or("");
+        if (f.id.empty()) v.rejected("missing_id: no " + layer.id_field);
+        if (!attribution && insee_field >= 0 && insee_field != id_field && cols.of_field[static_cast<size_t>(insee_field)] >= 0 &&
+            is_null(f.values[static_cast<size_t>(insee_field)]) && layer.fields[static_cast<size_t>(insee_field)].required)
+            v.flagged("missing_value: " + layer.insee_field, "missing:" + layer.insee_field);
+
+        std::string problem;
+        Location loc = locate(layer, plan, cols, raw, v, problem);
+        if (attribution) {
+            attribution->apply(loc, p);
+        } else if (loc.present && !loc.projected) {
+            loc.present = false;
+            v.flagged("invalid_coordinates: location cannot be placed in " + plan.crs + ", dropped", "no_coordinates");
+        }
+        set_geometry(loc, problem, p);
+        derive_fields(layer, loc, f);
+        f.flags = v.flags;
+        if (date_field >= 0 && !is_null(f.values[static_cast<size_t>(date_field)]))
+            p.date = to_text(f.values[static_cast<size_t>(date_field)]);
+        pending.push_back(std::move(p));
+    }
+
+    settle_duplicates(layer, pending, raws);
+    report_outcomes(pending, raws, file, result);
     report.finished_at = text::now_iso8601();
     return result;
 }

@@ -14,9 +14,9 @@
 #include <rapidjson/stringbuffer.h>
 #include <rapidjson/writer.h>
 
-#include "crs.hpp"
 #include "ideo/core/error.hpp"
 #include "ideo/core/text.hpp"
+#include "ideo/ingest/crs.hpp"
 
 namespace ideo::ingest {
 namespace {

@@ -2,8 +2,8 @@
 
 #include <cmath>
 
-#include "crs.hpp"
 #include "ideo/core/error.hpp"
+#include "ideo/ingest/crs.hpp"
 
 namespace ideo::ingest {
 

@@ -22,6 +22,7 @@
 
 #include "ideo/core/error.hpp"
 #include "ideo/core/text.hpp"
+#include "ideo/ingest/crs.hpp"
 
 namespace ideo::store {
 namespace {
@@ -248,14 +249,12 @@ OGRLayer* GpkgStore::table(GDALDataset& ds, const std::string& name, OGRwkbGeome
                            const std::vector<Column>& fields, const std::string& title) const {
     OGRLayer* t = ds.GetLayerByName(name.c_str());
     if (!t) {
-        OGRSpatialReference wgs84;
-        wgs84.importFromEPSG(4326);
-        wgs84.SetAxisMappingStrategy(OAMS_TRADITIONAL_GIS_ORDER);
+        const auto wgs84 = ingest::crs::make_srs(ingest::crs::kWgs84);
         const std::string identifier = "IDENTIFIER=" + (title.empty() ? name : title);
         const std::string geometry_name = std::string("GEOMETRY_NAME=") + kGeometryColumn;
         const char* options[] = {geometry_name.c_str(), "FID=fid", "SPATIAL_INDEX=YES", identifier.c_str(), nullptr};
         CPLErrorReset();
-        t = ds.CreateLayer(name.c_str(), geometry == wkbNone ? nullptr : &wgs84, geometry, const_cast<char**>(options));
+        t = ds.CreateLayer(name.c_str(), geometry == wkbNone ? nullptr : wgs84.get(), geometry, const_cast<char**>(options));
         if (!t) fail("table " + name + ": cannot create it");
     }
     for (const auto& c : fields) {

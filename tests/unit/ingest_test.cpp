@@ -682,5 +682,98 @@ TEST(IngestBadInput, UnreadableFilesThrowInputErrorNamingTheFile) {
     expect_input_error_naming(xlsx);
 }
 
+
+// The SDIS 90 Shapefile rewritten in `crs`. With `swap_in_crs`, its swapped records are swapped in that CRS
+// instead of in Lambert-93; without, every point is reprojected as it is (what ogr2ogr -t_srs does).
+std::string cd90_in(const std::string& crs, const test::TempDir& tmp, bool swap_in_crs = true) {
+    GDALAllRegister();
+    const std::string from = "/vsizip/" + test::data("deci/d_pei_cd90_p.zip").string();
+    GDALDatasetUniquePtr in(GDALDataset::Open(from.c_str(), GDAL_OF_VECTOR));
+    if (!in) throw std::runtime_error("cannot open " + from);
+    OGRLayer* src = in->GetLayer(0);
+    OGRSpatialReference l93, target;
+    l93.importFromEPSG(2154);
+    target.SetFromUserInput(crs.c_str());
+    l93.SetAxisMappingStrategy(OAMS_TRADITIONAL_GIS_ORDER);
+    target.SetAxisMappingStrategy(OAMS_TRADITIONAL_GIS_ORDER);
+    std::unique_ptr<OGRCoordinateTransformation> ct(OGRCreateCoordinateTransformation(&l93, &target));
+    if (!ct) throw std::runtime_error("no transformation to " + crs);
+    const auto swapped_ids = defect_ids("d_pei_cd90_p.zip", "swapped_coordinates");
+    const std::set<std::string> swapped(swapped_ids.begin(), swapped_ids.end());
+
+    const std::string path = (tmp / "d_pei_cc.shp").string();
+    GDALDatasetUniquePtr out(GetGDALDriverManager()->GetDriverByName("ESRI Shapefile")->Create(path.c_str(), 0, 0, 0, GDT_Unknown, nullptr));
+    const char* options[] = {"ENCODING=UTF-8", nullptr};
+    OGRLayer* dst = out->CreateLayer("d_pei_cc", &target, wkbPoint, const_cast<char**>(options));
+    for (int i = 0; i < src->GetLayerDefn()->GetFieldCount(); ++i) dst->CreateField(src->GetLayerDefn()->GetFieldDefn(i));
+    for (auto& f : *src) {
+        OGRFeature copy(dst->GetLayerDefn());
+        copy.SetFrom(f.get());
+        if (auto* g = f->GetGeometryRef(); g && !g->IsEmpty() && wkbFlatten(g->getGeometryType()) == wkbPoint) {
+            const bool swap = swap_in_crs && swapped.count(f->GetFieldAsString("ID_SDIS")) > 0;
+            double x = g->toPoint()->getX(), y = g->toPoint()->getY();
+            if (swap) std::swap(x, y);  // the corpus swapped it in Lambert-93: put it right first
+            if (!ct->Transform(1, &x, &y)) throw std::runtime_error("cannot transform a point to " + crs);
+            if (swap) std::swap(x, y);
+            copy.SetGeometryDirectly(new OGRPoint(x, y));
+        }
+        if (dst->CreateFeature(&copy) != OGRERR_NONE) throw std::runtime_error("cannot write " + path);
+    }
+    return path;
+}
+
+// Issue 17.4: a partner in a conic conformal zone who swaps X and Y gets the same repair as one in Lambert-93.
+TEST(IngestPei90, SwappedXYInAConicConformalZoneIsSwappedBackAsInLambert93) {
+    auto communes = test::load_communes({"90"});
+    const LayerSpec& l = communes->catalog.get("pei");
+    const SourceSpec* s = l.find_source("sdis90");
+    const Outcomes l93(ingest_file(l, *s, s->url, communes->index.get()));
+    const auto swapped = defect_ids("d_pei_cd90_p.zip", "swapped_coordinates");
+    ASSERT_FALSE(swapped.empty());
+    for (const std::string zone : {"EPSG:3947", "EPSG:3948"}) {  // the Territoire de Belfort lies across both
+        test::TempDir tmp;
+        const Outcomes cc(ingest_file(l, *s, cd90_in(zone, tmp), communes->index.get()));
+        for (const auto& id : swapped) {
+            SCOPED_TRACE("swapped in " + zone + " " + id);
+            const RecordReport* r = cc.report_of(id);
+            ASSERT_NE(r, nullptr);
+            ASSERT_EQ(r->outcome, Outcome::Repaired) << (r->reasons.empty() ? "" : r->reasons.front());
+            EXPECT_TRUE(cc.has_reason(id, "swapped_coordinates: x/y (" + zone + ") swapped back into " + commune_of(id)));
+            const Feature& f = cc.one(id);
+            EXPECT_EQ(communes->index->locate(f.geometry.envelope.min_x, f.geometry.envelope.min_y), commune_of(id));
+            // The place the Lambert-93 file gives once repaired, to the millimetre.
+            const Feature& g = l93.one(id);
+            EXPECT_NEAR(f.geometry.envelope.min_x, g.geometry.envelope.min_x, 1e-8);
+            EXPECT_NEAR(f.geometry.envelope.min_y, g.geometry.envelope.min_y, 1e-8);
+        }
+        EXPECT_EQ(cc.result.report.rejected, l93.result.report.rejected);
+        EXPECT_EQ(cc.result.report.repaired, l93.result.report.repaired);
+    }
+}
+
+// The file a partner gets when it reprojects its Lambert-93 file, swapped records included, to its CC zone:
+// those records are x/y swapped in Lambert-93, and are swapped back there.
+TEST(IngestPei90, SwappedInLambert93ThenReprojectedToAConicConformalZoneIsSwappedBack) {
+    auto communes = test::load_communes({"90"});
+    const LayerSpec& l = communes->catalog.get("pei");
+    const SourceSpec* s = l.find_source("sdis90");
+    const Outcomes l93(ingest_file(l, *s, s->url, communes->index.get()));
+    test::TempDir tmp;
+    const Outcomes cc(ingest_file(l, *s, cd90_in("EPSG:3947", tmp, false), communes->index.get()));
+    for (const auto& id : defect_ids("d_pei_cd90_p.zip", "swapped_coordinates")) {
+        SCOPED_TRACE("swapped in Lambert-93 then reprojected " + id);
+        const RecordReport* r = cc.report_of(id);
+        ASSERT_NE(r, nullptr);
+        ASSERT_EQ(r->outcome, Outcome::Repaired) << (r->reasons.empty() ? "" : r->reasons.front());
+        EXPECT_TRUE(cc.has_reason(id, "swapped_coordinates: x/y (EPSG:2154, before EPSG:3947) swapped back into " + commune_of(id)));
+        const Feature& f = cc.one(id);
+        const Feature& g = l93.one(id);
+        EXPECT_NEAR(f.geometry.envelope.min_x, g.geometry.envelope.min_x, 1e-8);
+        EXPECT_NEAR(f.geometry.envelope.min_y, g.geometry.envelope.min_y, 1e-8);
+    }
+    for (const auto& id : defect_ids("d_pei_cd90_p.zip", "outside_department")) EXPECT_TRUE(cc.quarantined.count(id)) << id;
+    EXPECT_EQ(cc.result.report.rejected, l93.result.report.rejected);
+}
+
 }  // namespace
 }  // namespace ideo

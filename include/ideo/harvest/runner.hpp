@@ -50,6 +50,11 @@ RunResult run_harvest(const std::vector<PartnerSpec>& partners, const LayerCatal
 // The client options for one partner: the run's defaults with the partner's overrides.
 HttpOptions http_options_for(const PartnerSpec& partner, const HttpOptions& defaults);
 
+// A fetched partner file written into `dir` for import, named "download" plus the URL's extension, else
+// one from its Content-Type (".zip", ".xlsx", ".geojson"...). An HTML page where a data file was expected
+// (a portal's error or login page served with 200) is a FetchError quoting the start of the answer.
+std::filesystem::path save_download(const HttpResponse& response, const std::filesystem::path& dir);
+
 // "6h", "30m", "45s", "1d" (a bare number is seconds); throws InputError naming the text.
 std::chrono::seconds parse_duration(const std::string& text);
 

@@ -1,6 +1,8 @@
 #pragma once
-// Coordinate reference systems for ingest: SRS from user input with explicit lon/lat axis order,
-// cached transformations, and the CRS hints partners leave in column titles ("X (CC46)").
+// The one place CRSs and PROJ transformations are set up, for every module that reprojects (ingest,
+// index, store, deci): SRS from user input in the traditional GIS axis order (x = easting/longitude),
+// transformations cached per thread, and the CRS hints partners leave in column titles ("X (CC46)").
+// server/ does not include it: it converts through served_crs.hpp.
 #include <memory>
 #include <optional>
 #include <string>
@@ -26,8 +28,10 @@ bool is_geographic(const std::string& crs);
 // True when both keys designate WGS84 longitude/latitude (EPSG:4326 with lon/lat order, or CRS84).
 bool is_wgs84(const std::string& crs);
 
-// The transformation between two CRS keys, cached per thread (OGRCoordinateTransformation is not
-// thread-safe, and creating one costs a PROJ database lookup). Throws InputError on failure.
+// The transformation between two CRSs as make_srs() reads them, for the calling thread: an
+// OGRCoordinateTransformation is not thread-safe, so use it on that thread only. Cached per thread for
+// the thread's life (callers may keep the reference); the first one of a pair is made once per process
+// and cloned for each thread. Throws InputError when a CRS is unknown or PROJ has no transformation.
 OGRCoordinateTransformation& transformation(const std::string& from, const std::string& to);
 
 // A CRS hinted by a column title: "X (CC46)" -> EPSG:3946, "x_l93"/"Lambert 93" -> EPSG:2154.
