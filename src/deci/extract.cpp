@@ -24,7 +24,7 @@
 
 #include "ideo/core/error.hpp"
 #include "ideo/core/text.hpp"
-#include "ideo/ingest/crs.hpp"
+#include "ideo/index/crs.hpp"
 #include "zip.hpp"
 
 namespace ideo::deci {
@@ -103,12 +103,12 @@ class Reprojector {
 public:
     explicit Reprojector(const std::string& crs) {
         try {
-            target_ = ingest::crs::make_srs(crs);
+            target_ = crs::make_srs(crs);
         } catch (const InputError&) {
             throw InputError("crs '" + crs + "': unknown CRS");  // the client's error, named by its parameter
         }
         try {
-            transform_ = &ingest::crs::transformation(ingest::crs::kWgs84, crs);
+            transform_ = &crs::transformation(crs::kWgs84, crs);
         } catch (const InputError&) {
             throw InputError("crs '" + crs + "': no transformation from WGS84");
         }

@@ -8,7 +8,7 @@
 #include <vector>
 
 #include "ideo/core/error.hpp"
-#include "ideo/ingest/crs.hpp"
+#include "ideo/index/crs.hpp"
 
 namespace ideo::deci::geo {
 namespace {
@@ -16,7 +16,7 @@ namespace {
 // The calling thread's WGS84 <-> Lambert-93 transformation (ingest/crs makes and caches it).
 OGRCoordinateTransformation& transformation(const char* from, const char* to) {
     try {
-        return ingest::crs::transformation(from, to);
+        return crs::transformation(from, to);
     } catch (const Error& e) {
         throw Error(std::string("DECI: no WGS84 <-> Lambert-93 transformation (PROJ database?): ") + e.what());
     }
@@ -24,8 +24,8 @@ OGRCoordinateTransformation& transformation(const char* from, const char* to) {
 
 struct ThreadState {
     GEOSContextHandle_t geos = GEOS_init_r();
-    OGRCoordinateTransformation& to_l93 = transformation(ingest::crs::kWgs84, ingest::crs::kLambert93);
-    OGRCoordinateTransformation& to_wgs84 = transformation(ingest::crs::kLambert93, ingest::crs::kWgs84);
+    OGRCoordinateTransformation& to_l93 = transformation(crs::kWgs84, crs::kLambert93);
+    OGRCoordinateTransformation& to_wgs84 = transformation(crs::kLambert93, crs::kWgs84);
     ~ThreadState() { GEOS_finish_r(geos); }
 };
 

@@ -10,7 +10,7 @@
 
 #include "ideo/core/error.hpp"
 #include "ideo/index/rtree.hpp"
-#include "ideo/ingest/crs.hpp"
+#include "ideo/index/crs.hpp"
 
 namespace ideo::index {
 namespace {
@@ -19,7 +19,7 @@ namespace {
 // threads (see lease()), an OGR transformation may not.
 OGRCoordinateTransformation& to_l93() {
     try {
-        return ingest::crs::transformation(ingest::crs::kWgs84, ingest::crs::kLambert93);
+        return crs::transformation(crs::kWgs84, crs::kLambert93);
     } catch (const Error& e) {
         throw Error(std::string("commune index: ") + e.what());
     }

@@ -13,7 +13,7 @@
 
 #include "ideo/core/error.hpp"
 #include "ideo/core/text.hpp"
-#include "ideo/ingest/crs.hpp"
+#include "ideo/index/crs.hpp"
 #include "reader.hpp"
 #include "values.hpp"
 

@@ -16,7 +16,7 @@
 
 #include "ideo/core/error.hpp"
 #include "ideo/core/text.hpp"
-#include "ideo/ingest/crs.hpp"
+#include "ideo/index/crs.hpp"
 
 namespace ideo::ingest {
 namespace {

@@ -3,7 +3,7 @@
 #include <cmath>
 
 #include "ideo/core/error.hpp"
-#include "ideo/ingest/crs.hpp"
+#include "ideo/index/crs.hpp"
 
 namespace ideo::ingest {
 

@@ -22,7 +22,7 @@
 
 #include "ideo/core/error.hpp"
 #include "ideo/core/text.hpp"
-#include "ideo/ingest/crs.hpp"
+#include "ideo/index/crs.hpp"
 
 namespace ideo::store {
 namespace {
@@ -249,7 +249,7 @@ OGRLayer* GpkgStore::table(GDALDataset& ds, const std::string& name, OGRwkbGeome
                            const std::vector<Column>& fields, const std::string& title) const {
     OGRLayer* t = ds.GetLayerByName(name.c_str());
     if (!t) {
-        const auto wgs84 = ingest::crs::make_srs(ingest::crs::kWgs84);
+        const auto wgs84 = crs::make_srs(crs::kWgs84);
         const std::string identifier = "IDENTIFIER=" + (title.empty() ? name : title);
         const std::string geometry_name = std::string("GEOMETRY_NAME=") + kGeometryColumn;
         const char* options[] = {geometry_name.c_str(), "FID=fid", "SPATIAL_INDEX=YES", identifier.c_str(), nullptr};

@@ -2,7 +2,8 @@
 // The one place CRSs and PROJ transformations are set up, for every module that reprojects (ingest,
 // index, store, deci): SRS from user input in the traditional GIS axis order (x = easting/longitude),
 // transformations cached per thread, and the CRS hints partners leave in column titles ("X (CC46)").
-// server/ does not include it: it converts through served_crs.hpp.
+// In index/, the lowest module that links GDAL and that ingest, deci and store may all use; server/ does
+// not include it: it converts through ingest/served_crs.hpp.
 #include <memory>
 #include <optional>
 #include <string>
@@ -10,7 +11,7 @@
 
 #include <ogr_spatialref.h>
 
-namespace ideo::ingest::crs {
+namespace ideo::crs {
 
 inline constexpr const char* kWgs84 = "EPSG:4326";
 inline constexpr const char* kLambert93 = "EPSG:2154";
@@ -37,4 +38,4 @@ OGRCoordinateTransformation& transformation(const std::string& from, const std::
 // A CRS hinted by a column title: "X (CC46)" -> EPSG:3946, "x_l93"/"Lambert 93" -> EPSG:2154.
 std::optional<std::string> hint_from_title(std::string_view title);
 
-}  // namespace ideo::ingest::crs
+}  // namespace ideo::crs

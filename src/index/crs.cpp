@@ -1,4 +1,4 @@
-#include "ideo/ingest/crs.hpp"
+#include "ideo/index/crs.hpp"
 
 #include <cmath>
 #include <map>
@@ -11,9 +11,8 @@
 
 #include "ideo/core/error.hpp"
 #include "ideo/core/text.hpp"
-#include "ideo/ingest/ingest.hpp"
 
-namespace ideo::ingest::crs {
+namespace ideo::crs {
 
 std::unique_ptr<OGRSpatialReference> make_srs(const std::string& crs) {
     CPLErrorHandlerPusher quiet(CPLQuietErrorHandler);  // the exception carries the message
@@ -110,16 +109,4 @@ std::optional<std::string> hint_from_title(std::string_view title) {
     return std::nullopt;
 }
 
-}  // namespace ideo::ingest::crs
-
-namespace ideo::ingest {
-
-Point2 transform_point(const std::string& from_crs, const std::string& to_crs, Point2 p) {
-    double x = p.x, y = p.y;
-    if (!crs::transformation(from_crs, to_crs).Transform(1, &x, &y) || !std::isfinite(x) || !std::isfinite(y))
-        throw Error("cannot transform (" + std::to_string(p.x) + ", " + std::to_string(p.y) + ") from " + from_crs +
-                    " to " + to_crs);
-    return {x, y};
-}
-
-}  // namespace ideo::ingest
+}  // namespace ideo::crs
