@@ -1,5 +1,6 @@
 // CQL2 text parsing: a filter read into an Expr tree, every name, operator and literal checked against
 // the layer's schema, errors naming the position.
+#include "ideo/core/text.hpp"
 #include "ideo/index/cql2.hpp"
 
 #include <algorithm>
@@ -457,12 +458,8 @@ private:
 
 // "YYYY-MM-DD" with a plausible month and day.
 bool is_iso_date(std::string_view s) {
-    if (s.size() != 10 || s[4] != '-' || s[7] != '-') return false;
-    for (const int i : {0, 1, 2, 3, 5, 6, 8, 9})
-        if (!is_digit(s[i])) return false;
-    const int month = (s[5] - '0') * 10 + (s[6] - '0');
-    const int day = (s[8] - '0') * 10 + (s[9] - '0');
-    return month >= 1 && month <= 12 && day >= 1 && day <= 31;
+    int year = 0, month = 0, day = 0;
+    return text::parse_iso_date(s, year, month, day);
 }
 
 // "YYYY-MM-DDThh:mm:ss[.fff]Z" normalised to "YYYY-MM-DDThh:mm:ssZ", or "" when malformed.
