@@ -26,23 +26,21 @@ for tool in valgrind callgrind_annotate callgrind_control curl; do
   command -v "$tool" >/dev/null || { echo "$tool is missing (apt-get install valgrind curl)" >&2; exit 1; }
 done
 
-declare -A COMMUNES=([21]=communes-21-cote-d-or [25]=communes-25-doubs [39]=communes-39-jura [58]=communes-58-nievre
-                     [70]=communes-70-haute-saone [71]=communes-71-saone-et-loire [89]=communes-89-yonne [90]=communes-90-territoire-de-belfort)
-declare -A OUTLINE=([21]=departement-21-cote-d-or [90]=departement-90-territoire-de-belfort [71]=departement-71-saone-et-loire)
 SHARED="$ROOT/../shared/data"
+COMMUNES_FILE=$(ls "$SHARED"/communes/communes-"$DEPT"-*.geojson | head -1)
+OUTLINE_FILE=$(ls "$SHARED"/communes/departement-"$DEPT"-*.geojson | head -1)
 
 # --- corpus and store, made once per work folder
 if [ ! -f "$W/corpus/manifest.json" ]; then
   /usr/bin/python3 ../shared/tools/make_deci_data.py "$W/corpus" --scale "$SCALE" --depts "$DEPT" >/dev/null
 fi
 if [ ! -f "$W/ideo.gpkg" ]; then
-  "$IDEO" import communes "$SHARED/communes/${COMMUNES[$DEPT]}.geojson" --store "$W/ideo-part.gpkg" >/dev/null
+  "$IDEO" import communes "$COMMUNES_FILE" --store "$W/ideo-part.gpkg" >/dev/null
   "$IDEO" import pei "$(ls "$W"/corpus/*pei* | head -1)" --store "$W/ideo-part.gpkg" >/dev/null
   "$IDEO" import erp "$(ls "$W"/corpus/erp-* | head -1)" --store "$W/ideo-part.gpkg" >/dev/null
   mv "$W/ideo-part.gpkg" "$W/ideo.gpkg"
 fi
-/usr/bin/python3 scripts/bench/tiles/tile_list.py "$SHARED/communes/${OUTLINE[$DEPT]:-departement-90-territoire-de-belfort}.geojson" \
-  "$PER_ZOOM" > "$W/tiles.txt"
+/usr/bin/python3 scripts/bench/tiles/tile_list.py "$OUTLINE_FILE" "$PER_ZOOM" > "$W/tiles.txt"
 awk -F/ '$1 >= 12' "$W/tiles.txt" | head -"$MEASURED" > "$W/tiles-z12.txt"
 awk -F/ '$1 < 12' "$W/tiles.txt" | head -"$MEASURED" > "$W/tiles-clusters.txt"
 awk -F/ '$1 >= 10' "$W/tiles.txt" > "$W/tiles-z10.txt"
