@@ -164,8 +164,12 @@ LayerBuilder::~LayerBuilder() {
     if (!finished_) tile_.resize(start_);
 }
 
+// Spare bytes after end_, cut at finish(): within the capacity reserved, a chunk at a time (each byte zeroed once
+// before it is written), beyond it twice what there is.
 void LayerBuilder::make_room(std::size_t n) {
-    tile_.resize(std::max(end_ + n, 2 * tile_.size()));  // spare bytes, cut at finish()
+    constexpr std::size_t kChunk = 16 * 1024;
+    if (end_ + n <= tile_.capacity()) tile_.resize(std::min(tile_.capacity(), end_ + std::max(n, kChunk)));
+    else tile_.resize(std::max(end_ + n, 2 * tile_.size()));
 }
 
 std::uint32_t LayerBuilder::key_index(std::string_view key) {
@@ -302,9 +306,7 @@ void LayerBuilder::add_polygon(std::uint64_t id, std::span<const TileRing> rings
     write_feature(id, kPolygon, count.bytes, [&](WriteVarints& out) { polygon_commands(out, rings); });
 }
 
-void LayerBuilder::reserve(std::size_t bytes) {
-    if (tile_.size() < end_ + bytes) tile_.resize(end_ + bytes);
-}
+void LayerBuilder::reserve(std::size_t bytes) { tile_.reserve(end_ + bytes); }
 
 std::size_t LayerBuilder::finish() {
     finished_ = true;
@@ -315,7 +317,7 @@ std::size_t LayerBuilder::finish() {
     std::size_t tail = 1 + varint_size(extent_) + kLayerLengthBytes;  // and room for a length longer than reserved
     for (const auto& k : keys_) tail += bytes_field_size(k.size());
     for (const auto& v : values_) tail += bytes_field_size(v.size());
-    reserve(tail);
+    if (tile_.size() < end_ + tail) make_room(tail);
     char* p = tile_.data() + end_;
     for (const auto& k : keys_) p = put_bytes(p, kLayerKey, k);
     for (const auto& v : values_) p = put_bytes(p, kLayerValue, v);
