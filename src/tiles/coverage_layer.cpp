@@ -3,8 +3,6 @@
 #include <algorithm>
 #include <cmath>
 
-#include <protozero/pbf_writer.hpp>
-
 #include "coverage_shapes.hpp"
 #include "ideo/deci/coverage.hpp"
 #include "ideo/tiles/coverage_layer.hpp"
@@ -45,10 +43,10 @@ void TileRenderer::render_coverage(TileId t, std::string& out) const {
     if (hits.empty()) return;
     std::sort(hits.begin(), hits.end());
 
-    LayerBuilder builder(std::string(kCoverageLayer), options_.extent);
+    LayerBuilder builder(out, kCoverageLayer, options_.extent);
     const std::uint32_t keys[] = {builder.key_index("id"), builder.key_index("insee"), builder.key_index("nom"),
                                   builder.key_index("covered_share"), builder.key_index("mode"), builder.key_index("rules")};
-    const Value straight{std::string(deci::to_string(deci::Mode::Straight))};
+    const std::string_view straight = deci::to_string(deci::Mode::Straight);
     const Envelope clip = tile_world_bounds(t, options_.buffer, extent);
     std::vector<TileRing> rings;  // reused from commune to commune
     for (const auto i : hits) {
@@ -66,17 +64,15 @@ void TileRenderer::render_coverage(TileId t, std::string& out) const {
         if (!gaps->world) continue;
         const GEOSGeometry* shape = at_zoom(*gaps, t.z, extent);
         if (!shape || !shapes::clip_to_tile(shape, false, t, clip, extent, rings)) continue;
-        builder.add_property(keys[0], Value{gaps->insee});
-        builder.add_property(keys[1], Value{gaps->insee});
-        builder.add_property(keys[2], Value{gaps->name});
+        builder.add_property(keys[0], std::string_view(gaps->insee));
+        builder.add_property(keys[1], std::string_view(gaps->insee));
+        builder.add_property(keys[2], std::string_view(gaps->name));
         builder.add_property(keys[3], Value{std::round(1000.0 * gaps->covered_share) / 1000.0});
         builder.add_property(keys[4], straight);
-        builder.add_property(keys[5], Value{gaps->rules_id});
+        builder.add_property(keys[5], std::string_view(gaps->rules_id));
         builder.add_polygon(i, rings);
     }
-    if (builder.empty()) return;
-    protozero::pbf_writer tile(out);
-    tile.add_message(3, builder.finish());  // Tile.layers = 3
+    builder.finish();
 }
 
 }  // namespace ideo::tiles

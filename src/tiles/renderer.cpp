@@ -3,9 +3,13 @@
 #include <geos_c.h>
 
 #include <algorithm>
+#include <array>
+#include <atomic>
+#include <bit>
 #include <cmath>
 #include <map>
 #include <mutex>
+#include <string_view>
 #include <unordered_map>
 
 #include "ideo/core/error.hpp"
@@ -13,8 +17,6 @@
 #include "ideo/tiles/mvt.hpp"
 #include "coverage_shapes.hpp"
 #include "shapes.hpp"
-
-#include <protozero/pbf_writer.hpp>
 
 namespace ideo::tiles {
 
@@ -51,6 +53,25 @@ bool stat_holds(const LayerSpec& spec, const Feature& f, const ClusterStat& s) {
     return false;
 }
 
+// R-tree hits (distinct feature indices below `features`) in feature order. Many of them, as under a cluster
+// tile, are marked in a bitmap of the layer's features and read back word by word, O(features / 64 + hits)
+// instead of a sort's O(hits log hits); a few are sorted.
+void order_hits(std::vector<std::uint32_t>& hits, std::size_t features) {
+    const std::size_t words = (features + 63) / 64;
+    if (hits.size() * 16 < words) {
+        std::sort(hits.begin(), hits.end());
+        return;
+    }
+    thread_local std::vector<std::uint64_t> marks;  // all zero between calls
+    if (marks.size() < words) marks.resize(words, 0);
+    for (const auto i : hits) marks[i >> 6] |= std::uint64_t{1} << (i & 63);
+    hits.clear();
+    for (std::size_t w = 0; w < words; ++w) {
+        for (std::uint64_t m = marks[w]; m; m &= m - 1) hits.push_back(static_cast<std::uint32_t>(w * 64 + std::countr_zero(m)));
+        marks[w] = 0;
+    }
+}
+
 }  // namespace
 
 struct TileRenderer::PreparedLayer {
@@ -61,12 +82,22 @@ struct TileRenderer::PreparedLayer {
     std::vector<int> property_fields;
     // Every value a tile may write, interned once per snapshot: per feature, its id then its property_fields,
     // as indices into `values` (kNoValue for a null); `values` holds the encoded MVT Value messages.
-    static constexpr std::uint32_t kNoValue = UINT32_MAX;
+    static constexpr std::uint32_t kNoValue = LayerBuilder::kNoValue;
     std::vector<std::string> values;
     std::vector<std::uint32_t> value_ids;
     const std::uint32_t* values_of(std::uint32_t feature) const {
         return value_ids.data() + static_cast<std::size_t>(feature) * (1 + property_fields.size());
     }
+    // Clustered layers: per feature, whether each cluster stat holds (1 or 0), evaluated once per snapshot;
+    // the keys of the stats ("<name>_count", "<name>_share" for each).
+    std::vector<std::uint8_t> stats_held;
+    std::vector<std::string> stat_keys;
+    const std::uint8_t* stats_of(std::uint32_t feature) const {
+        return stats_held.data() + static_cast<std::size_t>(feature) * data->spec.tiles.cluster_stats.size();
+    }
+    // Per zoom, the bytes per R-tree hit of the last tile written: what the next tile reserves, so that its
+    // buffer is allocated once instead of growing (and moving) on the way.
+    mutable std::array<std::atomic<std::uint32_t>, kMaxZoom + 1> bytes_per_hit{};
     mutable std::mutex simplified_mutex;
     mutable std::map<int, std::vector<GeomPtr>> simplified;  // per zoom, built on first use
     mutable std::mutex labels_mutex;
@@ -132,6 +163,15 @@ TileRenderer::TileRenderer(const index::Snapshot& snapshot, TileOptions options)
             if (wanted) p->property_fields.push_back(static_cast<int>(i));
         }
         intern_layer_values(*p);
+        if (p->points && ts.cluster_below > ts.minzoom && !ts.cluster_stats.empty()) {
+            p->stats_held.reserve(data.features.size() * ts.cluster_stats.size());
+            for (const auto& f : data.features)
+                for (const auto& stat : ts.cluster_stats) p->stats_held.push_back(stat_holds(data.spec, f, stat) ? 1 : 0);
+            for (const auto& stat : ts.cluster_stats) {
+                p->stat_keys.push_back(stat.name + "_count");
+                p->stat_keys.push_back(stat.name + "_share");
+            }
+        }
         if (p->points) {
             p->world.resize(data.features.size(), WorldPoint{NAN, NAN});
             for (std::size_t i = 0; i < data.features.size(); ++i) {
@@ -177,71 +217,82 @@ void TileRenderer::render_layer(const PreparedLayer& layer, TileId t, std::strin
     std::vector<std::uint32_t> hits;
     data.rtree.search(query_box, hits);
     if (hits.empty()) return;
-    std::sort(hits.begin(), hits.end());
+    order_hits(hits, data.features.size());
 
-    LayerBuilder builder(data.spec.id, options_.extent);
+    LayerBuilder builder(out, data.spec.id, options_.extent);
+    auto& bytes_per_hit = layer.bytes_per_hit[t.z];
+    builder.reserve(hits.size() * bytes_per_hit.load(std::memory_order_relaxed) * 9 / 8);
     const std::uint32_t id_key = builder.key_index("id");
     std::vector<std::uint32_t> field_keys(data.spec.fields.size());
     for (int fi : layer.property_fields) field_keys[fi] = builder.key_index(data.spec.fields[fi].name);
-    // The properties this zoom shows (zoom_properties), as positions in property_fields.
-    std::vector<std::size_t> shown;
+    // The id, then the properties this zoom shows (zoom_properties), as columns of the features' value rows.
+    LayerBuilder::InternedColumns columns;
+    columns.add(id_key, 0);
     for (std::size_t k = 0; k < layer.property_fields.size(); ++k) {
         const auto& name = data.spec.fields[layer.property_fields[k]].name;
         bool show = ts.zoom_properties.empty();
         for (const auto& zp : ts.zoom_properties)
             if (t.z >= zp.minzoom && t.z <= zp.maxzoom && std::find(zp.fields.begin(), zp.fields.end(), name) != zp.fields.end())
                 show = true;
-        if (show) shown.push_back(k);
+        if (!show) continue;
+        columns.add(field_keys[layer.property_fields[k]], static_cast<std::uint32_t>(1 + k));
     }
-    auto add_properties = [&](std::uint32_t feature) {
-        const std::uint32_t* ids = layer.values_of(feature);
-        auto add = [&](std::uint32_t key, std::uint32_t id) {
-            if (id != PreparedLayer::kNoValue) builder.add_interned(key, id, layer.values[id]);
-        };
-        add(id_key, ids[0]);
-        for (std::size_t k : shown) add(field_keys[layer.property_fields[k]], ids[1 + k]);
-    };
+    auto add_properties = [&](std::uint32_t feature) { builder.add_interned(columns, layer.values_of(feature), layer.values); };
 
     if (layer.points && ts.cluster_below > t.z) {
         // Clusters on a global grid of cells, so a point counts in exactly one cluster of one tile per zoom.
         const Envelope inner = tile_world_bounds(t, 0, extent);
         const double cells_per_tile = std::max(1.0, 256.0 / ts.cluster_cell_px);
+        // The tile's cells in one flat array, column after column: the order clusters are written in. A point of
+        // the tile has 0 <= w * scale - t < 1 exactly (scale is a power of two), so its cell index is at most
+        // cells_per_tile once multiplied and rounded: ceil() + 1 cells a side hold them all (the clamp only guards).
+        const int side = static_cast<int>(std::ceil(cells_per_tile)) + 1;
+        const std::size_t stats = ts.cluster_stats.size();
         struct Cell {
             double sx = 0, sy = 0;
             std::uint32_t count = 0, first = 0;
-            std::vector<std::uint32_t> stat_counts;
         };
-        std::map<std::pair<int, int>, Cell> cells;
+        std::vector<Cell> cells(static_cast<std::size_t>(side) * side);
+        std::vector<std::uint32_t> stat_counts(cells.size() * stats);
         const double scale = static_cast<double>(1u << t.z);
         for (auto i : hits) {
             const WorldPoint w = layer.world[i];
             if (!(w.x >= inner.min_x && w.x < inner.max_x && w.y >= inner.min_y && w.y < inner.max_y)) continue;
-            const int cx = static_cast<int>((w.x * scale - t.x) * cells_per_tile);
-            const int cy = static_cast<int>((w.y * scale - t.y) * cells_per_tile);
-            Cell& c = cells[{cx, cy}];
-            if (c.count == 0) {
-                c.first = i;
-                c.stat_counts.assign(ts.cluster_stats.size(), 0);
-            }
+            const int cx = std::clamp(static_cast<int>((w.x * scale - t.x) * cells_per_tile), 0, side - 1);
+            const int cy = std::clamp(static_cast<int>((w.y * scale - t.y) * cells_per_tile), 0, side - 1);
+            const std::size_t ci = static_cast<std::size_t>(cx) * side + cy;
+            Cell& c = cells[ci];
+            if (c.count == 0) c.first = i;
             c.sx += w.x;
             c.sy += w.y;
             c.count++;
-            for (std::size_t s = 0; s < ts.cluster_stats.size(); ++s)
-                if (stat_holds(data.spec, data.features[i], ts.cluster_stats[s])) c.stat_counts[s]++;
+            const std::uint8_t* held = layer.stats_of(i);
+            for (std::size_t s = 0; s < stats; ++s) stat_counts[ci * stats + s] += held[s];
         }
-        for (const auto& [key, c] : cells) {
+        // Cluster keys resolved once per tile, on first use (the order the layer's keys are written in).
+        constexpr std::uint32_t kUnresolved = UINT32_MAX;
+        std::uint32_t cluster_key = kUnresolved, count_key = kUnresolved;
+        std::vector<std::uint32_t> stat_keys(layer.stat_keys.size(), kUnresolved);
+        auto key = [&](std::uint32_t& k, std::string_view name) {
+            if (k == kUnresolved) k = builder.key_index(name);
+            return k;
+        };
+        for (std::size_t ci = 0; ci < cells.size(); ++ci) {
+            const Cell& c = cells[ci];
+            if (c.count == 0) continue;
             if (c.count == 1) {
                 add_properties(c.first);
-                builder.add_property("point_count", Value{std::int64_t{1}});
+                builder.add_count(key(count_key, "point_count"), 1);
                 builder.add_point(c.first, to_tile(layer.world[c.first].x, layer.world[c.first].y, t, extent));
                 continue;
             }
-            builder.add_property("cluster", Value{std::int64_t{1}});
-            builder.add_property("point_count", Value{static_cast<std::int64_t>(c.count)});
-            for (std::size_t s = 0; s < ts.cluster_stats.size(); ++s) {
-                builder.add_property(ts.cluster_stats[s].name + "_count", Value{static_cast<std::int64_t>(c.stat_counts[s])});
-                builder.add_property(ts.cluster_stats[s].name + "_share",
-                                     Value{std::round(1000.0 * c.stat_counts[s] / c.count) / 1000.0});
+            builder.add_count(key(cluster_key, "cluster"), 1);
+            builder.add_count(key(count_key, "point_count"), c.count);
+            for (std::size_t s = 0; s < stats; ++s) {
+                const std::uint32_t held = stat_counts[ci * stats + s];
+                builder.add_count(key(stat_keys[2 * s], layer.stat_keys[2 * s]), held);
+                builder.add_thousandths(key(stat_keys[2 * s + 1], layer.stat_keys[2 * s + 1]),
+                                        static_cast<std::uint32_t>(std::round(1000.0 * held / c.count)));
             }
             // Cluster ids stay clear of feature indices: high bit set.
             builder.add_point((1ull << 63) | (static_cast<std::uint64_t>(t.z) << 48) | c.first,
@@ -277,9 +328,8 @@ void TileRenderer::render_layer(const PreparedLayer& layer, TileId t, std::strin
             }
         }
     }
-    if (builder.empty()) return;
-    protozero::pbf_writer tile(out);
-    tile.add_message(3, builder.finish());  // Tile.layers = 3
+    if (const std::size_t bytes = builder.finish())
+        bytes_per_hit.store(static_cast<std::uint32_t>(std::min<std::size_t>(bytes / hits.size() + 1, 1u << 20)), std::memory_order_relaxed);
 }
 
 }  // namespace ideo::tiles

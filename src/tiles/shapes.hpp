@@ -23,11 +23,19 @@ struct GeosDeleter {
 };
 using GeomPtr = std::unique_ptr<GEOSGeometry, GeosDeleter>;
 
+// std::lround (half away from zero) inline, for finite v below 2^63 in magnitude: v - trunc(v) is exact
+// (v itself below 1, Sterbenz's lemma above), so the half is compared exactly.
+inline std::int64_t round_half_away(double v) {
+    const auto t = static_cast<std::int64_t>(v);  // toward zero
+    const double fraction = v - static_cast<double>(t);
+    return t + (fraction >= 0.5) - (fraction <= -0.5);
+}
+
 // A world point in the tile's integer coordinates (0 to extent inside the tile).
 inline TilePoint to_tile(double wx, double wy, TileId t, double extent) {
     const double scale = static_cast<double>(1u << t.z);
-    return {static_cast<std::int32_t>(std::lround((wx * scale - t.x) * extent)),
-            static_cast<std::int32_t>(std::lround((wy * scale - t.y) * extent))};
+    return {static_cast<std::int32_t>(round_half_away((wx * scale - t.x) * extent)),
+            static_cast<std::int32_t>(round_half_away((wy * scale - t.y) * extent))};
 }
 
 // A WGS84 WKB geometry in world coordinates (Web Mercator scaled to [0, 1]); null when unreadable.

@@ -7,8 +7,14 @@
 #include <ogrsf_frmts.h>
 
 #include <cmath>
+#include <limits>
 #include <map>
+#include <random>
 #include <set>
+#include <tuple>
+
+#include <protozero/pbf_reader.hpp>
+#include <protozero/pbf_writer.hpp>
 
 #include "ideo/cli/snapshot_loader.hpp"
 #include "ideo/core/error.hpp"
@@ -20,6 +26,7 @@
 #include "ideo/tiles/mvt.hpp"
 #include "ideo/tiles/renderer.hpp"
 #include "test_support.hpp"
+#include "../../src/tiles/shapes.hpp"
 
 using namespace ideo;
 using ideo::tiles::TileId;
@@ -271,6 +278,130 @@ TEST_F(TilesBelfort, CoverageTilesHoldTheCommunesUncoveredZones) {
     EXPECT_TRUE(renderer_->render({"coverage"}, tile_of(6.8628, 47.6380, tiles::CoverageLayerSettings::minzoom - 1)).empty());
 }
 
+// Calls fn(OGRFeature&) for each feature of one layer of a tile, decoded by GDAL with the buffer kept.
+template <class Fn>
+void for_each_decoded(const std::string& bytes, TileId t, const std::string& layer, Fn fn) {
+    const std::string path = "/vsimem/tiles_each_" + std::to_string(t.z) + "_" + std::to_string(t.x) + "_" + std::to_string(t.y) + ".pbf";
+    VSIFCloseL(VSIFileFromMemBuffer(path.c_str(), reinterpret_cast<GByte*>(const_cast<char*>(bytes.data())), bytes.size(), FALSE));
+    const std::string x = "X=" + std::to_string(t.x), y = "Y=" + std::to_string(t.y), z = "Z=" + std::to_string(t.z);
+    const char* options[] = {x.c_str(), y.c_str(), z.c_str(), "CLIP=NO", nullptr};
+    const char* drivers[] = {"MVT", nullptr};
+    {
+        GDALDatasetUniquePtr ds(GDALDataset::Open(path.c_str(), GDAL_OF_VECTOR, drivers, options));
+        ASSERT_TRUE(ds);
+        OGRLayer* l = ds->GetLayerByName(layer.c_str());
+        ASSERT_NE(l, nullptr);
+        for (auto& f : *l) fn(*f);
+    }
+    VSIUnlink(path.c_str());
+}
+
+// A decoded field holds the value: GDAL types a field from all its values (integers and doubles make a Real).
+::testing::AssertionResult holds_value(const OGRFeature& f, const char* name, const Value& v) {
+    const int i = f.GetFieldIndex(name);
+    const bool set = i >= 0 && f.IsFieldSetAndNotNull(i);
+    if (is_null(v)) return set ? ::testing::AssertionFailure() << name << " set for a null" : ::testing::AssertionSuccess();
+    if (!set) return ::testing::AssertionFailure() << name << " missing";
+    const OGRFieldType type = f.GetFieldDefnRef(i)->GetType();
+    bool ok = false;
+    if (type == OFTString) ok = f.GetFieldAsString(i) == to_text(v);
+    else if (v.index() == 1 && type != OFTReal) ok = f.GetFieldAsInteger64(i) == std::get<std::int64_t>(v);
+    else if (v.index() == 1) ok = f.GetFieldAsDouble(i) == static_cast<double>(std::get<std::int64_t>(v));
+    else if (v.index() == 2) ok = f.GetFieldAsDouble(i) == std::get<double>(v);
+    if (ok) return ::testing::AssertionSuccess();
+    return ::testing::AssertionFailure() << name << ": decoded " << f.GetFieldAsString(i) << ", expected " << to_text(v);
+}
+
+// Every property of every point is the feature's value, the key and value tables resolved right.
+TEST_F(TilesBelfort, PointPropertiesAreTheFeaturesValues) {
+    const auto* pei = (*snapshot_)->layer("pei");
+    for (const int z : {13, 15}) {
+        const TileId t = tile_of(6.8628, 47.6380, z);
+        std::size_t features = 0, values = 0;
+        for_each_decoded(renderer_->render({"pei"}, t), t, "pei", [&](OGRFeature& f) {
+            const std::string id = f.GetFieldAsString("id");
+            const auto it = pei->by_id.find(id);
+            ASSERT_NE(it, pei->by_id.end()) << id;
+            const Feature& expected = pei->features[it->second];
+            for (const auto& name : pei->spec.tiles.properties) {
+                const auto field = std::find_if(pei->spec.fields.begin(), pei->spec.fields.end(), [&](const auto& fd) { return fd.name == name; });
+                ASSERT_NE(field, pei->spec.fields.end());
+                const Value& v = expected.values[field - pei->spec.fields.begin()];
+                EXPECT_TRUE(holds_value(f, name.c_str(), v)) << id;
+                values += is_null(v) ? 0 : 1;
+            }
+            ++features;
+        });
+        EXPECT_GT(features, 5u) << z;
+        EXPECT_GT(values, features * 5) << z;
+    }
+}
+
+// Clusters against their cells computed here: each cell of the global grid (cell_px 64: 4 x 4 cells a tile)
+// is one feature of its tile, a cluster with its count, available count and shares, or its single point.
+TEST_F(TilesBelfort, ClusterCountsAndSharesAreThoseOfTheirCells) {
+    const auto* pei = (*snapshot_)->layer("pei");
+    ASSERT_EQ(pei->spec.tiles.cluster_cell_px, 64);
+    const int disponible = static_cast<int>(std::find_if(pei->spec.fields.begin(), pei->spec.fields.end(),
+                                                         [](const auto& fd) { return fd.name == "disponible"; }) - pei->spec.fields.begin());
+    const double earth = 2 * M_PI * 6378137.0;
+    long clusters = 0;
+    for (const int z : {8, 10, 11}) {
+        SCOPED_TRACE(z);
+        const double n = static_cast<double>(1u << z);
+        struct Cell {
+            long count = 0, available = 0;
+            double sx = 0, sy = 0;
+            std::string id;
+            bool seen = false;
+        };
+        std::map<std::tuple<std::uint32_t, std::uint32_t, int, int>, Cell> cells;
+        for (const auto& f : pei->features) {
+            if (f.geometry.empty()) continue;
+            const auto w = tiles::lonlat_to_world(f.geometry.envelope.min_x, f.geometry.envelope.min_y);
+            const auto tx = static_cast<std::uint32_t>(std::floor(w.x * n)), ty = static_cast<std::uint32_t>(std::floor(w.y * n));
+            Cell& c = cells[{tx, ty, static_cast<int>((w.x * n - tx) * 4), static_cast<int>((w.y * n - ty) * 4)}];
+            c.count++;
+            c.available += equals_text(f.values[disponible], "1") ? 1 : 0;
+            c.sx += w.x;
+            c.sy += w.y;
+            if (c.id.empty()) c.id = f.id;
+        }
+        std::set<std::pair<std::uint32_t, std::uint32_t>> tiles;
+        for (const auto& [key, c] : cells) tiles.insert({std::get<0>(key), std::get<1>(key)});
+        for (const auto& [tx, ty] : tiles) {
+            const TileId t{z, tx, ty};
+            for_each_decoded(renderer_->render({"pei"}, t), t, "pei", [&](OGRFeature& f) {
+                const auto* p = f.GetGeometryRef()->toPoint();
+                const double ux = ((p->getX() / earth + 0.5) * n - tx) * 4096, uy = ((0.5 - p->getY() / earth) * n - ty) * 4096;
+                // The cell the decoded point falls in, or for a cluster the one whose mean it is.
+                Cell* found = nullptr;
+                const int cluster_field = f.GetFieldIndex("cluster");  // absent from a tile without clusters
+                const bool cluster = cluster_field >= 0 && f.IsFieldSetAndNotNull(cluster_field);
+                for (auto& [key, c] : cells) {
+                    if (std::get<0>(key) != tx || std::get<1>(key) != ty) continue;
+                    if (cluster ? c.count > 1 && std::hypot((c.sx / c.count * n - tx) * 4096 - ux, (c.sy / c.count * n - ty) * 4096 - uy) <= 1
+                                : c.count == 1 && c.id == f.GetFieldAsString("id"))
+                        found = &c;
+                }
+                ASSERT_NE(found, nullptr) << (cluster ? "cluster" : f.GetFieldAsString("id")) << " at " << ux << ", " << uy;
+                EXPECT_FALSE(found->seen) << "one feature per cell";
+                found->seen = true;
+                EXPECT_EQ(f.GetFieldAsInteger64("point_count"), found->count);
+                if (!cluster) return;
+                ++clusters;
+                EXPECT_EQ(f.GetFieldAsInteger64("available_count"), found->available);
+                EXPECT_EQ(f.GetFieldAsDouble("available_share"), std::round(1000.0 * found->available / found->count) / 1000.0);
+                const auto compliant = f.GetFieldAsInteger64("compliant_count");
+                EXPECT_LE(compliant, found->available);
+                EXPECT_EQ(f.GetFieldAsDouble("compliant_share"), std::round(1000.0 * compliant / found->count) / 1000.0);
+            });
+        }
+        for (const auto& [key, c] : cells) EXPECT_TRUE(c.seen) << "a cell without its feature: " << c.id;
+    }
+    EXPECT_GT(clusters, 10);
+}
+
 TEST(MvtEncoding, RingAreaSignFollowsTheSpec) {
     // Clockwise on screen (y down) is positive: the exterior ring orientation of MVT 2.1.
     const tiles::TileRing cw{{0, 0}, {10, 0}, {10, 10}, {0, 10}};
@@ -338,4 +469,228 @@ TEST(TilesLines, RoadSegmentsAreClippedAndEncodedAsLines) {
     }
     VSIUnlink(path.c_str());
     EXPECT_GT(lines, candidates.size() / 2) << "most candidate segments cross the tile";
+}
+
+// --- LayerBuilder against protozero: the tile decoded with pbf_reader, then written again with pbf_writer the
+// plain way (each feature and layer a message of its own): the builder, which writes everything in place,
+// must give the same bytes, and the content it was given.
+namespace {
+
+struct DecodedFeature {
+    std::uint64_t id = 0;
+    std::vector<std::uint32_t> tags, geometry;
+    std::uint32_t type = 0;
+};
+struct DecodedLayer {
+    std::uint32_t version = 0, extent = 0;
+    std::string name;
+    std::vector<DecodedFeature> features;
+    std::vector<std::string> keys, values;  // values as their encoded Value messages
+};
+
+std::vector<DecodedLayer> decode_tile(const std::string& bytes) {
+    std::vector<DecodedLayer> layers;
+    protozero::pbf_reader tile(bytes);
+    while (tile.next()) {
+        EXPECT_EQ(tile.tag(), 3u) << "Tile.layers";
+        protozero::pbf_reader l = tile.get_message();
+        DecodedLayer& layer = layers.emplace_back();
+        while (l.next()) {
+            switch (l.tag()) {
+                case 15: layer.version = l.get_uint32(); break;
+                case 1: layer.name = l.get_string(); break;
+                case 3: layer.keys.push_back(l.get_string()); break;
+                case 4: layer.values.push_back(l.get_string()); break;
+                case 5: layer.extent = l.get_uint32(); break;
+                case 2: {
+                    protozero::pbf_reader f = l.get_message();
+                    DecodedFeature& feature = layer.features.emplace_back();
+                    while (f.next()) {
+                        switch (f.tag()) {
+                            case 1: feature.id = f.get_uint64(); break;
+                            case 2: for (auto v : f.get_packed_uint32()) feature.tags.push_back(v); break;
+                            case 3: feature.type = f.get_enum(); break;
+                            case 4: for (auto v : f.get_packed_uint32()) feature.geometry.push_back(v); break;
+                            default: ADD_FAILURE() << "feature field " << f.tag(); f.skip();
+                        }
+                    }
+                    break;
+                }
+                default: ADD_FAILURE() << "layer field " << l.tag(); l.skip();
+            }
+        }
+    }
+    return layers;
+}
+
+std::string encode_plainly(const std::vector<DecodedLayer>& layers) {
+    std::string tile;
+    protozero::pbf_writer t(tile);
+    for (const auto& layer : layers) {
+        std::string bytes;
+        protozero::pbf_writer l(bytes);
+        l.add_uint32(15, layer.version);
+        l.add_string(1, layer.name);
+        for (const auto& feature : layer.features) {
+            std::string fb;
+            protozero::pbf_writer f(fb);
+            f.add_uint64(1, feature.id);
+            f.add_packed_uint32(2, feature.tags.begin(), feature.tags.end());
+            f.add_enum(3, static_cast<std::int32_t>(feature.type));
+            f.add_packed_uint32(4, feature.geometry.begin(), feature.geometry.end());
+            l.add_message(2, fb);
+        }
+        for (const auto& k : layer.keys) l.add_string(3, k);
+        for (const auto& v : layer.values) l.add_message(4, v);
+        l.add_uint32(5, layer.extent);
+        t.add_message(3, bytes);
+    }
+    return tile;
+}
+
+std::uint32_t zigzag(std::int32_t v) { return (static_cast<std::uint32_t>(v) << 1) ^ static_cast<std::uint32_t>(v >> 31); }
+
+}  // namespace
+
+// Layers of 1 to 4-byte lengths (the builder reserves 3 and moves the others), with an empty layer between.
+TEST(MvtEncoding, LayersOfEverySizeAreWhatProtozeroDecodesAndWrites) {
+    std::set<std::size_t> length_bytes;
+    for (const std::size_t n : {1, 40, 2000, 150000}) {
+        SCOPED_TRACE(n);
+        std::string tile;
+        {
+            tiles::LayerBuilder a(tile, "a", 4096);
+            const auto kind = a.key_index("kind"), rank = a.key_index("rank");
+            for (std::size_t i = 0; i < n; ++i) {
+                a.add_property(kind, Value{std::string(i % 3 ? "PI" : "BI")});
+                a.add_property(rank, Value{static_cast<std::int64_t>(i % 300) - 100});
+                a.add_property(rank, Value{});  // null: no tag
+                a.add_point(i, {static_cast<std::int32_t>(i % 4096), -static_cast<std::int32_t>(i % 97)});
+            }
+            EXPECT_EQ(a.size(), n);
+            a.finish();
+        }
+        const std::size_t after_a = tile.size();
+        ASSERT_EQ(tile[0], '\x1a');
+        length_bytes.insert(std::find_if(tile.begin() + 1, tile.end(), [](char c) { return !(c & 0x80); }) - tile.begin());
+        {
+            tiles::LayerBuilder empty(tile, "nothing", 4096);
+            empty.add_property("k", Value{1.5});
+            EXPECT_EQ(empty.finish(), 0u);
+        }
+        EXPECT_EQ(tile.size(), after_a);
+        {
+            tiles::LayerBuilder b(tile, "b", 512);
+            b.add_property("name", Value{std::string("Belfort")});
+            const std::vector<tiles::TileRing> rings{{{0, 0}, {10, 0}, {10, 10}, {0, 10}, {0, 0}}, {{2, 2}, {2, 4}, {4, 4}}};
+            b.add_polygon(7, rings);
+            b.add_linestring(1ull << 63, {{1, 1}, {-5, 3}});
+            EXPECT_GT(b.finish(), 0u);
+        }
+        const auto layers = decode_tile(tile);
+        ASSERT_EQ(layers.size(), 2u);
+        EXPECT_EQ(tile, encode_plainly(layers));
+
+        const auto& a = layers[0];
+        EXPECT_EQ(a.name, "a");
+        EXPECT_EQ(a.version, 2u);
+        EXPECT_EQ(a.extent, 4096u);
+        EXPECT_EQ(a.keys, (std::vector<std::string>{"kind", "rank"}));
+        ASSERT_EQ(a.features.size(), n);
+        std::set<std::string> distinct(a.values.begin(), a.values.end());
+        EXPECT_EQ(distinct.size(), a.values.size()) << "values deduplicated";
+        for (std::size_t i = 0; i < n; ++i) {
+            const auto& f = a.features[i];
+            ASSERT_EQ(f.id, i);
+            EXPECT_EQ(f.type, 1u);
+            EXPECT_EQ(f.geometry, (std::vector<std::uint32_t>{9, zigzag(static_cast<std::int32_t>(i % 4096)), zigzag(-static_cast<std::int32_t>(i % 97))}));
+            ASSERT_EQ(f.tags.size(), 4u);
+            EXPECT_EQ(f.tags[0], 0u);
+            EXPECT_EQ(a.values.at(f.tags[1]), tiles::encode_value(Value{std::string(i % 3 ? "PI" : "BI")}));
+            EXPECT_EQ(f.tags[2], 1u);
+            EXPECT_EQ(a.values.at(f.tags[3]), tiles::encode_value(Value{static_cast<std::int64_t>(i % 300) - 100}));
+        }
+
+        const auto& b = layers[1];
+        EXPECT_EQ(b.name, "b");
+        EXPECT_EQ(b.extent, 512u);
+        ASSERT_EQ(b.features.size(), 2u);
+        EXPECT_EQ(b.features[0].id, 7u);
+        EXPECT_EQ(b.features[0].type, 3u);
+        // Exterior without its closing point, then the hole, the cursor carried over; ClosePath after each.
+        EXPECT_EQ(b.features[0].geometry, (std::vector<std::uint32_t>{9, 0, 0, 26, 20, 0, 0, 20, 19, 0, 15,
+                                                                       9, 4, zigzag(-8), 18, 0, 4, 4, 0, 15}));
+        EXPECT_EQ(b.features[1].id, 1ull << 63);
+        EXPECT_EQ(b.features[1].type, 2u);
+        EXPECT_TRUE(b.features[1].tags.empty());
+        EXPECT_EQ(b.features[1].geometry, (std::vector<std::uint32_t>{9, 2, 2, 10, zigzag(-6), 4}));
+    }
+    EXPECT_EQ(length_bytes, (std::set<std::size_t>{1, 2, 3, 4})) << "layer lengths of every size written";
+}
+
+// add_count and add_thousandths write the values add_property writes for the same numbers, once per layer.
+TEST(MvtEncoding, CountsAndSharesAreTheValuesOfTheirNumbers) {
+    std::string tile;
+    {
+        tiles::LayerBuilder l(tile, "c", 4096);
+        const auto k = l.key_index("k");
+        l.add_count(k, 1);
+        l.add_property(k, Value{std::int64_t{1}});
+        l.add_thousandths(k, 500);
+        l.add_property(k, Value{0.5});
+        l.add_count(k, 5000);  // beyond the numbers remembered
+        l.add_property(k, Value{std::int64_t{5000}});
+        l.add_thousandths(k, 1000);  // 1.0, a double: not the integer 1
+        l.add_count(k, 1);
+        l.add_point(0, {1, 1});
+        l.add_thousandths(k, 0);
+        l.add_thousandths(k, 333);
+        l.add_point(1, {2, 2});
+        l.finish();
+    }
+    const auto layers = decode_tile(tile);
+    ASSERT_EQ(layers.size(), 1u);
+    EXPECT_EQ(tile, encode_plainly(layers));
+    const auto& values = layers[0].values;
+    const std::vector<std::string> expected{tiles::encode_value(Value{std::int64_t{1}}), tiles::encode_value(Value{0.5}),
+                                            tiles::encode_value(Value{std::int64_t{5000}}), tiles::encode_value(Value{1.0}),
+                                            tiles::encode_value(Value{0.0}), tiles::encode_value(Value{333 / 1000.0})};
+    EXPECT_EQ(values, expected);
+    EXPECT_EQ(layers[0].features[0].tags, (std::vector<std::uint32_t>{0, 0, 0, 0, 0, 1, 0, 1, 0, 2, 0, 2, 0, 3, 0, 0}));
+    EXPECT_EQ(layers[0].features[1].tags, (std::vector<std::uint32_t>{0, 4, 0, 5}));
+}
+
+// A layer abandoned half way (an exception while rendering it) takes nothing of the tile with it.
+TEST(MvtEncoding, AnUnfinishedLayerLeavesTheTileAsItWas) {
+    std::string tile;
+    {
+        tiles::LayerBuilder a(tile, "a", 4096);
+        a.add_point(1, {1, 2});
+        a.finish();
+    }
+    const std::string before = tile;
+    try {
+        tiles::LayerBuilder b(tile, "b", 4096);
+        for (int i = 0; i < 10000; ++i) {
+            b.add_property("n", Value{std::int64_t{i}});
+            b.add_point(i, {i, i});
+        }
+        throw std::runtime_error("GEOS failed");
+    } catch (const std::runtime_error&) {
+    }
+    EXPECT_EQ(tile, before);
+    ASSERT_EQ(decode_tile(tile).size(), 1u);
+}
+
+// The tile coordinates' rounding is std::lround's, halves and their neighbours included.
+TEST(MvtEncoding, TileRoundingIsLround) {
+    std::vector<double> values{0.0, -0.0, 0.5, -0.5, 1.5, -1.5, 2.5, -2.5, 4095.5, -64.5, 4160.5,
+                               std::nextafter(0.5, 0.0), std::nextafter(0.5, 1.0), std::nextafter(-0.5, 0.0),
+                               std::nextafter(-0.5, -1.0), std::nextafter(2.5, 0.0), std::nextafter(4095.5, 5000.0),
+                               4503599627370495.5, 4503599627370497.0, -4503599627370495.5, 1e15 + 0.5, 2147483647.4};
+    std::mt19937_64 rng(13);
+    std::uniform_real_distribution<double> in_tiles(-70000.0, 70000.0);
+    for (int i = 0; i < 100000; ++i) values.push_back(in_tiles(rng));
+    for (int i = -10000; i <= 10000; ++i) values.push_back(i / 2.0);  // every half
+    for (double v : values) EXPECT_EQ(tiles::shapes::round_half_away(v), std::lround(v)) << std::hexfloat << v;
 }
