@@ -4,7 +4,6 @@
 #include "ideo/harvest/runner.hpp"
 
 #include <rapidjson/document.h>
-#include <rapidjson/error/en.h>
 #include <rapidjson/stringbuffer.h>
 #include <rapidjson/writer.h>
 
@@ -21,6 +20,7 @@
 #include <utility>
 
 #include "ideo/core/error.hpp"
+#include "ideo/core/json.hpp"
 #include "ideo/core/sha256.hpp"
 #include "ideo/core/text.hpp"
 #include "ideo/harvest/linked.hpp"
