@@ -493,7 +493,7 @@ HttpResponse HttpClient::fetch(const HttpRequest& request) {
                 const std::string e = text::ascii_lower(*enc);
                 if (e == "gzip" || e == "x-gzip" || e == "deflate") {
                     try {
-                        out.body = gzip_decompress(out.body, options_.max_body);
+                        out.body = gzip_decompress(out.body, std::min(options_.max_body, options_.max_decoded_body));
                     } catch (const std::exception& ex) {
                         throw FetchError(what() + "cannot decode the " + e + " body: " + ex.what());
                     }
