@@ -5,6 +5,8 @@
 #include <rapidjson/memorystream.h>
 #include <rapidjson/reader.h>
 
+#include <cstdint>
+
 namespace ideo::json {
 namespace {
 
@@ -25,13 +27,22 @@ public:
     bool String(const char* s, SizeType n, bool copy) { return doc_.String(s, n, copy); }
     bool Key(const char* s, SizeType n, bool copy) { return doc_.Key(s, n, copy); }
     bool StartObject() { return enter() && doc_.StartObject(); }
-    bool EndObject(SizeType members) { return --depth_, doc_.EndObject(members); }
+    bool EndObject(SizeType members) {
+        --depth_;
+        return doc_.EndObject(members);
+    }
     bool StartArray() { return enter() && doc_.StartArray(); }
-    bool EndArray(SizeType elements) { return --depth_, doc_.EndArray(elements); }
+    bool EndArray(SizeType elements) {
+        --depth_;
+        return doc_.EndArray(elements);
+    }
     bool too_deep() const { return too_deep_; }
 
 private:
-    bool enter() { return !(too_deep_ = ++depth_ > max_depth_); }
+    bool enter() {
+        too_deep_ = ++depth_ > max_depth_;
+        return !too_deep_;
+    }
     rapidjson::Document& doc_;
     unsigned max_depth_, depth_ = 0;
     bool too_deep_ = false;
