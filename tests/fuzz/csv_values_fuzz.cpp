@@ -8,7 +8,7 @@
 #include <string>
 #include <string_view>
 
-#include "crs.hpp"
+#include "ideo/index/crs.hpp"
 #include "ideo/core/layer.hpp"
 #include "ideo/core/text.hpp"
 #include "values.hpp"
@@ -36,7 +36,7 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
         if (!ideo::text::is_utf8(cell)) __builtin_trap();
     }
     (void)ideo::text::fold_key(cell);
-    if (const auto hint = ideo::ingest::crs::hint_from_title(cell); hint && hint->rfind("EPSG:", 0) != 0)
+    if (const auto hint = ideo::crs::hint_from_title(cell); hint && hint->rfind("EPSG:", 0) != 0)
         __builtin_trap();
     if (const auto n = ideo::ingest::parse_number(cell); n && !std::isfinite(*n)) __builtin_trap();
     if (const auto d = ideo::ingest::parse_date(cell); d && !is_day(*d)) __builtin_trap();

@@ -17,8 +17,12 @@ mkdir -p "$build"
 # Configured and built once, even when CTest runs one target per test in parallel.
 (
     flock 9
-    cmake -S "$here" -B "$build" -G Ninja -DCMAKE_CXX_COMPILER="$clangxx" -DCMAKE_BUILD_TYPE=RelWithDebInfo >/dev/null
-    cmake --build "$build" >/dev/null
+    if ! { cmake -S "$here" -B "$build" -G Ninja -DCMAKE_CXX_COMPILER="$clangxx" -DCMAKE_BUILD_TYPE=RelWithDebInfo &&
+           cmake --build "$build"; } >"$build/build.log" 2>&1; then
+        echo "run.sh: the fuzz targets do not build:" >&2
+        grep -E -m 10 'error|undefined reference' "$build/build.log" >&2 || tail -20 "$build/build.log" >&2
+        exit 1
+    fi
 ) 9>"$build/.lock"
 
 # The shared files a target starts from, copied into its scratch corpus.
