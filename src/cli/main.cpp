@@ -35,7 +35,7 @@ namespace {
 constexpr const char* kUsage = R"(usage:
   ideo harvest  [--layers DIR] [--partners DIR] [--store URI] [--only SOURCE|LAYER...] [--json]   every source of the layers and every partner once, incrementally
   ideo harvest  --url URL --protocol csw|ckan|udata|dcat|ods|wfs|oapif|file [--layer LAYER] [--type-names T] [--ca-file PEM] [--proxy URL] [--json]   try one partner, no configuration
-  ideo serve    [--layers DIR] [--partners DIR] [--store URI] [--listen 127.0.0.1:8080] [--threads N] [--web DIR] [--fonts DIR] [--harvest-every 6h]
+  ideo serve    [--layers DIR] [--partners DIR] [--store URI] [--listen 127.0.0.1:8080] [--threads N] [--workers N] [--queue N] [--web DIR] [--fonts DIR] [--harvest-every 6h]
   ideo import   LAYER FILE [--store URI] [--layers DIR] [--source ID] [--json]
   ideo check    LAYER FILE [--layers DIR] [--json]                 validate a partner file, print the report, change nothing
   ideo extract  INSEE|DEPT --format xlsx|ods|csv|geojson|gpkg|shp|kml [--crs EPSG:2154] -o FILE [--store URI] [--layers DIR]
@@ -347,6 +347,8 @@ int cmd_serve(const Args& a) {
     server::ServerOptions opt;
     std::tie(opt.address, opt.port) = parse_listen(a.get("listen", "127.0.0.1:8080"));
     if (a.has("threads")) opt.threads = static_cast<unsigned>(std::atoi(a.get("threads").c_str()));
+    if (a.has("workers")) opt.workers = static_cast<unsigned>(std::atoi(a.get("workers").c_str()));  // heavy requests' pool
+    if (a.has("queue")) opt.worker_queue = static_cast<std::size_t>(std::atoi(a.get("queue").c_str()));
     opt.web_dir = a.get("web", "web");  // the map page is served from its dist/ (scripts/build-web)
     opt.styles_dir = "styles";
     if (a.has("fonts")) opt.fonts_dir = a.get("fonts");  // the styles' glyphs; default: Debian's fonts-dejavu-core

@@ -104,6 +104,7 @@ struct Route {
                                          // /fonts/{fontstack}/...; /styles/sprites/{file}
     std::string tile_z, tile_x, tile_y;  // raw path segments, validated by the tiles service (tile_y: a glyph range too)
     std::vector<std::string> asset;      // /map/{asset...}: decoded segments below the built page, checked by static_file
+    bool heavy = false;  // can take more than a few milliseconds (extracts, arrêté, coverage, check): answered by the worker pool
 };
 
 // Matches a path (segments percent-decoded) to an endpoint; GET and HEAD only.
