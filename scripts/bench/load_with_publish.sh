@@ -92,5 +92,14 @@ socket_errors=$(awk '/Socket errors/ {sub(/.*Socket errors: /, ""); print}' "$W/
   echo "| $total | $(awk '/Requests\/sec/ {printf "%.0f", $2}' "$W/wrk.txt") | $(pct 50% "$W/wrk.txt") | $(pct 99% "$W/wrk.txt") | $(ms "$(awk '/^ *Latency / {print $4}' "$W/wrk.txt")") | $not_ok | ${socket_errors:-none} | $(grep -c . "$W/imports.txt") ($(paste -sd' ' "$W/imports.txt")) | $((v1 - v0)) | $peak_mb ($loaded_mb) |"
   echo
   echo "answers by status: $(grep '^status' "$W/wrk.txt" | sort | paste -sd';' -)"
+  echo
+  echo "Per endpoint, from ideo's /metrics (handling time: from the request read to its answer, the worker queue included):"
+  echo
+  echo "| endpoint | requests | mean ms |"
+  echo "|---|---:|---:|"
+  curl -fsS "$url/metrics" | awk -F'[{}" ]+' '
+    /^ideo_http_request_duration_seconds_sum\{/ { sum[$3] = $NF }
+    /^ideo_http_request_duration_seconds_count\{/ { count[$3] = $NF }
+    END { for (e in count) if (count[e] > 0 && e != "metrics" && e != "health") printf "| %s | %d | %.2f |\n", e, count[e], 1000 * sum[e] / count[e] }' | sort
   grep -q . "$W/serve.err" && echo "ideo serve stderr: $(tail -3 "$W/serve.err" | paste -sd'|' -)" || true
 } | tee "$W/results.md"

@@ -1,6 +1,7 @@
 // `ideo serve` when things go wrong or pile up, end to end over loopback: a handler failing on damaged
-// data answers a generic 500 with a request id (the details in the log only), and heavy requests
-// (department extracts) wait in a bounded worker pool while light ones keep answering.
+// data (a rules file, the store itself) answers a generic 500 with a request id (the details in the log
+// only), and heavy requests (department extracts) wait in a bounded worker pool while light ones keep answering.
+#include <gdal.h>
 #include <gtest/gtest.h>
 
 #include <boost/asio/connect.hpp>
@@ -17,8 +18,10 @@
 #include <regex>
 #include <thread>
 
+#include "ideo/store/store.hpp"
 #include "test_support.hpp"
 
+using namespace ideo;
 using namespace ideo::test;
 namespace fs = std::filesystem;
 
@@ -26,9 +29,18 @@ namespace {
 
 // A department extract: hundreds of milliseconds of work each, so a few of them fill a pool of one.
 const std::string kHeavy = "/deci/extract.xlsx?dept=90";
+// A harvested catalogue record; the server reads its original document from the store on request.
+const std::string kRecord = "geo90:pei";
 constexpr unsigned kWorkers = 1, kQueue = 2;
 
 void nap() { std::this_thread::sleep_for(std::chrono::milliseconds(10)); }
+
+// Polls until `done` holds or a minute went by (a bound on waiting, not a measure: the checks that follow decide).
+template <class Condition>
+void wait_until(Condition done) {
+    const auto deadline = std::chrono::steady_clock::now() + std::chrono::minutes(1);
+    while (!done() && std::chrono::steady_clock::now() < deadline) nap();
+}
 
 // A gauge or counter of /metrics without labels (or with these exact labels), -1 when absent.
 double metric(unsigned short port, const std::string& sample) {
@@ -55,6 +67,15 @@ protected:
                                                 {"icpe", data("icpe/ign_installation.csv").string()},
                                             });
         if (!setup_error_.empty()) return;
+        catalog::Record r;
+        r.partner = "geo90";
+        r.remote_id = "pei";
+        r.id = kRecord;
+        r.title = "Points d'eau incendie du Territoire de Belfort";
+        r.content_hash = "h-pei";
+        r.original = "<gmd:MD_Metadata>pei</gmd:MD_Metadata>";
+        r.original_format = "iso19139";
+        store::open_store(store_)->update_catalog("geo90", {{r}, {}, "", {}, false, false}, "{}");
         // The project's layers, with the rules of department 13 damaged: the DECI rules are read on
         // first use, so a request for them fails inside its handler.
         layers_ = dir_->path() / "layers";
@@ -129,7 +150,12 @@ TEST_F(RobustnessTest, LightRequestsAnswerWhileHeavyOnesFillThePoolAndAnOverfull
     for (unsigned i = 0; i < kWorkers + kQueue + 2; ++i)
         clients.emplace_back([&] {
             while (!done) {
-                const HttpResponse r = http_get(port(), kHeavy);
+                HttpResponse r;
+                try {
+                    r = http_get(port(), kHeavy);
+                } catch (const std::exception&) {
+                    r.status = -1;  // no answer within the client's 30 s
+                }
                 std::lock_guard lock(m);
                 statuses[r.status]++;
                 if (r.headers.count("retry-after")) retry_after[r.status] = r.headers.at("retry-after");
@@ -139,7 +165,7 @@ TEST_F(RobustnessTest, LightRequestsAnswerWhileHeavyOnesFillThePoolAndAnOverfull
     // Wait until every worker and every queue slot holds an extract (the gauge counts /metrics itself too).
     const double full = kWorkers + kQueue + 1;
     double in_progress = 0;
-    for (int i = 0; i < 3000 && in_progress < full; ++i, nap()) in_progress = metric(port(), "ideo_http_requests_in_progress");
+    wait_until([&] { return (in_progress = metric(port(), "ideo_http_requests_in_progress")) >= full; });
     EXPECT_GE(in_progress, full) << "the extracts never filled the pool";
 
     // With the pool full, light requests are answered by the I/O threads, heavy ones still in flight.
@@ -151,13 +177,10 @@ TEST_F(RobustnessTest, LightRequestsAnswerWhileHeavyOnesFillThePoolAndAnOverfull
     EXPECT_GE(metric(port(), "ideo_http_requests_in_progress"), 2) << "extracts were still in flight";
 
     // One client more than the pool holds: the extra ones are refused with 503 and Retry-After.
-    for (int i = 0; i < 200; ++i) {
-        {
-            std::lock_guard lock(m);
-            if (statuses[503] > 0 && statuses[200] > 0) break;
-        }
-        std::this_thread::sleep_for(std::chrono::milliseconds(50));
-    }
+    wait_until([&] {
+        std::lock_guard lock(m);
+        return statuses[503] > 0 && statuses[200] > 0;
+    });
     done = true;
     for (auto& t : clients) t.join();
     EXPECT_GT(statuses[200], 0);
@@ -180,7 +203,7 @@ TEST_F(RobustnessTest, AQueuedExtractWhoseClientWentAwayIsNotBuilt) {
     const double before = built();
     // One extract occupies the worker; behind it, clients that send one and hang up at once.
     std::thread waiting([] { EXPECT_EQ(http_get(port(), kHeavy).status, 200); });
-    for (int i = 0; i < 3000 && metric(port(), "ideo_http_requests_in_progress") < 2; ++i) nap();
+    wait_until([] { return metric(port(), "ideo_http_requests_in_progress") >= 2; });
     namespace net = boost::asio;
     net::io_context ioc;
     for (unsigned i = 0; i < kQueue; ++i) {
@@ -192,6 +215,32 @@ TEST_F(RobustnessTest, AQueuedExtractWhoseClientWentAwayIsNotBuilt) {
     }
     waiting.join();
     // Once the queue is empty again (the gauge back to the /metrics request alone), count what was built.
-    for (int i = 0; i < 3000 && metric(port(), "ideo_http_requests_in_progress") > 1; ++i) nap();
+    wait_until([] { return metric(port(), "ideo_http_requests_in_progress") <= 1; });
     EXPECT_EQ(built() - before, 1) << "the abandoned extracts were built anyway";
+}
+
+// Last of the suite: it damages the store under the running server (and repairs it at the end).
+TEST_F(RobustnessTest, AStoreDamagedWhileServingAnswersA500WithoutItsPath) {
+    ASSERT_EQ(http_get(port(), "/catalog/records/" + kRecord).status, 200) << "the record's document is read from the store";
+    const auto rename = [](const char* from, const char* to) {
+        GDALAllRegister();
+        GDALDatasetH ds = GDALOpenEx(store_.c_str(), GDAL_OF_VECTOR | GDAL_OF_UPDATE, nullptr, nullptr, nullptr);
+        ASSERT_NE(ds, nullptr);
+        const std::string sql = std::string("ALTER TABLE ideo_catalog_records RENAME COLUMN ") + from + " TO " + to;
+        GDALDatasetReleaseResultSet(ds, GDALDatasetExecuteSQL(ds, sql.c_str(), nullptr, nullptr));
+        GDALClose(ds);
+    };
+    rename("original", "lost");
+    const HttpResponse r = http_get(port(), "/catalog/records/" + kRecord);
+    rename("lost", "original");
+    ASSERT_EQ(r.status, 500) << r.body;
+    const std::string id = r.headers.at("x-request-id");
+    EXPECT_EQ(r.body, "{\"code\":\"internal_error\",\"description\":\"internal error, request id " + id + "\"}");
+    EXPECT_EQ(r.body.find("ideo.gpkg"), std::string::npos);
+    EXPECT_EQ(r.body.find("ideo_catalog_records"), std::string::npos) << "nor the store's tables";
+    const std::string log = server_->err();
+    const auto at = log.find("request " + id);
+    ASSERT_NE(at, std::string::npos) << log;
+    EXPECT_NE(log.substr(at, log.find('\n', at) - at).find(store_), std::string::npos) << "the log names the store";
+    EXPECT_EQ(http_get(port(), "/catalog/records/" + kRecord).status, 200) << "repaired, the same request answers again";
 }
