@@ -39,7 +39,7 @@ namespace {
 constexpr const char* kUsage = R"(usage:
   ideo harvest  [--layers DIR] [--partners DIR] [--store URI] [--only SOURCE|LAYER...] [--json]   every source of the layers and every partner once, incrementally
   ideo harvest  --url URL --protocol csw|ckan|udata|dcat|ods|wfs|oapif|file [--layer LAYER] [--type-names T] [--ca-file PEM] [--proxy URL] [--json]   try one partner, no configuration
-  ideo serve    [--layers DIR] [--partners DIR] [--store URI] [--listen 127.0.0.1:8080] [--threads N] [--web DIR] [--fonts DIR] [--harvest-every 6h]
+  ideo serve    [--layers DIR] [--partners DIR] [--store URI] [--listen 127.0.0.1:8080] [--threads N] [--workers N] [--queue N] [--web DIR] [--fonts DIR] [--harvest-every 6h]
   ideo import   LAYER FILE|URL [--store URI] [--layers DIR] [--source ID] [--ca-file PEM] [--proxy URL] [--json]
   ideo check    LAYER FILE|URL [--store URI] [--layers DIR] [--source ID] [--ca-file PEM] [--proxy URL] [--json]   validate a partner file, print the report, change nothing
   ideo extract  INSEE|DEPT --format xlsx|ods|csv|geojson|gpkg|shp|kml [--crs EPSG:2154] -o FILE [--store URI] [--layers DIR]
@@ -73,7 +73,7 @@ const std::map<std::string, int> kFlags = {{"json", 0}, {"only", -1}};  // 0: no
 // mistyped --store never silently serves or fills the default store.
 const std::map<std::string, std::set<std::string>> kVerbOptions = {
     {"harvest", {"layers", "partners", "store", "only", "json", "url", "protocol", "layer", "type-names", "ca-file", "proxy"}},
-    {"serve", {"layers", "partners", "store", "listen", "threads", "web", "fonts", "harvest-every"}},
+    {"serve", {"layers", "partners", "store", "listen", "threads", "workers", "queue", "web", "fonts", "harvest-every"}},
     {"import", {"store", "layers", "source", "json", "ca-file", "proxy"}},
     {"check", {"store", "layers", "source", "json", "ca-file", "proxy"}},
     {"extract", {"format", "crs", "output", "store", "layers"}},
@@ -422,6 +422,8 @@ int cmd_serve(const Args& a) {
     std::tie(opt.address, opt.port) = parse_listen(a.get("listen", "127.0.0.1:8080"));
     // 0: one thread per core, as ServerOptions has it.
     if (a.has("threads")) opt.threads = static_cast<unsigned>(whole_number("--threads", a.get("threads"), 0, 1024));
+    if (a.has("workers")) opt.workers = static_cast<unsigned>(whole_number("--workers", a.get("workers"), 0, 1024));  // heavy requests' pool
+    if (a.has("queue")) opt.worker_queue = static_cast<std::size_t>(whole_number("--queue", a.get("queue"), 1, 100000));
     std::optional<std::chrono::seconds> every;
     try {
         if (a.has("harvest-every")) every = harvest::parse_duration(a.get("harvest-every"));

@@ -163,6 +163,8 @@ ServerProcess::~ServerProcess() {
 
 bool ServerProcess::alive() const { return pid_ > 0 && ::kill(pid_, 0) == 0; }
 
+std::string ServerProcess::err() const { return read_file(log_.string() + ".err"); }
+
 HttpResponse http_get(unsigned short port, const std::string& target, const std::map<std::string, std::string>& headers) {
     namespace beast = boost::beast;
     namespace http = beast::http;

@@ -15,7 +15,12 @@ namespace ideo::server {
 struct ServerOptions {
     std::string address = "127.0.0.1";
     unsigned short port = 8080;  // 0 = any free port (the bound port is passed to on_listening)
-    unsigned threads = 0;        // 0 = hardware concurrency
+    unsigned threads = 0;        // I/O threads; 0 = hardware concurrency
+    // Heavy requests (extracts, arrêté, coverage, point checks: Route::heavy) are answered by a pool of
+    // `workers` threads (0 = hardware concurrency) at a lower scheduling priority, `worker_queue` of them
+    // waiting at most: beyond, 503 with Retry-After.
+    unsigned workers = 0;
+    std::size_t worker_queue = 64;
     std::chrono::seconds read_timeout{30};
     std::size_t header_limit = 16 * 1024;
     std::size_t body_limit = 1024 * 1024;
