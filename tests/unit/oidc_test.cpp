@@ -11,12 +11,15 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <atomic>
 #include <chrono>
 #include <cstdio>
 #include <iostream>
 #include <regex>
+#include <string>
 #include <thread>
+#include <vector>
 
 #include "ideo/core/url.hpp"
 #include "ideo/harvest/http_client.hpp"
