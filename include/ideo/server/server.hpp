@@ -7,7 +7,9 @@
 #include <filesystem>
 #include <functional>
 #include <string>
+#include <string_view>
 
+#include "ideo/core/access.hpp"
 #include "ideo/index/snapshot.hpp"
 
 namespace ideo::server {
@@ -33,6 +35,9 @@ struct ServerOptions {
     std::function<std::string()> trigger_harvest;
     // GET /metrics: more lines in the Prometheus text format (the background harvester's state).
     std::function<std::string()> metrics;
+    // A bearer credential that looks like a JWT (server::looks_like_jwt): its identity or why not, from
+    // the OpenID Connect verifier `ideo serve --oidc-issuer` builds (server/oidc.hpp); empty: none.
+    std::function<access::Authentication(std::string_view token)> authenticate_token;
 };
 
 // Serves until stop() or a SIGINT/SIGTERM. on_listening is called once bound, with the port.
