@@ -68,11 +68,13 @@ Response catalog_dcat(const Request& req, const index::Snapshot& snapshot);
 // static_service.cpp: the built map page under /map (ServerOptions::web_dir / "dist").
 Response static_file(const Request& req, const Route& r);
 
-// router.cpp: the whole request, from method, target, headers (lower-case names) and body to a
+// router.cpp: the whole request, for `caller` (null: the public), served from the snapshot as it may
+// read it (index::view_of), from method, target, headers (lower-case names) and body to a
 // response; never throws. snapshot may be null while none is loaded (503). Then, for every
 // service: 304 when the response's ETag matches If-None-Match, gzip when the client accepts it.
 Response handle_request(std::string_view method, std::string_view target, Headers headers, std::string body,
-                        const index::Snapshot* snapshot, const ServerOptions* options = nullptr);
+                        const index::Snapshot* snapshot, const ServerOptions* options = nullptr,
+                        const access::Identity* caller = nullptr);
 
 // The ETag of everything derived from one published snapshot (collections, items, tiles...).
 std::string snapshot_etag(const index::Snapshot& snapshot, std::string_view variant = {});
