@@ -306,3 +306,12 @@ TEST_F(AccessLeak, TileCachedForArsNeverReachesThePublic) {
     // The ARS's ETag does not revalidate the public's copy.
     EXPECT_NE(get(target, nullptr, {{"if-none-match", etag(a)}}).status, 304);
 }
+
+TEST_F(AccessLeak, OpenApiSaysWhichPathsNeedARole) {
+    const auto res = get("/api");
+    ASSERT_EQ(res.status, 200);
+    EXPECT_NE(res.body.find("the commune's PEI, ERP and ICPE as a file (needs a credential: member (own territory), sdis (own "
+                            "territory), admin)"),
+              std::string::npos);
+    EXPECT_EQ(res.body.find("contact_exploitant"), std::string::npos);  // hidden fields are no item parameters
+}
