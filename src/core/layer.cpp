@@ -1,6 +1,8 @@
 #include "ideo/core/layer.hpp"
 
 #include <algorithm>
+#include <cstdlib>
+#include <iterator>
 #include <fstream>
 #include <sstream>
 
@@ -191,7 +193,150 @@ TileSpec parse_tiles(const Json& o, const LayerSpec& l, const std::filesystem::p
     return t;
 }
 
+std::vector<AccessGrant> parse_grants(const Json& o, const char* key, const std::filesystem::path& file,
+                                      const std::string& where) {
+    std::vector<AccessGrant> out;
+    for (const auto& g : get_strings(o, key, file, where)) {
+        AccessGrant grant;
+        std::string_view name = g;
+        if (const auto colon = name.find(':'); colon != std::string_view::npos) {
+            if (name.substr(colon + 1) != "own")
+                fail(file, where + "." + key, "\"" + g + "\": the only condition is \":own\" (the caller's territory)");
+            grant.own = true;
+            name = name.substr(0, colon);
+        }
+        if (name != "public") {
+            grant.role = access::parse_role(name);
+            if (!grant.role || *grant.role == access::Role::Anonymous)
+                fail(file, where + "." + key, "unknown role \"" + std::string(name) + "\" (public, member, sdis, ars, admin)");
+        } else if (grant.own) {
+            fail(file, where + "." + key, "\"public:own\": the public has no territory");
+        }
+        out.push_back(grant);
+    }
+    return out;
+}
+
+access::Role parse_policy_role(const std::string& name, const std::filesystem::path& file, const std::string& where) {
+    if (name == "public") return access::Role::Anonymous;
+    const auto role = access::parse_role(name);
+    if (!role) fail(file, where, "unknown role \"" + name + "\" (anonymous, member, sdis, ars, admin)");
+    return *role;
+}
+
+std::map<access::Role, std::vector<std::string>> parse_role_fields(const Json& o, const char* key, const LayerSpec& l,
+                                                                   const std::filesystem::path& file, const std::string& where) {
+    std::map<access::Role, std::vector<std::string>> out;
+    const auto it = o.FindMember(key);
+    if (it == o.MemberEnd()) return out;
+    const std::string at = where + "." + key;
+    if (!it->value.IsObject()) fail(file, at, "expected an object {role: [fields]}");
+    for (const auto& m : it->value.GetObject()) {
+        const std::string role = m.name.GetString();
+        const auto r = parse_policy_role(role, file, at);
+        auto fields = get_strings(it->value, role.c_str(), file, at);
+        for (const auto& f : fields)
+            if (l.field_index(f) < 0) fail(file, at + "." + role, "\"" + f + "\" is not one of the fields");
+        out[r] = std::move(fields);
+    }
+    return out;
+}
+
+GeometryRule parse_geometry_rule(const std::string& s, const std::filesystem::path& file, const std::string& where) {
+    GeometryRule g;
+    if (s == "exact") g.level = GeometryLevel::Exact;
+    else if (s == "commune") g.level = GeometryLevel::Commune;
+    else if (s == "department") g.level = GeometryLevel::Department;
+    else if (s == "none") g.level = GeometryLevel::None;
+    else if (s.rfind("grid:", 0) == 0) {
+        g.level = GeometryLevel::Grid;
+        char* end = nullptr;
+        g.grid_m = std::strtod(s.c_str() + 5, &end);
+        if (end == s.c_str() + 5 || *end != '\0' || !(g.grid_m >= 1))
+            fail(file, where, "\"" + s + "\": expected grid:N with N metres, at least 1");
+    } else {
+        fail(file, where, "\"" + s + "\" (exact, grid:N, commune, department, none)");
+    }
+    return g;
+}
+
+AccessPolicy parse_access(const Json& o, const LayerSpec& l, const std::filesystem::path& file) {
+    const std::string at = "access";
+    if (!o.IsObject()) fail(file, at, "expected an object");
+    static const char* known[] = {"unauthorised", "discover", "tiles", "items", "download", "rows", "row_filter",
+                                  "hidden_fields", "visible_fields", "geometry", "withheld"};
+    for (const auto& m : o.GetObject())
+        if (std::find_if(std::begin(known), std::end(known), [&](const char* k) { return m.name == k; }) == std::end(known))
+            fail(file, at + "." + m.name.GetString(), "unknown key");
+    AccessPolicy p;
+    p.declared = true;
+    const std::string unauthorised = get_string(o, "unauthorised", file, at);
+    if (unauthorised == "challenge") p.challenge = true;
+    else if (!unauthorised.empty() && unauthorised != "not_found")
+        fail(file, at + ".unauthorised", "expected \"challenge\" (401) or \"not_found\" (404)");
+    const auto ops = {std::pair{"discover", &p.discover}, {"tiles", &p.tiles}, {"items", &p.items}, {"download", &p.download}};
+    for (const auto& [key, grants] : ops)
+        if (o.HasMember(key)) *grants = parse_grants(o, key, file, at);
+    if (o.HasMember("rows")) {
+        p.rows_restricted = true;
+        p.rows = parse_grants(o, "rows", file, at);
+    }
+    if (auto it = o.FindMember("row_filter"); it != o.MemberEnd()) {
+        const std::string rf = at + ".row_filter";
+        if (!it->value.IsObject()) fail(file, rf, "expected an object {where, visible_to}");
+        p.row_filter = get_string(it->value, "where", file, rf, true);
+        p.row_filter_visible_to = parse_grants(it->value, "visible_to", file, rf);
+    }
+    p.hidden_fields = parse_role_fields(o, "hidden_fields", l, file, at);
+    p.visible_fields = parse_role_fields(o, "visible_fields", l, file, at);
+    if (auto it = o.FindMember("geometry"); it != o.MemberEnd()) {
+        if (!it->value.IsObject()) fail(file, at + ".geometry", "expected an object {role: level}");
+        for (const auto& m : it->value.GetObject()) {
+            const std::string where = at + ".geometry." + m.name.GetString();
+            if (!m.value.IsString()) fail(file, where, "expected a string");
+            p.geometry[parse_policy_role(m.name.GetString(), file, where)] = parse_geometry_rule(m.value.GetString(), file, where);
+        }
+    }
+    const std::string withheld = get_string(o, "withheld", file, at);
+    if (withheld == "count_by_commune") {
+        if (l.insee_field.empty()) fail(file, at + ".withheld", "counting by commune needs the layer's insee_field");
+        p.count_withheld_by_commune = true;
+    } else if (!withheld.empty() && withheld != "hidden") {
+        fail(file, at + ".withheld", "expected \"hidden\" or \"count_by_commune\"");
+    }
+    return p;
+}
+
 }  // namespace
+
+const std::vector<AccessGrant>& AccessPolicy::grants(AccessOperation op) const {
+    switch (op) {
+        case AccessOperation::Discover: return discover;
+        case AccessOperation::Tiles: return tiles;
+        case AccessOperation::Items: return items;
+        case AccessOperation::Download: return download;
+    }
+    return discover;
+}
+
+bool granted(const std::vector<AccessGrant>& grants, const access::Identity& who, std::string_view insee) {
+    for (const auto& g : grants) {
+        if (g.role && *g.role != who.role) continue;
+        if (!g.own) return true;
+        if (insee.empty() ? !(who.insee.empty() && who.depts.empty()) : who.covers(insee)) return true;
+    }
+    return false;
+}
+
+const char* to_string(AccessOperation op) {
+    switch (op) {
+        case AccessOperation::Discover: return "discover";
+        case AccessOperation::Tiles: return "tiles";
+        case AccessOperation::Items: return "items";
+        case AccessOperation::Download: return "download";
+    }
+    return "discover";
+}
 
 const char* to_string(FieldType t) {
     switch (t) {
@@ -264,6 +409,7 @@ LayerSpec parse_layer(const std::string& json, const std::filesystem::path& file
         for (const auto& s : it->value.GetArray()) l.sources.push_back(parse_source(s, file, "sources[" + std::to_string(i++) + "]"));
     }
     if (auto it = d.FindMember("tiles"); it != d.MemberEnd()) l.tiles = parse_tiles(it->value, l, file);
+    if (auto it = d.FindMember("access"); it != d.MemberEnd()) l.access = parse_access(it->value, l, file);
     if (l.field_index(l.id_field) < 0) fail(file, "id_field", "\"" + l.id_field + "\" is not one of the fields");
     if (!l.insee_field.empty() && l.field_index(l.insee_field) < 0)
         fail(file, "insee_field", "\"" + l.insee_field + "\" is not one of the fields");

@@ -13,6 +13,7 @@
 #include "ideo/deci/extract.hpp"
 #include "parameters.hpp"
 #include "services.hpp"
+#include "features.hpp"
 
 namespace ideo::server {
 namespace {
@@ -58,11 +59,23 @@ std::string content_disposition(const std::string& filename) {
     return "attachment; filename=\"" + ascii_filename(filename) + "\"; filename*=UTF-8''" + encoded;
 }
 
+// Extracts and the order give the PEI of communes away: the layer's download grant decides, commune by
+// commune; a department as a whole by its code (a commune code of that department no commune has, so that
+// only a department-wide or unconditional grant passes).
+void require_download(const Request& req, const index::Snapshot& snapshot, const std::vector<std::string>& communes,
+                      const std::string& dept = {}) {
+    const index::LayerData* pei = snapshot.layer("pei");
+    if (!pei) return;
+    for (const auto& c : communes) require(req, pei->spec, AccessOperation::Download, c);
+    if (!dept.empty()) require(req, pei->spec, AccessOperation::Download, dept + "000");
+}
+
 }  // namespace
 
 Response deci_extract(const Request& req, const index::Snapshot& snapshot, std::string_view insee,
                       std::string_view format) {
     const ExtractParameters p = parse_extract_parameters(insee, format, req.query);
+    require_download(req, snapshot, {p.insee});
     deci::ExtractFile file;
     try {
         deci::ExtractRequest r;
@@ -119,6 +132,7 @@ Response deci_extract_many(const Request& req, const index::Snapshot& snapshot, 
     r.crs = std::move(p.crs);
     r.communes = std::move(p.communes);
     r.dept = std::move(p.dept);
+    require_download(req, snapshot, r.communes, r.dept);
     try {
         return file_response(deci::build_extract(snapshot, r), snapshot, {});
     } catch (const InputError& e) {
@@ -128,6 +142,7 @@ Response deci_extract_many(const Request& req, const index::Snapshot& snapshot, 
 
 Response deci_arrete(const Request& req, const index::Snapshot& snapshot, std::string_view insee) {
     const CommuneParameters p = parse_commune_parameters(insee, req.query);
+    require_download(req, snapshot, {p.insee});
     const auto rules = rules_for(snapshot, p.rules, p.insee);
     try {
         return file_response(deci::build_arrete(snapshot, *rules, p.insee), snapshot, {});

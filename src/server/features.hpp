@@ -8,8 +8,11 @@
 
 namespace ideo::server {
 
-// The layer of a collection id, or HttpError 404 naming it.
+// The layer of a collection id, or HttpError 404 naming it (401 when its policy challenges callers it hides).
 const index::LayerData& find_layer(const index::Snapshot& snapshot, std::string_view id);
+// HttpError unless req's caller may do `op` on the layer (a download: on commune `insee`): 401 to the public
+// on a layer that challenges, 403 to an identified caller there, else 404 as if the layer were not there.
+void require(const Request& req, const LayerSpec& spec, AccessOperation op, std::string_view insee = {});
 // "/collections/{id}", the id percent-encoded.
 std::string collection_path(const index::LayerData& layer);
 // {"href":..,"rel":..,"type":..[,"title":..]}

@@ -12,13 +12,25 @@
 #include "ideo/index/selection.hpp"
 #include "parameters.hpp"
 #include "services.hpp"
+#include "ideo/index/view.hpp"
 
 namespace ideo::server {
 
 const index::LayerData& find_layer(const index::Snapshot& snapshot, std::string_view id) {
     const index::LayerData* layer = snapshot.layer(id);
+    if (!layer && std::find(snapshot.challenged.begin(), snapshot.challenged.end(), id) != snapshot.challenged.end())
+        throw HttpError(401, "Unauthorized", "collection '" + std::string(id) + "' needs a credential");
     if (!layer) throw HttpError(404, "NotFound", "collection '" + std::string(id.substr(0, 200)) + "' does not exist");
     return *layer;
+}
+
+void require(const Request& req, const LayerSpec& spec, AccessOperation op, std::string_view insee) {
+    if (index::may(spec, op, *req.caller, insee)) return;
+    const std::string what = std::string(to_string(op)) + " of '" + spec.id + "'" +
+                             (insee.empty() ? std::string() : " for commune " + std::string(insee.substr(0, 10)));
+    if (!spec.access.challenge) throw HttpError(404, "NotFound", "no " + what);
+    if (req.caller->anonymous()) throw HttpError(401, "Unauthorized", what + " needs a credential");
+    throw HttpError(403, "Forbidden", what + ": insufficient_scope");
 }
 
 std::string collection_path(const index::LayerData& layer) { return "/collections/" + percent_encode(layer.spec.id); }
@@ -312,6 +324,7 @@ Response collection(const Request& req, const index::Snapshot& snapshot, std::st
 
 Response items(const Request& req, const index::Snapshot& snapshot, std::string_view layer_id) {
     const auto& layer = find_layer(snapshot, layer_id);
+    require(req, layer.spec, AccessOperation::Items);
     const ItemsParameters p = parse_items_parameters(req.query, layer.spec, req.header("accept"));
     const std::vector<std::uint32_t> matches = index::select_items(layer, p.selection(layer.spec));
     const std::vector<int> props = p.properties ? *p.properties : all_properties(layer.spec);
@@ -396,6 +409,7 @@ Response items(const Request& req, const index::Snapshot& snapshot, std::string_
 
 Response item(const Request& req, const index::Snapshot& snapshot, std::string_view layer_id, std::string_view id) {
     const auto& layer = find_layer(snapshot, layer_id);
+    require(req, layer.spec, AccessOperation::Items);
     const ItemParameters p = parse_item_parameters(req.query, req.header("accept"));
     const auto it = layer.by_id.find(std::string(id));
     if (it == layer.by_id.end() || it->second >= layer.features.size())

@@ -8,6 +8,7 @@
 #include <utility>
 #include <vector>
 
+#include "ideo/core/access.hpp"
 #include "ideo/core/url.hpp"
 
 namespace ideo::server {
@@ -69,6 +70,7 @@ struct Request {
     std::vector<std::pair<std::string, std::string>> headers;  // lower-case names
     std::string body;
     const ServerOptions* options = nullptr;  // the server's configuration (static folders, admin hooks)
+    const access::Identity* caller = &access::anonymous();
 
     // "http://host" or "" when the client sent no Host.
     std::string base_url() const;

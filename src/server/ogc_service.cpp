@@ -1,5 +1,6 @@
 // OGC API Common and Features parts around the items: landing page, conformance, the OpenAPI
 // document (generated from the layers, so each collection's queryables appear) and queryables.
+#include <algorithm>
 #include <string>
 
 #include "features.hpp"
@@ -176,6 +177,17 @@ Response api(const Request& req, const index::Snapshot& snapshot) {
         paths += ':';
         append_operation(paths, id, summary, params, media);
     };
+    // Paths the layer's policy reserves to some roles say which (an "own" grant: on the caller's territory).
+    auto needs = [&](std::string_view layer_id, AccessOperation op) {
+        const index::LayerData* l = snapshot.layer(layer_id);
+        if (!l || !l->spec.access.declared) return std::string();
+        const auto& grants = l->spec.access.grants(op);
+        if (std::any_of(grants.begin(), grants.end(), [](const AccessGrant& g) { return !g.role; })) return std::string();
+        std::string roles;
+        for (const auto& g : grants)
+            roles += (roles.empty() ? "" : ", ") + std::string(access::role_name(*g.role)) + (g.own ? " (own territory)" : "");
+        return " (needs a credential: " + (roles.empty() ? std::string("none may") : roles) + ")";
+    };
     const std::string f_only = openapi_parameters(format_only_parameters());
     add_path("/", "getLandingPage", "landing page", f_only, "application/json");
     add_path("/conformance", "getConformance", "conformance classes", f_only, "application/json");
@@ -198,7 +210,7 @@ Response api(const Request& req, const index::Snapshot& snapshot) {
             q += ',';
             append_openapi_parameter(q, f.name, ParameterIn::Query, "equals this value (" + std::string(to_string(f.type)) + ")", schema);
         }
-        add_path(path + "/items", "getItems_" + layer.spec.id, "items of " + layer.spec.title, q, "application/geo+json");
+        add_path(path + "/items", "getItems_" + layer.spec.id, "items of " + layer.spec.title + needs(id, AccessOperation::Items), q, "application/geo+json");
         add_path(path + "/items/{featureId}", "getItem_" + layer.spec.id, "one item of " + layer.spec.title,
                  openapi_parameters(item_parameters()), "application/geo+json");
         add_path(path + "/queryables", "getQueryables_" + layer.spec.id, "queryables of " + layer.spec.title, "",
@@ -232,11 +244,11 @@ Response api(const Request& req, const index::Snapshot& snapshot) {
              "application/ld+json");
     add_path("/deci/communes/{insee}", "getDeciCommune", "counts and data-quality flags of a commune",
              openapi_parameters(commune_parameters()), "application/json");
-    add_path("/deci/communes/{insee}/extract.{format}", "getDeciExtract", "the commune's PEI, ERP and ICPE as a file",
+    add_path("/deci/communes/{insee}/extract.{format}", "getDeciExtract", "the commune's PEI, ERP and ICPE as a file" + needs("pei", AccessOperation::Download),
              openapi_parameters(extract_parameters()), "application/octet-stream");
-    add_path("/deci/extract.{format}", "getDeciExtractMany", "extract of a list of communes or a department",
+    add_path("/deci/extract.{format}", "getDeciExtractMany", "extract of a list of communes or a department" + needs("pei", AccessOperation::Download),
              openapi_parameters(extract_many_parameters()), "application/octet-stream");
-    add_path("/deci/communes/{insee}/arrete.docx", "getDeciArrete", "draft municipal DECI order", openapi_parameters(commune_parameters()),
+    add_path("/deci/communes/{insee}/arrete.docx", "getDeciArrete", "draft municipal DECI order" + needs("pei", AccessOperation::Download), openapi_parameters(commune_parameters()),
              "application/vnd.openxmlformats-officedocument.wordprocessingml.document");
     add_path("/deci/communes/{insee}/coverage", "getDeciCoverage", "uncovered zones and the verdict of every ERP and ICPE",
              openapi_parameters(coverage_parameters()), "application/geo+json");

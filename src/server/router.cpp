@@ -14,6 +14,7 @@
 
 #include "ideo/core/gzip.hpp"
 #include "ideo/core/text.hpp"
+#include "ideo/index/view.hpp"
 
 namespace ideo::server {
 
@@ -71,10 +72,30 @@ Response finish(const Request& req, Response res) {
     return res;
 }
 
+// Answers that depend on who asks (RFC 9111): shared caches key them by Authorization, and keep none of
+// an identified caller's; extracts are stored nowhere.
+void mark_caller_dependent(Response& res, const Route& r, const Request& req, const index::Snapshot* snapshot) {
+    if (!snapshot || std::none_of(snapshot->layers.begin(), snapshot->layers.end(),
+                                  [](const auto& l) { return l.second.spec.access.declared; }))
+        return;
+    res.headers.emplace_back("Vary", "Authorization");
+    if (req.caller->anonymous()) return;
+    const bool extract = r.endpoint == Endpoint::DeciExtract || r.endpoint == Endpoint::DeciExtractMany ||
+                         r.endpoint == Endpoint::DeciArrete;
+    std::string value = extract ? "no-store" : "private";
+    if (std::string* cc = const_cast<std::string*>(response_header(res, "cache-control"))) {
+        if (const auto age = cc->find("max-age"); !extract && age != std::string::npos) value += ", " + cc->substr(age);
+        *cc = value;
+        return;
+    }
+    res.headers.emplace_back("Cache-Control", value);
+}
+
 }  // namespace
 
 std::string snapshot_etag(const index::Snapshot& snapshot, std::string_view variant) {
     std::string tag = "\"v" + std::to_string(snapshot.version);
+    if (!snapshot.view.empty()) tag += "." + snapshot.view;  // one view's answers never match another's
     if (!variant.empty()) {
         tag += '-';
         tag += variant;
@@ -83,7 +104,7 @@ std::string snapshot_etag(const index::Snapshot& snapshot, std::string_view vari
 }
 
 RoutedRequest route_request(std::string_view method, std::string_view target, Headers headers, std::string body,
-                            const ServerOptions* options) {
+                            const ServerOptions* options, const access::Identity* caller) {
     RoutedRequest routed;
     routed.timer = std::make_unique<RequestTimer>();
     std::string_view host;
@@ -94,6 +115,7 @@ RoutedRequest route_request(std::string_view method, std::string_view target, He
         routed.request.headers = std::move(headers);
         routed.request.body = std::move(body);
         routed.request.options = options;
+        if (caller) routed.request.caller = caller;
         routed.route = route(routed.request.method, routed.request.path);
     } catch (const HttpError& e) {
         routed.refused = error_response(e);
@@ -126,23 +148,28 @@ Response answer(RoutedRequest& routed, const index::Snapshot* snapshot) {
             res = finish(routed.request, dispatch(routed.request, routed.route, snapshot));
         } catch (const HttpError& e) {
             res = e.status() == 500 ? internal_error(routed, e.what()) : error_response(e);
+            if (e.status() == 401) res.headers.emplace_back("WWW-Authenticate", "Bearer realm=\"ideo\"");
         } catch (const std::exception& e) {
             res = internal_error(routed, e.what());
         }
     }
+    mark_caller_dependent(res, routed.route, routed.request, snapshot);
     record_request(routed.route.endpoint, res.status, routed.timer->seconds(), res.body.size());
     routed.timer.reset();
     return res;
 }
 
 Response handle_request(std::string_view method, std::string_view target, Headers headers, std::string body,
-                        const index::Snapshot* snapshot, const ServerOptions* options) {
-    RoutedRequest routed = route_request(method, target, std::move(headers), std::move(body), options);
+                        const index::Snapshot* snapshot, const ServerOptions* options, const access::Identity* caller) {
+    RoutedRequest routed = route_request(method, target, std::move(headers), std::move(body), options, caller);
     return answer(routed, snapshot);
 }
 
 // Which service answers: thrown HttpErrors are rendered by handle_request.
-Response dispatch(const Request& req, const Route& r, const index::Snapshot* snapshot) {
+Response dispatch(const Request& req, const Route& r, const index::Snapshot* full) {
+    // The one access decision: every service below reads the snapshot as this caller may read it.
+    const std::shared_ptr<const index::Snapshot> view = full ? index::view_of(*full, *req.caller) : nullptr;
+    const index::Snapshot* snapshot = view.get();
     if (r.endpoint == Endpoint::NotFound)
         throw HttpError(404, "NotFound", "no resource at '" + req.path.substr(0, 200) + "'");
     if (r.endpoint == Endpoint::MethodNotAllowed) {
@@ -151,7 +178,7 @@ Response dispatch(const Request& req, const Route& r, const index::Snapshot* sna
         return res;
     }
     if (r.endpoint == Endpoint::AdminHarvest) return admin_harvest(req);  // needs no snapshot either
-    if (r.endpoint == Endpoint::Metrics) return metrics(req, snapshot);
+    if (r.endpoint == Endpoint::Metrics) return metrics(req, full);
     // The page itself needs no data: it loads, then asks the API.
     if (r.endpoint == Endpoint::MapPage || r.endpoint == Endpoint::MapEmbed || r.endpoint == Endpoint::MapAsset)
         return static_file(req, r);

@@ -81,16 +81,18 @@ struct RoutedRequest {
 };
 // Never throws: a target that does not parse is kept as `refused`.
 RoutedRequest route_request(std::string_view method, std::string_view target, Headers headers, std::string body,
-                            const ServerOptions* options);
+                            const ServerOptions* options, const access::Identity* caller = nullptr);
 // The answer, errors rendered (a 500 is a generic description with a request id, the details logged to stderr),
 // recorded in the metrics; never throws.
 Response answer(RoutedRequest& routed, const index::Snapshot* snapshot);
 
-// router.cpp: the whole request, from method, target, headers (lower-case names) and body to a
+// router.cpp: the whole request, for `caller` (null: the public), served from the snapshot as it may
+// read it (index::view_of), from method, target, headers (lower-case names) and body to a
 // response; never throws. snapshot may be null while none is loaded (503). Then, for every
 // service: 304 when the response's ETag matches If-None-Match, gzip when the client accepts it.
 Response handle_request(std::string_view method, std::string_view target, Headers headers, std::string body,
-                        const index::Snapshot* snapshot, const ServerOptions* options = nullptr);
+                        const index::Snapshot* snapshot, const ServerOptions* options = nullptr,
+                        const access::Identity* caller = nullptr);
 
 // The ETag of everything derived from one published snapshot (collections, items, tiles...).
 std::string snapshot_etag(const index::Snapshot& snapshot, std::string_view variant = {});

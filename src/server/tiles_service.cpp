@@ -7,6 +7,7 @@
 
 #include "ideo/server/server.hpp"
 #include "ideo/tiles/cache.hpp"
+#include "features.hpp"
 #include "ideo/tiles/coverage_layer.hpp"
 #include "ideo/tiles/renderer.hpp"
 #include "parameters.hpp"
@@ -62,7 +63,9 @@ Response tile_response(const Request& req, const index::Snapshot& snapshot, cons
         throw HttpError(404, "NotFound",
                         "tile " + std::to_string(t.z) + "/" + std::to_string(t.x) + "/" + std::to_string(t.y) +
                             " is outside the WebMercatorQuad matrix (zoom 0 to " + std::to_string(tiles::kMaxZoom) + ")");
-    auto& state = tile_state(snapshot);
+    for (const auto& l : layers)
+        if (const auto* data = snapshot.layer(l)) require(req, data->spec, AccessOperation::Tiles);
+    auto& state = tile_state(snapshot);  // per view: one view's tiles never reach another's
     std::string key;
     for (const auto& l : layers) key += l + ',';
     key += std::to_string(t.z) + '/' + std::to_string(t.x) + '/' + std::to_string(t.y);

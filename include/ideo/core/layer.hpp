@@ -6,6 +6,8 @@
 #include <string>
 #include <vector>
 
+#include "ideo/core/access.hpp"
+
 namespace ideo {
 
 enum class FieldType { String, Integer, Number, Boolean, Date };
@@ -80,6 +82,45 @@ struct SourceSpec {
     std::map<std::string, std::string> options;  // protocol- or format-specific settings
 };
 
+// Access control as data ("access" in layers/*.json). A grant lets a role in ("public": anyone); with
+// "own" ("member:own"), only where the caller's territory covers the feature's (or the extract's) commune.
+struct AccessGrant {
+    std::optional<access::Role> role;  // nullopt: the public, anyone
+    bool own = false;
+};
+
+enum class AccessOperation { Discover, Tiles, Items, Download };
+
+// How precisely a caller sees where a feature is (the SINP sensitivity levels): exactly, on a grid of
+// N metres, at its commune, at its department, or not at all.
+enum class GeometryLevel { Exact, Grid, Commune, Department, None };
+struct GeometryRule {
+    GeometryLevel level = GeometryLevel::Exact;
+    double grid_m = 0;  // GeometryLevel::Grid
+};
+
+struct AccessPolicy {
+    bool declared = false;          // the layer has an "access" block (none: public, as before)
+    bool challenge = false;         // a caller who may not read gets 401 (listed), else 404 (not there at all)
+    // Per operation, who may (absent: ["public"]). Discover = listed in /collections and the catalogue.
+    std::vector<AccessGrant> discover{AccessGrant{}}, tiles{AccessGrant{}}, items{AccessGrant{}}, download{AccessGrant{}};
+    bool rows_restricted = false;   // "rows": who may see a feature at all; others have it withheld
+    std::vector<AccessGrant> rows;
+    std::string row_filter;         // CQL2 text: features it matches are withheld...
+    std::vector<AccessGrant> row_filter_visible_to;  // ...except from these
+    std::map<access::Role, std::vector<std::string>> hidden_fields;   // per role, fields removed
+    std::map<access::Role, std::vector<std::string>> visible_fields;  // per role, only these fields kept
+    std::map<access::Role, GeometryRule> geometry;                    // per role; absent = exact
+    bool count_withheld_by_commune = false;  // withheld features become one count per commune ("nombre")
+
+    const std::vector<AccessGrant>& grants(AccessOperation op) const;
+};
+
+// Whether a grant list lets `who` in. With an INSEE code, "own" grants need the caller's territory to cover
+// it; without one (a whole-layer question), an "own" grant lets in any caller of that role with a territory.
+bool granted(const std::vector<AccessGrant>& grants, const access::Identity& who, std::string_view insee = {});
+const char* to_string(AccessOperation op);
+
 struct LayerSpec {
     std::string id;           // "pei"
     std::string title;        // "Points d'eau incendie"
@@ -95,6 +136,7 @@ struct LayerSpec {
     CoordinateColumns coordinates;
     std::vector<SourceSpec> sources;
     TileSpec tiles;
+    AccessPolicy access;
     std::filesystem::path file;  // where this spec was read from
 
     // Index of a field by name, or -1.

@@ -39,6 +39,10 @@ struct Snapshot {
     std::map<std::string, LayerData, std::less<>> layers;
     std::shared_ptr<const CommuneIndex> communes;  // null when no commune layer is loaded
     std::shared_ptr<const catalog::Catalog> catalog;  // harvested records with their search index (never null once loaded)
+    // Set on a view (index/view.hpp): the snapshot as one kind of caller may read it. `view` keys its ETags
+    // ("" for the snapshot as stored); `challenged` names the layers left out of it whose policy answers 401.
+    std::string view;
+    std::vector<std::string> challenged;
 
     const LayerData* layer(std::string_view id) const;
     std::string commune_name(std::string_view insee) const;
