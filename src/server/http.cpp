@@ -231,8 +231,8 @@ Route route(std::string_view method, std::string_view path) {
     } else if (seg[0] == "deci" && n == 3 && seg[1] == "communes") {
         r.endpoint = Endpoint::DeciCommune;
         r.insee = seg[2];
-    } else if (seg[0] == "deci" && n == 4 && seg[1] == "communes" && (seg[3] == "arrete.docx" || seg[3] == "coverage")) {
-        r.endpoint = seg[3] == "coverage" ? Endpoint::DeciCoverage : Endpoint::DeciArrete;
+    } else if (seg[0] == "deci" && n == 4 && seg[1] == "communes" && (seg[3] == "arrete.docx" || seg[3] == "coverage" || seg[3] == "schema")) {
+        r.endpoint = seg[3] == "coverage" ? Endpoint::DeciCoverage : seg[3] == "schema" ? Endpoint::DeciSchema : Endpoint::DeciArrete;
         r.insee = seg[2];
     } else if (seg[0] == "map") {
         r.endpoint = n == 1 ? Endpoint::MapPage : n == 2 && seg[1] == "embed" ? Endpoint::MapEmbed : Endpoint::MapAsset;
