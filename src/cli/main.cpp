@@ -46,7 +46,7 @@ constexpr const char* kUsage = R"(usage:
   ideo check    LAYER FILE|URL [--store URI] [--layers DIR] [--source ID] [--ca-file PEM] [--proxy URL] [--json]   validate a partner file, print the report, change nothing
   ideo extract  INSEE|DEPT --format xlsx|ods|csv|geojson|gpkg|shp|kml [--crs EPSG:2154] -o FILE [--store URI] [--layers DIR]
   ideo coverage INSEE|DEPT [--rules DEPT] [--mode straight|road] -o FILE.geojson [--store URI] [--layers DIR]
-  ideo schema   INSEE [--rules DEPT] [--mode straight|road] [--budget EUR] [--solver greedy|exact] -o FILE.geojson [--store URI] [--layers DIR]   schéma communal: actions and costs so that every ERP/ICPE is covered (an estimate)
+  ideo schema   INSEE|DEPT [--rules DEPT] [--mode straight|road] [--budget EUR] [--solver greedy|exact] -o FILE.geojson|FILE.csv [--store URI] [--layers DIR]   schéma communal: actions and costs so that every ERP/ICPE is covered (an estimate)
   ideo arrete   INSEE [--rules DEPT] -o FILE.docx [--store URI] [--layers DIR]   draft municipal DECI order
 
 --layers defaults to ./layers, --partners to LAYERS/partners, --store to var/ideo.gpkg.
@@ -546,8 +546,8 @@ int cmd_coverage(const Args& a) {
 }
 
 int cmd_schema(const Args& a) {
-    if (a.positional.size() != 1) throw UsageError("schema needs one INSEE code");
-    if (!a.has("output")) throw UsageError("schema needs -o FILE.geojson");
+    if (a.positional.size() != 1) throw UsageError("schema needs one INSEE code or department code");
+    if (!a.has("output")) throw UsageError("schema needs -o FILE.geojson (FILE.csv for a department)");
     const deci::Mode mode = deci::parse_mode(a.get("mode", "straight"));
     deci::SchemaOptions options;
     options.solver = deci::parse_solver(a.get("solver", "greedy"));
@@ -570,6 +570,27 @@ int cmd_schema(const Args& a) {
     const deci::Rules rules =
         deci::load_rules(fs::path(a.get("layers", "layers")) / "deci-rules", a.get("rules", deci::department_of(insee)));
     deci::check_schema_costs(rules);
+    if (insee.size() <= 3) {  // a department: one CSV line per commune
+        const auto codes = deci::department_communes(*snapshot, insee);
+        if (codes.empty()) throw InputError("department '" + insee + "': no commune polygon loaded");
+        std::string csv = "insee;name;risks;covered_before;covered_after;actions;total_cost_eur;solver;candidate_actions;seconds\n";
+        double total = 0;
+        for (const auto& code : codes) {
+            const auto started = std::chrono::steady_clock::now();
+            const deci::SchemaProblem problem = deci::schema_problem(*snapshot, rules, code, mode);
+            const deci::SchemaPlan plan = deci::plan_schema(problem, rules, options);
+            const double seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count();
+            total += plan.total_cost;
+            csv += code + ";" + problem.name + ";" + std::to_string(plan.risks_total) + ";" + std::to_string(plan.covered_before) + ";" +
+                   std::to_string(plan.covered_after) + ";" + std::to_string(plan.actions.size()) + ";" +
+                   std::to_string(static_cast<long long>(std::llround(plan.total_cost))) + ";" + deci::to_string(plan.solver) + ";" +
+                   std::to_string(plan.candidate_actions) + ";" + std::to_string(seconds) + "\n";
+        }
+        write_atomically(a.get("output"), csv);
+        std::cout << "wrote " << a.get("output") << ": " << codes.size() << " commune(s), total cost " << total << " EUR ("
+                  << deci::kSchemaEstimate << ")\n";
+        return 0;
+    }
     const auto started = std::chrono::steady_clock::now();
     const deci::SchemaProblem problem = deci::schema_problem(*snapshot, rules, insee, mode);
     const deci::SchemaPlan plan = deci::plan_schema(problem, rules, options);

@@ -303,7 +303,11 @@ SchemaPlan plan_schema(const SchemaProblem& p, const Rules& rules, const SchemaO
     std::vector<std::size_t> chosen;
     bool solved = false;
     if (opt.solver == Solver::Exact) {
-        if (options.size() > opt.exact_max_actions) {
+        if (targets.empty()) {  // nothing to cover: the empty plan is the optimum (CBC is not asked about an empty model)
+            solved = true;
+            plan.solver = Solver::Exact;
+            plan.optimal = true;
+        } else if (options.size() > opt.exact_max_actions) {
             plan.solver_note = "exact solver not run: " + std::to_string(options.size()) + " candidate actions, above its limit of " +
                                std::to_string(opt.exact_max_actions) + "; greedy plan";
         } else if (auto e = exact(options, targets, p.risks.size(), opt.budget, opt.exact_seconds)) {

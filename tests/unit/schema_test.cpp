@@ -4,7 +4,9 @@
 // recomputing coverage by brute force (every PEI of the layer, upgrades and new PEI applied).
 #include <gtest/gtest.h>
 
+#include <chrono>
 #include <cmath>
+#include <cstdio>
 #include <limits>
 #include <map>
 #include <random>
@@ -439,4 +441,31 @@ TEST_F(SchemaBelfort, EveryRiskSaidCoveredIsWithinReachOfACompliantPeiAfterThePl
 
 TEST_F(SchemaBelfort, UnknownCommuneIsAnInputError) {
     EXPECT_THROW(deci::schema_problem(**snapshot_, *rules_, "99999", deci::Mode::Straight), InputError);
+}
+
+// Run by scripts/bench/schema.sh (disabled in the suite: a minute of CBC): the exact solver's time by
+// instance size on random communes, where its limit (SchemaOptions::exact_max_actions) comes from;
+// the greedy still never better than the exact optimum at every size.
+TEST(SchemaBench, DISABLED_ExactTimeBySize) {
+    std::mt19937 rng(2026);
+    std::printf("%8s %8s %10s %10s %10s %10s %10s %10s\n", "risks", "sites", "actions", "greedy n", "exact n", "greedy EUR",
+                "exact EUR", "exact ms");
+    for (const auto& [risks, sites, side] : {std::tuple{50, 80, 2500.0}, {100, 160, 3500.0}, {200, 320, 5000.0},
+                                              {400, 640, 7000.0}, {800, 1280, 10000.0}, {1600, 2560, 14000.0},
+                                              // dense: many sites reach each risk (a town centre)
+                                              {100, 1000, 1000.0}, {200, 2000, 1500.0}, {400, 4000, 2000.0}, {800, 8000, 3000.0}}) {
+        const SchemaProblem p = random_problem(rng, static_cast<std::size_t>(risks), static_cast<std::size_t>(sites), side);
+        const auto g = solve(p, deci::Solver::Greedy);
+        deci::SchemaOptions o;
+        o.solver = deci::Solver::Exact;
+        o.exact_max_actions = std::numeric_limits<std::size_t>::max();
+        const auto t0 = std::chrono::steady_clock::now();
+        const auto e = deci::plan_schema(p, rules(), o);
+        const double ms = std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - t0).count();
+        std::printf("%8d %8d %10zu %10zu %10zu %10.0f %10.0f %10.1f %s\n", risks, sites, e.candidate_actions, g.actions.size(),
+                    e.actions.size(), g.total_cost, e.total_cost, ms, e.solver == deci::Solver::Exact ? "" : e.solver_note.c_str());
+        if (e.solver == deci::Solver::Exact)
+            EXPECT_TRUE(g.actions.size() > e.actions.size() ||
+                        (g.actions.size() == e.actions.size() && g.total_cost >= e.total_cost - 1e-6));
+    }
 }
