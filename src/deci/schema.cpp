@@ -51,17 +51,22 @@ SchemaProblem schema_problem(const index::Snapshot& snapshot, const Rules& rules
     check_schema_costs(rules);
     const index::LayerData* pei_layer = snapshot.layer("pei");
     if (!pei_layer) throw InputError("schéma communal: no pei layer is loaded");
-    const CommuneCoverage coverage = commune_coverage(snapshot, rules, insee, mode);  // throws for an unknown commune
+    const index::LayerData* communes = snapshot.layer("communes");
+    if (!communes || !communes->by_id.contains(insee))
+        throw InputError("commune '" + insee + "': no commune polygon with this INSEE code");
+    const auto road_mode_graph = graph_for(snapshot, rules, mode);  // throws in road mode without roads
+    const RoadGraph* road = road_mode_graph.get();
     const auto graph = road_graph(snapshot, rules);  // candidates along roads whenever roads are loaded
-    const RoadGraph* road = mode == Mode::Road ? graph.get() : nullptr;
+    // The verdicts coverage gives, without the uncovered area the plan does not need.
+    const std::vector<RiskVerdict> verdicts = commune_risk_verdicts(snapshot, rules, insee, road);
     const double reach = reach_of(rules);
 
     SchemaProblem p;
     p.insee = insee;
-    p.name = coverage.name;
+    p.name = snapshot.commune_name(insee);
     p.mode = mode;
     std::vector<geo::XY> at;  // risks in Lambert-93
-    for (const auto& v : coverage.risks) {
+    for (const auto& v : verdicts) {
         const auto xy = v.reason == Shortfall::NoLocation ? std::nullopt : geo::to_l93(v.lon, v.lat);
         if (!xy) {
             p.unlocated++;
