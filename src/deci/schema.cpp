@@ -108,20 +108,20 @@ SchemaProblem schema_problem(const index::Snapshot& snapshot, const Rules& rules
             add_site(std::move(s), c.l93);
         }
         PositionSet taken{(graph ? rules.schema_road_step_m : rules.schema_grid_step_m) / 2, {}};
-        // At each uncovered risk: on the road it lies beside (road distances then count from there), else at it.
+        // At each uncovered risk a reserve, and a hydrant on the road it lies beside (road distances count from there).
         for (const auto r : open) {
             SchemaSite s;
             s.origin = "risk";
-            geo::XY xy = at[r];
-            if (graph)
-                if (const auto snap = graph->snap(xy.x, xy.y, rules.snap_max_m)) {
-                    const auto& e = graph->edges[snap->edge];
-                    const auto &A = graph->nodes[e.a], &B = graph->nodes[e.b];
-                    xy = {A.x + snap->t * (B.x - A.x), A.y + snap->t * (B.y - A.y)};
-                    s.hydrant = true;
-                }
-            taken.add(xy);
-            add_site(std::move(s), xy);
+            add_site(s, at[r]);
+            if (!graph) continue;
+            if (const auto snap = graph->snap(at[r].x, at[r].y, rules.snap_max_m)) {
+                const auto& e = graph->edges[snap->edge];
+                const auto &A = graph->nodes[e.a], &B = graph->nodes[e.b];
+                const geo::XY xy{A.x + snap->t * (B.x - A.x), A.y + snap->t * (B.y - A.y)};
+                s.hydrant = true;
+                taken.add(xy);
+                add_site(std::move(s), xy);
+            }
         }
         const Envelope wide{box.min_x - reach, box.min_y - reach, box.max_x + reach, box.max_y + reach};
         auto near_open = [&](geo::XY xy) {
