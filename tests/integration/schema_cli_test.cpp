@@ -11,6 +11,7 @@
 #include <filesystem>
 #include <fstream>
 #include <set>
+#include <utility>
 
 #include "test_support.hpp"
 
@@ -195,6 +196,23 @@ TEST_F(SchemaCli, CliExactPlanIsNoWorseThanGreedyAndBudgetCapsIt) {
         actions[k++] = d["summary"]["actions"].GetUint();
     }
     EXPECT_TRUE(actions[0] > actions[1] || (actions[0] == actions[1] && cost[0] >= cost[1] - 0.01));
+    // The department view: one CSV line per commune, the same plan as the commune's own.
+    const fs::path csv = dir_->path() / "plan-13.csv";
+    const auto dept = run_ideo({"schema", "13", "--mode", "road", "--solver", "exact", "--store", store_, "-o", csv.string()});
+    ASSERT_EQ(dept.exit_code, 0) << dept.err;
+    const std::string text = read_file(csv);
+    const auto line = text.find("\n13210;");
+    ASSERT_NE(line, std::string::npos) << text;
+    std::vector<std::string> cells;
+    std::string cell;
+    for (std::size_t i = line + 1; i < text.size() && text[i] != '\n'; ++i) {
+        if (text[i] == ';') cells.push_back(std::exchange(cell, {}));
+        else cell += text[i];
+    }
+    cells.push_back(cell);
+    ASSERT_GE(cells.size(), 8u);
+    EXPECT_EQ(std::stoul(cells[5]), actions[1]);
+    EXPECT_NEAR(std::stod(cells[6]), cost[1], 1.0);
     const HttpResponse r = get("/deci/communes/13210/schema?mode=road&budget=" + std::to_string(cost[1] / 2));
     ASSERT_EQ(r.status, 200) << r.body.substr(0, 300);
     const auto d = parse_json(r.body);
