@@ -4,6 +4,7 @@
 #include <algorithm>
 #include <atomic>
 #include <charconv>
+#include <cmath>
 #include <chrono>
 #include <cstdlib>
 #include <filesystem>
@@ -23,6 +24,7 @@
 #include "ideo/harvest/catalogue.hpp"
 #include "ideo/deci/arrete.hpp"
 #include "ideo/deci/coverage.hpp"
+#include "ideo/deci/schema.hpp"
 #include "ideo/deci/extract.hpp"
 #include "ideo/harvest/http_client.hpp"
 #include "ideo/harvest/pipeline.hpp"
@@ -46,6 +48,7 @@ constexpr const char* kUsage = R"(usage:
   ideo check    LAYER FILE|URL [--store URI] [--layers DIR] [--source ID] [--ca-file PEM] [--proxy URL] [--json]   validate a partner file, print the report, change nothing
   ideo extract  INSEE|DEPT --format xlsx|ods|csv|geojson|gpkg|shp|kml [--crs EPSG:2154] -o FILE [--store URI] [--layers DIR]
   ideo coverage INSEE|DEPT [--rules DEPT] [--mode straight|road] -o FILE.geojson [--store URI] [--layers DIR]
+  ideo schema   INSEE|DEPT [--rules DEPT] [--mode straight|road] [--budget EUR] [--solver greedy|exact] -o FILE.geojson|FILE.csv [--store URI] [--layers DIR]   schéma communal: actions and costs so that every ERP/ICPE is covered (an estimate)
   ideo arrete   INSEE [--rules DEPT] -o FILE.docx [--store URI] [--layers DIR]   draft municipal DECI order
 
 --layers defaults to ./layers, --partners to LAYERS/partners, --store to var/ideo.gpkg.
@@ -82,6 +85,7 @@ const std::map<std::string, std::set<std::string>> kVerbOptions = {
     {"check", {"store", "layers", "source", "json", "ca-file", "proxy"}},
     {"extract", {"format", "crs", "output", "store", "layers"}},
     {"coverage", {"rules", "mode", "output", "store", "layers"}},
+    {"schema", {"rules", "mode", "budget", "solver", "output", "store", "layers"}},
     {"arrete", {"rules", "output", "store", "layers"}},
 };
 
@@ -599,6 +603,65 @@ int cmd_coverage(const Args& a) {
     return 0;
 }
 
+int cmd_schema(const Args& a) {
+    if (a.positional.size() != 1) throw UsageError("schema needs one INSEE code or department code");
+    if (!a.has("output")) throw UsageError("schema needs -o FILE.geojson (FILE.csv for a department)");
+    const deci::Mode mode = deci::parse_mode(a.get("mode", "straight"));
+    deci::SchemaOptions options;
+    options.solver = deci::parse_solver(a.get("solver", "greedy"));
+    if (a.has("budget")) {
+        const std::string text = a.get("budget");
+        char* end = nullptr;
+        const double b = std::strtod(text.c_str(), &end);
+        if (text.empty() || *end != '\0' || !std::isfinite(b) || b < 0)
+            throw InputError("--budget '" + text + "': expected a number of euros >= 0");
+        options.budget = b;
+    }
+    // The layers the planner reads: roads whenever loaded (new hydrants go along them).
+    LayerCatalog cat = catalog(a);
+    std::erase_if(cat.layers, [&](const LayerSpec& l) {
+        return l.id != "communes" && l.id != "pei" && l.id != "erp" && l.id != "icpe" && l.id != "roads";
+    });
+    auto store = store::open_store(store_uri(a));
+    const auto snapshot = cli::load_snapshot(*store, cat, false);
+    const std::string& insee = a.positional[0];
+    const deci::Rules rules =
+        deci::load_rules(fs::path(a.get("layers", "layers")) / "deci-rules", a.get("rules", deci::department_of(insee)));
+    deci::check_schema_costs(rules);
+    if (insee.size() <= 3) {  // a department: one CSV line per commune
+        const auto codes = deci::department_communes(*snapshot, insee);
+        if (codes.empty()) throw InputError("department '" + insee + "': no commune polygon loaded");
+        std::string csv = "insee;name;risks;covered_before;covered_after;actions;total_cost_eur;solver;candidate_actions;seconds\n";
+        double total = 0;
+        for (const auto& code : codes) {
+            const auto started = std::chrono::steady_clock::now();
+            const deci::SchemaProblem problem = deci::schema_problem(*snapshot, rules, code, mode);
+            const deci::SchemaPlan plan = deci::plan_schema(problem, rules, options);
+            const double seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count();
+            total += plan.total_cost;
+            csv += code + ";" + problem.name + ";" + std::to_string(plan.risks_total) + ";" + std::to_string(plan.covered_before) + ";" +
+                   std::to_string(plan.covered_after) + ";" + std::to_string(plan.actions.size()) + ";" +
+                   std::to_string(static_cast<long long>(std::llround(plan.total_cost))) + ";" + deci::to_string(plan.solver) + ";" +
+                   std::to_string(plan.candidate_actions) + ";" + std::to_string(seconds) + "\n";
+        }
+        write_atomically(a.get("output"), csv);
+        std::cout << "wrote " << a.get("output") << ": " << codes.size() << " commune(s), total cost " << total << " EUR ("
+                  << deci::kSchemaEstimate << ")\n";
+        return 0;
+    }
+    const auto started = std::chrono::steady_clock::now();
+    const deci::SchemaProblem problem = deci::schema_problem(*snapshot, rules, insee, mode);
+    const deci::SchemaPlan plan = deci::plan_schema(problem, rules, options);
+    const double seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count();
+    write_atomically(a.get("output"), deci::schema_geojson(problem, plan, rules, options.budget));
+    std::cout << "wrote " << a.get("output") << ": " << insee << " " << problem.name << ", " << plan.actions.size()
+              << " action(s), cost " << plan.total_cost << " EUR, risks covered " << plan.covered_before << " -> "
+              << plan.covered_after << " of " << plan.risks_total << ", solver " << deci::to_string(plan.solver)
+              << (plan.solver_note.empty() ? "" : " (" + plan.solver_note + ")") << ", " << plan.candidate_actions
+              << " candidate actions, computed in " << seconds << " s (" << deci::kSchemaEstimate << ")\n";
+    return 0;
+}
+
 int cmd_arrete(const Args& a) {
     if (a.positional.size() != 1) throw UsageError("arrete needs one INSEE code");
     if (!a.has("output")) throw UsageError("arrete needs -o FILE.docx");
@@ -625,6 +688,7 @@ int main(int argc, char** argv) {
         if (a.verb == "serve") return cmd_serve(a);
         if (a.verb == "extract") return cmd_extract(a);
         if (a.verb == "coverage") return cmd_coverage(a);
+        if (a.verb == "schema") return cmd_schema(a);
         if (a.verb == "arrete") return cmd_arrete(a);
         if (a.verb == "help" || a.verb == "--help" || a.verb == "-h") {
             std::cout << kUsage;

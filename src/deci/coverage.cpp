@@ -62,6 +62,41 @@ std::vector<std::string> department_communes(const index::Snapshot& snapshot, co
     return out;
 }
 
+std::vector<RiskVerdict> commune_risk_verdicts(const index::Snapshot& snapshot, const Rules& rules, const std::string& insee,
+                                               const RoadGraph* graph) {
+    const index::LayerData* pei_layer = snapshot.layer("pei");
+    const auto indexed = pei_layer ? pei_index(snapshot, *pei_layer) : nullptr;
+    const std::optional<PeiSource> pei = pei_layer ? std::optional<PeiSource>(PeiSource{*pei_layer, *indexed}) : std::nullopt;
+    std::vector<RiskVerdict> risks;
+    for (const char* layer_id : {"erp", "icpe"}) {
+        const index::LayerData* layer = snapshot.layer(layer_id);
+        if (!layer) continue;
+        const auto it = layer->by_insee.find(insee);
+        if (it == layer->by_insee.end()) continue;
+        for (const auto i : it->second) {
+            const Feature& f = layer->features[i];
+            const RiskClass& rc = risk_class_of(rules, layer->spec, f);
+            RiskVerdict v;
+            const auto at = f.geometry.empty() ? std::nullopt
+                                               : geo::to_l93((f.geometry.envelope.min_x + f.geometry.envelope.max_x) / 2,
+                                                             (f.geometry.envelope.min_y + f.geometry.envelope.max_y) / 2);
+            if (at && pei) {
+                v = evaluate(*pei, rules, graph, *at, rc);
+                v.lon = (f.geometry.envelope.min_x + f.geometry.envelope.max_x) / 2;
+                v.lat = (f.geometry.envelope.min_y + f.geometry.envelope.max_y) / 2;
+            } else {
+                v.risk_class = rc.id;
+                v.reason = at ? Shortfall::NoPei : Shortfall::NoLocation;
+            }
+            v.layer = layer_id;
+            v.id = f.id;
+            v.name = field_text(layer->spec, f, layer->spec.name_field);
+            risks.push_back(std::move(v));
+        }
+    }
+    return risks;
+}
+
 CommuneCoverage commune_coverage(const index::Snapshot& snapshot, const Rules& rules, const std::string& insee,
                                  Mode mode) {
     const index::LayerData* communes = snapshot.layer("communes");
@@ -106,32 +141,7 @@ CommuneCoverage commune_coverage(const index::Snapshot& snapshot, const Rules& r
     out.covered_share = out.area_m2 > 0 ? out.covered_m2 / out.area_m2 : 0;
     out.uncovered_wkb = geo::l93_to_wkb(uncovered.get());
 
-    for (const char* layer_id : {"erp", "icpe"}) {
-        const index::LayerData* layer = snapshot.layer(layer_id);
-        if (!layer) continue;
-        const auto it = layer->by_insee.find(insee);
-        if (it == layer->by_insee.end()) continue;
-        for (const auto i : it->second) {
-            const Feature& f = layer->features[i];
-            const RiskClass& rc = risk_class_of(rules, layer->spec, f);
-            RiskVerdict v;
-            const auto at = f.geometry.empty() ? std::nullopt
-                                               : geo::to_l93((f.geometry.envelope.min_x + f.geometry.envelope.max_x) / 2,
-                                                             (f.geometry.envelope.min_y + f.geometry.envelope.max_y) / 2);
-            if (at && pei) {
-                v = evaluate(*pei, rules, graph.get(), *at, rc);
-                v.lon = (f.geometry.envelope.min_x + f.geometry.envelope.max_x) / 2;
-                v.lat = (f.geometry.envelope.min_y + f.geometry.envelope.max_y) / 2;
-            } else {
-                v.risk_class = rc.id;
-                v.reason = at ? Shortfall::NoPei : Shortfall::NoLocation;
-            }
-            v.layer = layer_id;
-            v.id = f.id;
-            v.name = field_text(layer->spec, f, layer->spec.name_field);
-            out.risks.push_back(std::move(v));
-        }
-    }
+    out.risks = commune_risk_verdicts(snapshot, rules, insee, graph.get());
     return out;
 }
 

@@ -6,6 +6,7 @@
 
 #include <algorithm>
 #include <cctype>
+#include <cstdlib>
 #include <fstream>
 #include <sstream>
 
@@ -154,6 +155,29 @@ Rules parse_rules(const std::string& default_json, const std::string& dept_json,
         r.impassable_natures = string_list(roads->value, "impassable_natures", where + ": roads", {});
         r.road_buffer_m = num(roads->value, "buffer_m", where + ": roads", r.road_buffer_m);
         r.snap_max_m = num(roads->value, "snap_max_m", where + ": roads", r.snap_max_m);
+    }
+    if (auto costs = d.FindMember("costs"); costs != d.MemberEnd()) {
+        if (!costs->value.IsObject()) throw InputError(where + ": \"costs\" must be an object of euros by action kind");
+        for (auto m = costs->value.MemberBegin(); m != costs->value.MemberEnd(); ++m)
+            r.costs[m->name.GetString()] = num(costs->value, m->name.GetString(), where + ": costs");
+    }
+    if (auto schema = d.FindMember("schema"); schema != d.MemberEnd()) {
+        const std::string at = where + ": schema";
+        if (!schema->value.IsObject()) throw InputError(at + " must be an object");
+        r.schema_road_step_m = num(schema->value, "road_step_m", at, r.schema_road_step_m);
+        r.schema_grid_step_m = num(schema->value, "grid_step_m", at, r.schema_grid_step_m);
+        if (r.schema_road_step_m < 10 || r.schema_grid_step_m < 10) throw InputError(at + ": road_step_m and grid_step_m must be >= 10");
+        if (auto pipes = schema->value.FindMember("pipe_flow_m3h"); pipes != schema->value.MemberEnd()) {
+            if (!pipes->value.IsObject()) throw InputError(at + ".pipe_flow_m3h must be an object (diameter in mm -> m³/h)");
+            for (auto m = pipes->value.MemberBegin(); m != pipes->value.MemberEnd(); ++m) {
+                const std::string diameter = m->name.GetString();
+                char* end = nullptr;
+                const double mm = std::strtod(diameter.c_str(), &end);
+                if (diameter.empty() || *end != '\0' || mm <= 0)
+                    throw InputError(at + ".pipe_flow_m3h: \"" + diameter + "\" is not a diameter in mm");
+                r.pipe_flow_m3h[mm] = num(pipes->value, m->name.GetString(), at + ".pipe_flow_m3h");
+            }
+        }
     }
     // Every class named anywhere must exist: a typo in a department file fails at load, not mid-request.
     r.get(r.commune_area);

@@ -46,4 +46,9 @@ std::vector<geo::XY> compliant_locations(const std::vector<Candidate>& pei, cons
 RiskVerdict evaluate(const PeiSource& pei, const Rules& rules, const RoadGraph* graph, geo::XY at,
                      const RiskClass& cls);
 
+// The verdict of every ERP and ICPE of a commune (along `graph` when given, else straight), in layer
+// then feature order: the risks of commune_coverage, without its area.
+std::vector<RiskVerdict> commune_risk_verdicts(const index::Snapshot& snapshot, const Rules& rules, const std::string& insee,
+                                               const RoadGraph* graph);
+
 }  // namespace ideo::deci

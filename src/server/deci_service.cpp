@@ -11,6 +11,7 @@
 #include "ideo/deci/arrete.hpp"
 #include "ideo/deci/coverage.hpp"
 #include "ideo/deci/extract.hpp"
+#include "ideo/deci/schema.hpp"
 #include "parameters.hpp"
 #include "services.hpp"
 #include "features.hpp"
@@ -165,6 +166,33 @@ Response deci_coverage(const Request& req, const index::Snapshot& snapshot, std:
     return json_response(deci::coverage_geojson({*result}), snapshot,
                          std::string("coverage-") + deci::to_string(p.mode) + "-" + rules->id + "-" + p.insee,
                          "application/geo+json");
+}
+
+// Heavy (route(): the worker pool): a set-cover solve per request (under 1 s greedy for a commune; the
+// exact one up to its time limit).
+Response deci_schema(const Request& req, const index::Snapshot& snapshot, std::string_view insee) {
+    const SchemaParameters p = parse_schema_parameters(insee, req.query);
+    if (p.mode == deci::Mode::Road && !snapshot.layer("roads"))
+        throw_bad_parameter("mode", "road: no road network is loaded here; use mode=straight");
+    const auto rules = rules_for(snapshot, p.rules, p.insee);
+    try {
+        deci::check_schema_costs(*rules);
+    } catch (const InputError& e) {
+        throw HttpError(500, "ServerError", e.what());  // the rules file lacks its cost table: the server's fault
+    }
+    deci::SchemaOptions options;
+    options.solver = p.solver;
+    options.budget = p.budget;
+    deci::SchemaProblem problem;
+    try {
+        problem = deci::schema_problem(snapshot, *rules, p.insee, p.mode);
+    } catch (const InputError& e) {
+        throw HttpError(404, "NotFound", e.what());
+    }
+    const deci::SchemaPlan plan = deci::plan_schema(problem, *rules, options);
+    std::string variant = std::string("schema-") + deci::to_string(p.mode) + "-" + deci::to_string(p.solver) + "-" + rules->id + "-" +
+                          p.insee + "-" + (p.budget ? std::to_string(*p.budget) : "none");
+    return json_response(deci::schema_geojson(problem, plan, *rules, p.budget), snapshot, variant, "application/geo+json");
 }
 
 Response deci_commune(const Request& req, const index::Snapshot& snapshot, std::string_view insee) {

@@ -231,8 +231,8 @@ Route route(std::string_view method, std::string_view path) {
     } else if (seg[0] == "deci" && n == 3 && seg[1] == "communes") {
         r.endpoint = Endpoint::DeciCommune;
         r.insee = seg[2];
-    } else if (seg[0] == "deci" && n == 4 && seg[1] == "communes" && (seg[3] == "arrete.docx" || seg[3] == "coverage")) {
-        r.endpoint = seg[3] == "coverage" ? Endpoint::DeciCoverage : Endpoint::DeciArrete;
+    } else if (seg[0] == "deci" && n == 4 && seg[1] == "communes" && (seg[3] == "arrete.docx" || seg[3] == "coverage" || seg[3] == "schema")) {
+        r.endpoint = seg[3] == "coverage" ? Endpoint::DeciCoverage : seg[3] == "schema" ? Endpoint::DeciSchema : Endpoint::DeciArrete;
         r.insee = seg[2];
     } else if (seg[0] == "map") {
         r.endpoint = n == 1 ? Endpoint::MapPage : n == 2 && seg[1] == "embed" ? Endpoint::MapEmbed : Endpoint::MapAsset;
@@ -250,13 +250,14 @@ Route route(std::string_view method, std::string_view path) {
     if (n == 2 && seg[0] == "admin" && seg[1] == "harvest")  // the one POST: it starts work, it reads nothing
         r.endpoint = method == "POST" ? Endpoint::AdminHarvest : Endpoint::MethodNotAllowed;
     else if (r.endpoint != Endpoint::NotFound && method != "GET" && method != "HEAD") r.endpoint = Endpoint::MethodNotAllowed;
-    // Files built on request (extracts, the arrêté), coverage and point checks (a road graph, distances):
+    // Files built on request (extracts, the arrêté), coverage, the schéma and point checks (a road graph, distances):
     // off the I/O threads, so tiles and items keep answering while they run.
     switch (r.endpoint) {
         case Endpoint::DeciExtract:
         case Endpoint::DeciExtractMany:
         case Endpoint::DeciArrete:
         case Endpoint::DeciCoverage:
+        case Endpoint::DeciSchema:
         case Endpoint::DeciCheck: r.heavy = true; break;
         default: break;
     }

@@ -97,7 +97,7 @@ enum class Endpoint { NotFound, MethodNotAllowed, Health, Landing, Conformance, 
                       CollectionTilesets, CollectionTileset, CollectionTile, XyzTile, TileJson, Style, TileMatrixSets, TileMatrixSet,
                       Glyphs, Sprite,
                       MapPage, MapEmbed, MapAsset, CommuneSearch,
-                      DeciExtractMany, DeciArrete, DeciCoverage, DeciCommune, DeciCheck,
+                      DeciExtractMany, DeciArrete, DeciCoverage, DeciSchema, DeciCommune, DeciCheck,
                       CatalogRecords, CatalogRecord, CatalogDcat, AdminHarvest, Metrics };  // Metrics stays last (metrics.cpp sizes its arrays by it)
 
 struct Route {

@@ -99,6 +99,7 @@ const char* endpoint_name(Endpoint e) {
         case Endpoint::DeciExtractMany: return "deci_extract_many";
         case Endpoint::DeciArrete: return "deci_arrete";
         case Endpoint::DeciCoverage: return "deci_coverage";
+        case Endpoint::DeciSchema: return "deci_schema";
         case Endpoint::DeciCommune: return "deci_commune";
         case Endpoint::DeciCheck: return "deci_check";
         case Endpoint::CatalogRecords: return "catalog_records";

@@ -252,6 +252,9 @@ Response api(const Request& req, const index::Snapshot& snapshot) {
              "application/vnd.openxmlformats-officedocument.wordprocessingml.document");
     add_path("/deci/communes/{insee}/coverage", "getDeciCoverage", "uncovered zones and the verdict of every ERP and ICPE",
              openapi_parameters(coverage_parameters()), "application/geo+json");
+    add_path("/deci/communes/{insee}/schema", "getDeciSchema",
+             "schéma communal: the fewest actions, then the lowest cost, covering every ERP and ICPE (an estimate)",
+             openapi_parameters(schema_parameters()), "application/geo+json");
     add_path("/deci/check", "checkPoint", "nearest compliant PEI for a planned building, distance, verdict",
              openapi_parameters(check_parameters()), "application/json");
     add_path("/communes/search", "searchCommunes", "communes by name, INSEE code or postcode",

@@ -15,6 +15,7 @@
 #include "ideo/catalog/search.hpp"
 #include "ideo/core/layer.hpp"
 #include "ideo/deci/coverage.hpp"
+#include "ideo/deci/schema.hpp"
 #include "ideo/index/cql2.hpp"
 #include "ideo/index/selection.hpp"
 #include "ideo/index/snapshot.hpp"
@@ -105,6 +106,14 @@ struct CoverageParameters : CommuneParameters {
 };
 CoverageParameters parse_coverage_parameters(std::string_view insee, const QueryParams& q);
 std::span<const Parameter> coverage_parameters();
+
+// GET /deci/communes/{insee}/schema
+struct SchemaParameters : CoverageParameters {
+    std::optional<double> budget;  // euros, >= 0
+    deci::Solver solver = deci::Solver::Greedy;
+};
+SchemaParameters parse_schema_parameters(std::string_view insee, const QueryParams& q);
+std::span<const Parameter> schema_parameters();
 
 // GET /deci/check?lon=&lat=
 struct CheckParameters {

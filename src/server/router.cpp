@@ -200,6 +200,7 @@ Response dispatch(const Request& req, const Route& r, const index::Snapshot* ful
         case Endpoint::DeciExtractMany: return deci_extract_many(req, *snapshot, r.format);
         case Endpoint::DeciArrete: return deci_arrete(req, *snapshot, r.insee);
         case Endpoint::DeciCoverage: return deci_coverage(req, *snapshot, r.insee);
+        case Endpoint::DeciSchema: return deci_schema(req, *snapshot, r.insee);
         case Endpoint::DeciCommune: return deci_commune(req, *snapshot, r.insee);
         case Endpoint::DeciCheck: return deci_check(req, *snapshot);
         case Endpoint::XyzTile: return xyz_tile(req, *snapshot, r);

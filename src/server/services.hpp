@@ -39,6 +39,7 @@ Response deci_extract(const Request& req, const index::Snapshot& snapshot, std::
 Response deci_extract_many(const Request& req, const index::Snapshot& snapshot, std::string_view format);
 Response deci_arrete(const Request& req, const index::Snapshot& snapshot, std::string_view insee);
 Response deci_coverage(const Request& req, const index::Snapshot& snapshot, std::string_view insee);
+Response deci_schema(const Request& req, const index::Snapshot& snapshot, std::string_view insee);
 Response deci_commune(const Request& req, const index::Snapshot& snapshot, std::string_view insee);
 Response deci_check(const Request& req, const index::Snapshot& snapshot);
 

@@ -38,6 +38,12 @@ struct Rules {
     std::vector<std::string> impassable_natures;  // road natures no fire engine uses
     double road_buffer_m = 50;  // half-width of the covered strip along reached roads
     double snap_max_m = 150;    // farthest a PEI or a risk may lie from the road it is snapped to
+    // The schéma communal (schema.hpp): estimated unit costs in euros by action kind ("costs"; empty when
+    // the merged rules have none: the planner then refuses to run), the largest flow a hydrant gives on a
+    // pipe of a diameter (diam_cana in mm -> m³/h, "schema.pipe_flow_m3h"), candidate spacing.
+    std::map<std::string, double> costs;
+    std::map<double, double> pipe_flow_m3h;
+    double schema_road_step_m = 100, schema_grid_step_m = 100;
 
     const RiskClass* find(std::string_view id) const;
     const RiskClass& get(std::string_view id) const;  // throws InputError naming the class

@@ -16,6 +16,10 @@ const std::vector<std::string>& extract_formats() {
     }();
     return v;
 }
+const std::vector<std::string>& solvers() {
+    static const std::vector<std::string> v{deci::to_string(deci::Solver::Greedy), deci::to_string(deci::Solver::Exact)};
+    return v;
+}
 const std::vector<std::string>& modes() {
     static const std::vector<std::string> v{deci::to_string(deci::Mode::Straight), deci::to_string(deci::Mode::Road)};
     return v;
@@ -42,10 +46,16 @@ constexpr Parameter risk{.name = "risk",
                                         "default: the area's",
                          .max = 100};
 
+constexpr Parameter budget{.name = "budget", .description = "euros the plan may spend (the best plan within it); default: no cap",
+                           .kind = K::Number, .low = 0, .high = 1e12};
+constexpr Parameter solver{.name = "solver", .description = "greedy, or exact (COIN-OR CBC, greedy above its size limit)",
+                           .kind = K::Choice, .choices = solvers, .default_text = "greedy"};
+
 constexpr Parameter extract_list[] = {insee, format, crs};
 constexpr Parameter extract_many_list[] = {format, communes, dept, crs};
 constexpr Parameter commune_list[] = {insee, rules};
 constexpr Parameter coverage_list[] = {insee, coverage_mode, rules};
+constexpr Parameter schema_list[] = {insee, coverage_mode, budget, solver, rules};
 constexpr Parameter check_list[] = {lon, lat, risk, check_mode, rules};
 
 std::string extract_format(std::string_view text) {
@@ -119,6 +129,17 @@ CoverageParameters parse_coverage_parameters(std::string_view insee_text, const 
 }
 
 std::span<const Parameter> coverage_parameters() { return coverage_list; }
+
+SchemaParameters parse_schema_parameters(std::string_view insee_text, const QueryParams& q) {
+    SchemaParameters p;
+    static_cast<CommuneParameters&>(p) = commune_of(insee_text, q, schema_list);
+    p.mode = mode_of(coverage_mode, q);
+    if (const std::string* b = budget.find(q)) p.budget = budget.number(*b);
+    p.solver = deci::parse_solver(solvers()[solver.choice_or_default(q)]);
+    return p;
+}
+
+std::span<const Parameter> schema_parameters() { return schema_list; }
 
 CheckParameters parse_check_parameters(const QueryParams& q) {
     reject_unknown_parameters(q, check_list);
