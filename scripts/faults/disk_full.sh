@@ -16,8 +16,7 @@ mkdir "$disk"
 mount -t tmpfs -o "size=$size" ideo-faults "$disk"
 cleanups+=("umount \"$disk\"")
 store=$disk/ideo.gpkg
-half=$work/pei-21-first5000.geojson
-pei_subset 5000 "$half"
+make_half
 
 "$ideo" import communes "$communes21" --store "$store" >/dev/null
 half_count=$(import_pei "$store" "$half")

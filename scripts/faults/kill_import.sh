@@ -13,8 +13,7 @@ RANDOM=$seed
 echo "kill -9 of ideo import, $count times per store (SEED=$seed)"
 
 full=$pei21
-half=$work/pei-21-first5000.geojson
-pei_subset 5000 "$half"
+make_half
 
 # kill_loop NAME STORE: the COUNT kills on one store, served by `ideo serve` started once.
 kill_loop() {

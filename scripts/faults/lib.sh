@@ -112,10 +112,11 @@ wait_served() {
   return 1
 }
 
-# pei_subset N FILE: the first N features of the SDIS 21 export, written to FILE (a second version
-# of the same source, so two publishes differ in their counts).
-pei_subset() {
-  python3 - "$pei21" "$1" "$2" <<'PY'
+# A second version of the same source, so that two publishes differ in their counts: the first 5,000
+# rows of the SDIS 21 export, written to $half.
+half=$work/pei-21-first5000.geojson
+make_half() {
+  python3 - "$pei21" 5000 "$half" <<'PY'
 import json, sys
 src, n, out = sys.argv[1], int(sys.argv[2]), sys.argv[3]
 with open(src, encoding="utf-8") as f:
@@ -133,4 +134,13 @@ import_pei() {
     echo "ideo import pei $2 --store $1 failed:" >&2; echo "$out" >&2; return 1
   fi
   sed -n 's/^published pei version [0-9]* (\([0-9]*\) records.*/\1/p' <<<"$out"
+}
+
+# pg_two_replicas FILE: a cluster with the communes and FILE published, served by replicas a and b.
+pg_two_replicas() {
+  pg_start
+  "$ideo" import communes "$communes21" --store "$pg_uri" >/dev/null
+  import_pei "$pg_uri" "$1" >/dev/null
+  serve_start a --store "$pg_uri"
+  serve_start b --store "$pg_uri"
 }

@@ -13,14 +13,9 @@ duration=${1:-60}
 connections=${2:-64}
 next_upstream=${NEXT_UPSTREAM:-error timeout}  # nginx's default; "off": a failed upstream's requests are not retried
 for tool in wrk nginx; do command -v "$tool" >/dev/null || { echo "missing $tool: run scripts/install-deps" >&2; exit 1; }; done
-half=$work/pei-21-first5000.geojson
-pei_subset 5000 "$half"
+make_half
 
-pg_start
-"$ideo" import communes "$communes21" --store "$pg_uri" >/dev/null
-import_pei "$pg_uri" "$half" >/dev/null
-serve_start a --store "$pg_uri"
-serve_start b --store "$pg_uri"
+pg_two_replicas "$half"
 # Single features of both versions (the 5,000 first rows are in both): a 404 would be an error.
 curl -fsS "http://127.0.0.1:$port_a/collections/pei/items?limit=300&properties=insee" | jq -r '.features[].id' >"$work/ids"
 import_pei "$pg_uri" "$pei21" >/dev/null

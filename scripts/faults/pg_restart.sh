@@ -6,14 +6,9 @@
 # Usage: scripts/faults/pg_restart.sh [DOWN_SECONDS (10)]    env: BUILD_DIR, KEEP=1
 source "$(dirname "$0")/lib.sh"
 down_seconds=${1:-10}
-half=$work/pei-21-first5000.geojson
-pei_subset 5000 "$half"
+make_half
 
-pg_start
-"$ideo" import communes "$communes21" --store "$pg_uri" >/dev/null
-import_pei "$pg_uri" "$pei21" >/dev/null
-serve_start a --store "$pg_uri"
-serve_start b --store "$pg_uri"
+pg_two_replicas "$pei21"
 one_id=$(curl -fsS "http://127.0.0.1:$port_a/collections/pei/items?limit=1" | jq -r '.features[0].id')
 paths=("/collections/pei/items?limit=1" "/collections/pei/items/$one_id" "/health" "/tiles/pei/12/2105/1435.mvt")
 echo "PostgreSQL stopped under two replicas (ports $port_a, $port_b), $down_seconds s down per round"
