@@ -84,7 +84,8 @@ store_pei_rows() {
 # port_NAME and pid_NAME once it prints the port it listens on (log in $work/NAME.log).
 serve_start() {
   local name=$1; shift
-  "$ideo" serve "$@" --listen 127.0.0.1:0 >"$work/$name.log" 2>&1 &
+  : >"$work/$name.log"  # there before the first look below: the background shell may not have opened it yet
+  "$ideo" serve "$@" --listen 127.0.0.1:0 >>"$work/$name.log" 2>&1 &
   local pid=$! port=""
   started_pids+=("$pid")
   for _ in $(seq 600); do
