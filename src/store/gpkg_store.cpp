@@ -32,11 +32,7 @@ namespace fs = std::filesystem;
 constexpr const char* kPublications = "ideo_publications";
 constexpr const char* kGeometryColumn = "geom";
 
-struct DatasetCloser {
-    void operator()(GDALDataset* ds) const { GDALClose(ds); }
-};
-using Dataset = std::unique_ptr<GDALDataset, DatasetCloser>;
-
+using gpkg::Dataset;
 using gpkg::ResultSet;
 using gpkg::sql_identifier;
 using gpkg::sql_literal;
@@ -203,11 +199,7 @@ GpkgStore::GpkgStore(fs::path path) : path_(std::move(path)) {
     if (!fs::exists(path_)) create();
 }
 
-void GpkgStore::fail(const std::string& what) const {
-    std::string msg = path_.string() + ": " + what;
-    if (CPLGetLastErrorType() >= CE_Warning && *CPLGetLastErrorMsg()) msg += ": " + std::string(CPLGetLastErrorMsg());
-    throw Error(msg);
-}
+void GpkgStore::fail(const std::string& what) const { gpkg::fail(path_, what); }
 
 void GpkgStore::create() {
     GDALDriver* driver = GetGDALDriverManager()->GetDriverByName("GPKG");
@@ -219,14 +211,7 @@ void GpkgStore::create() {
     publications_table(*ds);
 }
 
-Dataset GpkgStore::open(bool update) const {
-    static const char* const drivers[] = {"GPKG", nullptr};
-    CPLErrorReset();
-    auto* ds = GDALDataset::Open(path_.c_str(), GDAL_OF_VECTOR | (update ? GDAL_OF_UPDATE : GDAL_OF_READONLY),
-                                 drivers, nullptr, nullptr);
-    if (!ds) fail("cannot open the GeoPackage store");
-    return Dataset(ds);
-}
+Dataset GpkgStore::open(bool update) const { return gpkg::open_dataset(path_, update); }
 
 void GpkgStore::exec(GDALDataset& ds, const std::string& sql, const std::string& what) const {
     CPLErrorReset();

@@ -40,6 +40,7 @@ inline std::string sql_identifier(std::string_view s) { return quoted(s, '"'); }
 
 }  // namespace ideo::store::gpkg
 
+#include <cstdint>
 #include <filesystem>
 #include <memory>
 
@@ -52,10 +53,16 @@ struct DatasetCloser {
 };
 using Dataset = std::unique_ptr<GDALDataset, DatasetCloser>;
 
-// Throws an Error naming the store file, what failed, and GDAL's last message.
+// Throws an Error naming the store file, what failed, and GDAL's last message. On a nearly full
+// filesystem it says so: SQLite's own message need not (a WAL store whose -shm file cannot be created
+// reads as "presumably read-only").
 [[noreturn]] inline void fail(const std::filesystem::path& path, const std::string& what) {
     std::string msg = path.string() + ": " + what;
     if (CPLGetLastErrorType() >= CE_Warning && *CPLGetLastErrorMsg()) msg += ": " + std::string(CPLGetLastErrorMsg());
+    std::error_code ec;
+    const auto space = std::filesystem::space(path.has_parent_path() ? path.parent_path() : ".", ec);
+    if (!ec && space.available < (std::uintmax_t{1} << 20))
+        msg += " (the filesystem of the store is full: " + std::to_string(space.available / 1024) + " KiB free)";
     throw Error(msg);
 }
 
