@@ -15,9 +15,9 @@ const index::LayerData& find_layer(const index::Snapshot& snapshot, std::string_
 void require(const Request& req, const LayerSpec& spec, AccessOperation op, std::string_view insee = {});
 // "/collections/{id}", the id percent-encoded.
 std::string collection_path(const index::LayerData& layer);
-// {"href":..,"rel":..,"type":..[,"title":..]}
+// {"href":..,"rel":..,"type":..[,"title":..][,"templated":true]}: every link the server writes in JSON.
 void append_link(std::string& out, std::string_view href, std::string_view rel, std::string_view type,
-                 std::string_view title = {});
+                 std::string_view title = {}, bool templated = false);
 // ETag of the snapshot (per representation variant) and Cache-Control.
 void cacheable(Response& res, const index::Snapshot& snapshot, std::string_view variant = {});
 

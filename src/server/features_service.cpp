@@ -36,7 +36,7 @@ void require(const Request& req, const LayerSpec& spec, AccessOperation op, std:
 std::string collection_path(const index::LayerData& layer) { return "/collections/" + percent_encode(layer.spec.id); }
 
 void append_link(std::string& out, std::string_view href, std::string_view rel, std::string_view type,
-                 std::string_view title) {
+                 std::string_view title, bool templated) {
     out += "{\"href\":";
     append_json_string(out, href);
     out += ",\"rel\":";
@@ -47,6 +47,7 @@ void append_link(std::string& out, std::string_view href, std::string_view rel, 
         out += ",\"title\":";
         append_json_string(out, title);
     }
+    if (templated) out += ",\"templated\":true";
     out += '}';
 }
 

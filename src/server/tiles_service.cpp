@@ -81,18 +81,6 @@ const index::LayerData& layer_or_404(const index::Snapshot& snapshot, std::strin
     return *l;
 }
 
-void append_link(std::string& out, const std::string& href, const char* rel, const char* type, bool templated = false) {
-    out += "{\"href\":";
-    append_json_string(out, href);
-    out += ",\"rel\":\"";
-    out += rel;
-    out += "\",\"type\":\"";
-    out += type;
-    out += '"';
-    if (templated) out += ",\"templated\":true";
-    out += '}';
-}
-
 void append_bounds(std::string& out, const Envelope& e) {
     out += '[';
     append_json_number(out, e.empty() ? -180.0 : e.min_x);
@@ -253,7 +241,7 @@ Response collection_tileset(const Request& req, const index::Snapshot& snapshot,
     out += ',';
     append_link(out, req.base_url() + "/tileMatrixSets/WebMercatorQuad", "http://www.opengis.net/def/rel/ogc/1.0/tiling-scheme", "application/json");
     out += ',';
-    append_link(out, base + "/{tileMatrix}/{tileRow}/{tileCol}", "item", kMvtType, true);
+    append_link(out, base + "/{tileMatrix}/{tileRow}/{tileCol}", "item", kMvtType, {}, true);
     out += "]}";
     return json_response(std::move(out), snapshot);
 }
