@@ -1,7 +1,9 @@
 // Path dispatch: which service answers a request. Every error becomes a JSON response here.
 #include <exception>
+#include <optional>
 #include <string>
 
+#include "auth.hpp"
 #include "http.hpp"
 #include "metrics.hpp"
 #include "services.hpp"
@@ -80,7 +82,8 @@ std::string snapshot_etag(const index::Snapshot& snapshot, std::string_view vari
 }
 
 Response handle_request(std::string_view method, std::string_view target, Headers headers, std::string body,
-                        const index::Snapshot* snapshot, const ServerOptions* options) {
+                        const index::Snapshot* snapshot, const ServerOptions* options, std::string_view client,
+                        FailureLimiter* limiter) {
     std::string_view host;
     for (const auto& [k, v] : headers)
         if (k == "host") host = v;
@@ -88,13 +91,19 @@ Response handle_request(std::string_view method, std::string_view target, Header
     Request req;
     Route r;
     Response res;
+    std::optional<access::Identity> caller;  // req.caller points here once a credential proved who is asking
     try {
         req = parse_request(method, target, host);
         req.headers = std::move(headers);
         req.body = std::move(body);
         req.options = options;
         r = route(req.method, req.path);
-        res = finish(req, dispatch(req, r, snapshot));
+        if (auto refused = authenticate(req, caller, client, limiter)) {
+            res = std::move(*refused);
+        } else {
+            res = finish(req, dispatch(req, r, snapshot));
+            if (!req.caller->anonymous()) mark_private(res);
+        }
     } catch (const HttpError& e) {
         res = error_response(e);
     } catch (const std::exception& e) {
@@ -115,6 +124,7 @@ Response dispatch(const Request& req, const Route& r, const index::Snapshot* sna
     }
     if (r.endpoint == Endpoint::AdminHarvest) return admin_harvest(req);  // needs no snapshot either
     if (r.endpoint == Endpoint::Metrics) return metrics(req, snapshot);
+    if (r.endpoint == Endpoint::WhoAmI) return whoami(req);
     // The page itself needs no data: it loads, then asks the API.
     if (r.endpoint == Endpoint::MapPage || r.endpoint == Endpoint::MapEmbed || r.endpoint == Endpoint::MapAsset)
         return static_file(req, r);

@@ -19,6 +19,7 @@
 #include <thread>
 #include <vector>
 
+#include "auth.hpp"
 #include "ideo/core/error.hpp"
 #include "http.hpp"
 #include "services.hpp"
@@ -50,6 +51,7 @@ struct ServerState {
     index::SnapshotHolder& snapshots;
     std::atomic<int> in_flight{0};  // requests read and not yet fully written
     std::atomic<bool> stopping{false};
+    FailureLimiter failures;  // failed credentials per client address
 };
 
 }  // namespace detail
@@ -74,7 +76,11 @@ namespace {
 
 class Session : public std::enable_shared_from_this<Session> {
 public:
-    Session(tcp::socket&& socket, detail::ServerState& server) : stream_(std::move(socket)), server_(server) {}
+    Session(tcp::socket&& socket, detail::ServerState& server) : stream_(std::move(socket)), server_(server) {
+        beast::error_code ec;
+        const auto peer = stream_.socket().remote_endpoint(ec);
+        if (!ec) client_ = peer.address().to_string();
+    }
 
     void run() {
         // Start on the session's strand, as the accepted socket's executor asks.
@@ -107,7 +113,8 @@ private:
             for (auto& c : name) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
             headers.emplace_back(std::move(name), std::string(h.value()));
         }
-        Response r = handle_request(req.method_string(), req.target(), std::move(headers), req.body(), snapshot.get(), &server_.options);
+        Response r = handle_request(req.method_string(), req.target(), std::move(headers), req.body(), snapshot.get(), &server_.options,
+                                    client_, &server_.failures);
         send(std::move(r), req.version(), req.keep_alive() && !server_.stopping, req.method() == http::verb::head);
     }
 
@@ -189,6 +196,7 @@ private:
     detail::ServerState& server_;
     bool counted_ = false;
     std::size_t drained_ = 0;
+    std::string client_;  // the peer's address: failed credentials are counted per address
     std::array<char, 8192> discard_{};
 };
 

@@ -68,11 +68,16 @@ Response catalog_dcat(const Request& req, const index::Snapshot& snapshot);
 // static_service.cpp: the built map page under /map (ServerOptions::web_dir / "dist").
 Response static_file(const Request& req, const Route& r);
 
+class FailureLimiter;
+
 // router.cpp: the whole request, from method, target, headers (lower-case names) and body to a
-// response; never throws. snapshot may be null while none is loaded (503). Then, for every
-// service: 304 when the response's ETag matches If-None-Match, gzip when the client accepts it.
+// response; never throws. snapshot may be null while none is loaded (503). First the credential
+// (auth.cpp: `client` is the peer's address, failures counted in `limiter` when given), then, for every
+// service: 304 when the response's ETag matches If-None-Match, gzip when the client accepts it, and
+// Cache-Control private with Vary on the credential for a non-anonymous caller.
 Response handle_request(std::string_view method, std::string_view target, Headers headers, std::string body,
-                        const index::Snapshot* snapshot, const ServerOptions* options = nullptr);
+                        const index::Snapshot* snapshot, const ServerOptions* options = nullptr,
+                        std::string_view client = {}, FailureLimiter* limiter = nullptr);
 
 // The ETag of everything derived from one published snapshot (collections, items, tiles...).
 std::string snapshot_etag(const index::Snapshot& snapshot, std::string_view variant = {});

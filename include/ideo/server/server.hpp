@@ -7,7 +7,9 @@
 #include <filesystem>
 #include <functional>
 #include <string>
+#include <string_view>
 
+#include "ideo/core/access.hpp"
 #include "ideo/index/snapshot.hpp"
 
 namespace ideo::server {
@@ -28,6 +30,17 @@ struct ServerOptions {
     std::function<std::string()> trigger_harvest;
     // GET /metrics: more lines in the Prometheus text format (the background harvester's state).
     std::function<std::string()> metrics;
+    // GET /metrics is for an admin key, the admin token or this token (IDEO_METRICS_TOKEN; empty = none).
+    std::string metrics_token;
+
+    // The request's credential (Authorization: Bearer X, else X-API-Key: X, else ?apikey=X) checked once per
+    // request: an API key by authenticate_key (set by `ideo serve`: a store lookup behind a KeyCache), a JWT
+    // (three base64url parts separated by dots) by authenticate_token (OpenID Connect). Unset: such
+    // credentials are refused (401).
+    std::function<access::Authentication(std::string_view key)> authenticate_key;
+    std::function<access::Authentication(std::string_view token)> authenticate_token;
+    // Failed credentials allowed per client address and minute before 429.
+    unsigned failures_per_minute = 10;
 };
 
 // Serves until stop() or a SIGINT/SIGTERM. on_listening is called once bound, with the port.
