@@ -7,6 +7,7 @@
 #include <chrono>
 #include <map>
 #include <memory>
+#include <sstream>
 #include <string>
 #include <thread>
 #include <vector>
@@ -177,9 +178,23 @@ TEST_F(ApiKeysTest, WrongExpiredAndRevokedKeysAre401WithTheBearerChallenge) {
     }
 }
 
-TEST_F(ApiKeysTest, ARevokedKeyIsRefusedByTheRunningServerWithinItsPoll) {
+TEST_F(ApiKeysTest, AKeysLastUseIsRecordedAndARevokedKeyRefusedByTheRunningServerWithinItsPoll) {
     const CreatedKey k = create_key(store_, {"--org", "IDEO", "--role", "admin"});
     ASSERT_EQ(get("/whoami", {{"X-API-Key", k.key}}).status, 200);
+    // Its use is recorded by the server's poll (at most once a minute per key), not by the request itself.
+    std::vector<std::string> fields;  // id, organisation, kind, adherent, territory, role, created, expires, last_used, status
+    for (int i = 0; i < 100 && (fields.size() < 10 || fields[8] == "never"); ++i) {
+        std::this_thread::sleep_for(std::chrono::milliseconds(100));
+        const std::string out = run_ideo({"keys", "list", "--store", store_}).out;
+        const auto at = out.find(k.id);
+        std::stringstream line(at == std::string::npos ? "" : out.substr(at, out.find('\n', at) - at));
+        fields.clear();
+        for (std::string f; std::getline(line, f, '\t');) fields.push_back(f);
+    }
+    ASSERT_EQ(fields.size(), 10u);
+    EXPECT_EQ(fields[8].size(), 20u) << fields[8];  // 2026-12-04T02:00:00Z
+    EXPECT_GE(fields[8], fields[6]) << "used after it was created";
+    EXPECT_EQ(fields[9], "active");
     ASSERT_EQ(run_ideo({"keys", "revoke", k.id, "--store", store_}).exit_code, 0);
     int status = 200;
     for (int i = 0; i < 100 && status == 200; ++i) {  // the cache keeps a verified key for one 2 s poll interval
