@@ -178,6 +178,16 @@ void mark_private(Response& res) {
     if (!vary) res.headers.emplace_back("Vary", "Authorization, X-API-Key");
 }
 
+Response preflight(const Request& req) {
+    Response res;
+    res.status = 204;
+    res.content_type.clear();
+    res.headers = {{"Access-Control-Allow-Methods", req.path == "/admin/harvest" ? "POST" : "GET, HEAD"},
+                   {"Access-Control-Allow-Headers", "Authorization, X-API-Key, If-None-Match"},
+                   {"Access-Control-Max-Age", "600"}};
+    return res;
+}
+
 Response whoami(const Request& req) {
     const access::Identity& c = *req.caller;
     if (c.anonymous()) return unauthorized("GET /whoami needs a credential (Authorization: Bearer KEY, X-API-Key or ?apikey=)", false);

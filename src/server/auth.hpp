@@ -49,6 +49,10 @@ Response forbidden(std::string_view description);
 // An answer computed for a non-anonymous caller: Cache-Control private, Vary on the credential headers.
 void mark_private(Response& res);
 
+// OPTIONS on a served path: the CORS preflight a web page's fetch with Authorization or X-API-Key sends
+// first (no credential in it); 204 allowing those headers, for any origin as every answer is (no cookies).
+Response preflight(const Request& req);
+
 // GET /whoami: the caller's role, organisation, kind and territory; 401 for the public.
 Response whoami(const Request& req);
 

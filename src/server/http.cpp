@@ -184,7 +184,9 @@ Route route(std::string_view method, std::string_view path) {
     if (path.size() > 1 && path.back() == '/') path.remove_suffix(1);  // "/collections/" is "/collections"
     if (path.empty() || path.front() != '/') return r;
     if (path == "/") {
-        r.endpoint = method == "GET" || method == "HEAD" ? Endpoint::Landing : Endpoint::MethodNotAllowed;
+        r.endpoint = method == "GET" || method == "HEAD" ? Endpoint::Landing
+                     : method == "OPTIONS"                ? Endpoint::Preflight
+                                                          : Endpoint::MethodNotAllowed;
         return r;
     }
     std::vector<std::string> seg;
@@ -272,7 +274,8 @@ Route route(std::string_view method, std::string_view path) {
         r.endpoint = Endpoint::CatalogDcat;
     }
     if (n == 2 && seg[0] == "admin" && seg[1] == "harvest")  // the one POST: it starts work, it reads nothing
-        r.endpoint = method == "POST" ? Endpoint::AdminHarvest : Endpoint::MethodNotAllowed;
+        r.endpoint = method == "POST" ? Endpoint::AdminHarvest : method == "OPTIONS" ? Endpoint::Preflight : Endpoint::MethodNotAllowed;
+    else if (r.endpoint != Endpoint::NotFound && method == "OPTIONS") r.endpoint = Endpoint::Preflight;  // CORS, before a keyed GET
     else if (r.endpoint != Endpoint::NotFound && method != "GET" && method != "HEAD") r.endpoint = Endpoint::MethodNotAllowed;
     return r;
 }

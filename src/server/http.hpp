@@ -111,7 +111,7 @@ enum class Endpoint { NotFound, MethodNotAllowed, Health, Landing, Conformance, 
                       Glyphs, Sprite,
                       MapPage, MapEmbed, MapAsset, CommuneSearch,
                       DeciExtractMany, DeciArrete, DeciCoverage, DeciCommune, DeciCheck,
-                      CatalogRecords, CatalogRecord, CatalogDcat, WhoAmI, AdminHarvest, Metrics };  // Metrics stays last (metrics.cpp sizes its arrays by it)
+                      CatalogRecords, CatalogRecord, CatalogDcat, WhoAmI, Preflight, AdminHarvest, Metrics };  // Metrics stays last (metrics.cpp sizes its arrays by it)
 
 struct Route {
     Endpoint endpoint = Endpoint::NotFound;

@@ -107,6 +107,7 @@ const char* endpoint_name(Endpoint e) {
         case Endpoint::CatalogRecord: return "catalog_record";
         case Endpoint::CatalogDcat: return "catalog_dcat";
         case Endpoint::WhoAmI: return "whoami";
+        case Endpoint::Preflight: return "preflight";
         case Endpoint::AdminHarvest: return "admin_harvest";
         case Endpoint::Metrics: return "metrics";
     }

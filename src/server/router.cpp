@@ -125,6 +125,7 @@ Response dispatch(const Request& req, const Route& r, const index::Snapshot* sna
     if (r.endpoint == Endpoint::AdminHarvest) return admin_harvest(req);  // needs no snapshot either
     if (r.endpoint == Endpoint::Metrics) return metrics(req, snapshot);
     if (r.endpoint == Endpoint::WhoAmI) return whoami(req);
+    if (r.endpoint == Endpoint::Preflight) return preflight(req);
     // The page itself needs no data: it loads, then asks the API.
     if (r.endpoint == Endpoint::MapPage || r.endpoint == Endpoint::MapEmbed || r.endpoint == Endpoint::MapAsset)
         return static_file(req, r);

@@ -146,7 +146,7 @@ private:
         res_.version(version);
         res_.result(static_cast<unsigned>(r.status));
         res_.set(http::field::server, "ideo");
-        res_.set(http::field::content_type, r.content_type);
+        if (!r.content_type.empty()) res_.set(http::field::content_type, r.content_type);  // none on a 204 preflight
         res_.set(http::field::access_control_allow_origin, "*");
         for (const auto& [name, value] : r.headers) res_.set(name, value);
         res_.keep_alive(keep_alive);

@@ -2,6 +2,8 @@
 // private marking of answers, the key cache and its batched last uses, the failure limiter.
 #include <gtest/gtest.h>
 
+#include <map>
+
 #include "../../src/server/auth.hpp"
 #include "../../src/server/services.hpp"
 #include "ideo/core/sha256.hpp"
@@ -129,6 +131,25 @@ TEST(KeyCache, RevokedAndExpiredKeysAreRefusedAndATtlOfZeroAsksTheStoreEachTime)
     EXPECT_EQ(cache.authenticate("k").description, "key revoked");
     EXPECT_EQ(lookups, 3);
     EXPECT_TRUE(cache.take_uses().size() == 1u) << "only the accepted use counts";
+}
+
+}  // namespace
+}  // namespace ideo::server
+
+namespace ideo::server {
+namespace {
+
+TEST(Auth, APreflightAllowsTheCredentialHeadersOnServedPathsOnly) {
+    const Response ok = handle_request("OPTIONS", "/collections/pei/items", {{"origin", "https://www.mairie-belfort.fr"}}, "", nullptr);
+    EXPECT_EQ(ok.status, 204);
+    std::map<std::string, std::string> h(ok.headers.begin(), ok.headers.end());
+    EXPECT_NE(h["Access-Control-Allow-Headers"].find("Authorization"), std::string::npos);
+    EXPECT_NE(h["Access-Control-Allow-Headers"].find("X-API-Key"), std::string::npos);
+    EXPECT_EQ(h["Access-Control-Allow-Methods"], "GET, HEAD");
+    EXPECT_EQ(route("OPTIONS", "/admin/harvest").endpoint, Endpoint::Preflight);
+    EXPECT_EQ(route("OPTIONS", "/").endpoint, Endpoint::Preflight);
+    EXPECT_EQ(handle_request("OPTIONS", "/nothing", {}, "", nullptr).status, 404);
+    EXPECT_EQ(route("DELETE", "/collections").endpoint, Endpoint::MethodNotAllowed);
 }
 
 }  // namespace
