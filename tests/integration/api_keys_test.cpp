@@ -12,6 +12,7 @@
 #include <thread>
 #include <vector>
 
+#include "pg_cluster.hpp"
 #include "test_support.hpp"
 
 using namespace ideo::test;
@@ -264,6 +265,32 @@ TEST(ApiKeysRateLimit, ElevenBadKeysFromOneAddressAre429WithRetryAfter) {
     EXPECT_EQ(http_get(server.port(), "/whoami", {{"X-API-Key", good.key}}).status, 429);
     EXPECT_EQ(http_get(server.port(), "/health").status, 200);
     EXPECT_TRUE(server.alive());
+}
+
+TEST(ApiKeysOnPostgis, KeysCreatedInTheDatabaseIdentifyTheirCallerUntilRevoked) {
+    auto& cluster = pg_cluster();
+    const std::string db = cluster.new_database();
+    const std::string pg = cluster.uri(db);
+    const CreatedKey k = create_key(pg, {"--org", "ARS Bourgogne-Franche-Comté", "--role", "ars", "--dept", "21,90"});
+    ASSERT_FALSE(k.key.empty());
+    // The database keeps the hash, never the key.
+    EXPECT_EQ(cluster.query(db, "SELECT count(*) FROM ideo_api_keys WHERE id = '" + k.id + "'"), "1");
+    EXPECT_EQ(cluster.query(db, "SELECT count(*) FROM ideo_api_keys k WHERE k::text LIKE '%" + k.key.substr(5) + "%'"), "0");
+    EXPECT_EQ(cluster.query(db, "SELECT length(key_hash) FROM ideo_api_keys"), "64");
+    ServerProcess server({"--store", pg, "--layers", layers_dir().string()});
+    const HttpResponse r = http_get(server.port(), "/whoami", {{"Authorization", "Bearer " + k.key}});
+    ASSERT_EQ(r.status, 200) << r.body;
+    const auto d = parse_json(r.body);
+    EXPECT_EQ(std::string(d["role"].GetString()), "ars");
+    EXPECT_EQ(std::string(d["kind"].GetString()), "ars");
+    EXPECT_EQ(std::string(d["depts"][1].GetString()), "90");
+    ASSERT_EQ(run_ideo({"keys", "revoke", k.id, "--store", pg}).exit_code, 0);
+    int status = 200;
+    for (int i = 0; i < 100 && status == 200; ++i) {
+        std::this_thread::sleep_for(std::chrono::milliseconds(100));
+        status = http_get(server.port(), "/whoami", {{"Authorization", "Bearer " + k.key}}).status;
+    }
+    EXPECT_EQ(status, 401);
 }
 
 }  // namespace
