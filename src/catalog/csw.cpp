@@ -13,6 +13,7 @@
 #include "ideo/catalog/parse.hpp"
 #include "ideo/catalog/rules.hpp"
 #include "ideo/core/text.hpp"
+#include "rdf.hpp"
 
 namespace ideo::catalog {
 namespace {
@@ -386,18 +387,77 @@ void find_records(xmlNode* n, bool in_metadata, std::vector<xmlNode*>& out) {
 
 }  // namespace
 
-static Doc read_xml(std::string_view xml) {
+namespace {
+
+// Entity references may stand for this much text in one answer, all expanded: far more than any record's
+// needs, far less than an attack's.
+constexpr std::size_t kMaxEntityExpansion = 1u << 20;
+
+class EntityBudget {
+public:
+    // Every reference in the document, attributes included, as xmlNodeGetContent and XPath would expand it.
+    void count(const xmlNode* n) {
+        for (; n; n = n->next) {
+            if (n->type == XML_DTD_NODE) continue;  // the declarations themselves: counted where referenced
+            if (n->type == XML_ENTITY_REF_NODE) spend(expansion(reinterpret_cast<const xmlEntity*>(n->children), 0));
+            if (n->type == XML_ELEMENT_NODE)
+                for (const xmlAttr* a = n->properties; a; a = a->next) count(a->children);
+            if (n->type != XML_ENTITY_REF_NODE) count(n->children);
+        }
+    }
+
+private:
+    void spend(std::size_t bytes) {
+        total_ += bytes;
+        if (total_ > kMaxEntityExpansion)
+            throw ParseError("entity references expand to more than " + std::to_string(kMaxEntityExpansion) +
+                             " bytes of text (entity expansion refused)");
+    }
+    // The text one entity stands for, its own references expanded; memoised, so each is walked once.
+    std::size_t expansion(const xmlEntity* e, int depth) {
+        if (!e || e->type != XML_ENTITY_DECL) return 0;
+        if (depth > 32) throw ParseError("entity " + std::string(reinterpret_cast<const char*>(e->name)) + " nests more than 32 deep");
+        if (const auto it = sizes_.find(e); it != sizes_.end()) return it->second;
+        std::size_t size = 0;
+        std::vector<const xmlNode*> lists{e->children};
+        while (!lists.empty()) {
+            const xmlNode* n = lists.back();
+            lists.pop_back();
+            for (; n; n = n->next) {
+                if (n->type == XML_TEXT_NODE || n->type == XML_CDATA_SECTION_NODE) size += static_cast<std::size_t>(xmlStrlen(n->content));
+                else if (n->type == XML_ENTITY_REF_NODE) size += expansion(reinterpret_cast<const xmlEntity*>(n->children), depth + 1);
+                else if (n->children) lists.push_back(n->children);
+                if (size > kMaxEntityExpansion) spend(size);
+            }
+        }
+        sizes_[e] = size;
+        return size;
+    }
+    std::map<const xmlEntity*, std::size_t> sizes_;
+    std::size_t total_ = 0;
+};
+
+// A partner's XML: never anything fetched (NONET, no DTD loaded, no external entity), no entity substituted
+// while parsing (no NOENT), and libxml2's own limits kept (no HUGE: its guard against exponential entity
+// expansion, its depth and text size limits); what entity references would still expand to is bounded above.
+Doc read_xml(std::string_view xml) {
     std::unique_ptr<xmlParserCtxt, ParserFree> ctx(xmlNewParserCtxt());
-    // NONET: a partner's document never makes us fetch its DTD or entities.
     Doc doc(xmlCtxtReadMemory(ctx.get(), xml.data(), static_cast<int>(xml.size()), nullptr, nullptr,
-                              XML_PARSE_NONET | XML_PARSE_NOERROR | XML_PARSE_NOWARNING | XML_PARSE_HUGE));
+                              XML_PARSE_NONET | XML_PARSE_NOERROR | XML_PARSE_NOWARNING));
     if (!doc || !ctx->wellFormed) {
         const xmlError* e = xmlCtxtGetLastError(ctx.get());
         std::string msg = e && e->message ? text::trim(e->message) : "not well-formed";
         throw ParseError("invalid XML at line " + std::to_string(e ? e->line : 0) + ", column " +
                          std::to_string(e ? e->int2 : 0) + ": " + msg);
     }
+    if (doc->intSubset) EntityBudget().count(doc->children);  // entities are declared in a DTD, or nowhere
     return doc;
+}
+
+}  // namespace
+
+void rdf::refuse_entity_expansion(std::string_view xml) {
+    if (xml.find("<!ENTITY") != std::string_view::npos) read_xml(xml);
 }
 
 ParseResult parse_csw(std::string_view xml) {

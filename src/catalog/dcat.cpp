@@ -209,6 +209,7 @@ RdfSyntax sniff_rdf_syntax(std::string_view content_type, std::string_view body)
 }
 
 ParseResult parse_dcat(std::string_view body, RdfSyntax syntax, const std::string& base_uri) {
+    if (syntax == RdfSyntax::RdfXml) rdf::refuse_entity_expansion(body);  // Raptor substitutes entities as it reads
     Graph g = syntax == RdfSyntax::JsonLd   ? rdf::parse_jsonld(body, base_uri)
               : syntax == RdfSyntax::Turtle ? rdf::parse_raptor(body, "turtle", base_uri)
                                             : rdf::parse_raptor(body, "rdfxml", base_uri);

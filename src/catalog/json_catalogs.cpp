@@ -1,6 +1,5 @@
 // JSON catalogue APIs with RapidJSON: CKAN action API, udata API v1, OpenDataSoft v1 / v2.x.
 #include <rapidjson/document.h>
-#include <rapidjson/error/en.h>
 #include <rapidjson/stringbuffer.h>
 #include <rapidjson/writer.h>
 
@@ -8,6 +7,7 @@
 
 #include "ideo/catalog/parse.hpp"
 #include "ideo/catalog/rules.hpp"
+#include "ideo/core/json.hpp"
 #include "ideo/core/text.hpp"
 
 namespace ideo::catalog {
@@ -17,10 +17,8 @@ using Json = rapidjson::Value;
 
 rapidjson::Document parse_json(std::string_view body, const char* what) {
     rapidjson::Document d;
-    d.Parse(body.data(), body.size());
-    if (d.HasParseError())
-        throw ParseError(std::string("invalid ") + what + " JSON at offset " + std::to_string(d.GetErrorOffset()) + ": " +
-                         rapidjson::GetParseError_En(d.GetParseError()));
+    if (const auto failed = json::parse(d, body))
+        throw ParseError(std::string("invalid ") + what + " JSON at offset " + std::to_string(failed->offset) + ": " + failed->message);
     if (!d.IsObject()) throw ParseError(std::string(what) + ": expected a JSON object at the top level");
     return d;
 }
@@ -110,8 +108,7 @@ Record ckan_package(const Json& p) {
             if (key == "spatial") {
                 rapidjson::Document g;
                 const std::string v = str(x, "value");
-                g.Parse(v.c_str(), v.size());
-                if (!g.HasParseError()) r.bbox = geojson_bbox(g);
+                if (!json::parse(g, v)) r.bbox = geojson_bbox(g);
             } else if (key == "theme" || key == "inspire_theme") {
                 add_unique(r.topic_categories, str(x, "value"));
             }

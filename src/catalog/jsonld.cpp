@@ -3,15 +3,15 @@
 // expanded and flattened forms). Remote contexts are never fetched: the well-known DCAT and
 // Project Open Data terms are built in.
 #include <rapidjson/document.h>
-#include <rapidjson/error/en.h>
 #include <rapidjson/stringbuffer.h>
 #include <rapidjson/writer.h>
 
 #include <map>
 
 #include "ideo/catalog/parse.hpp"
-#include "rdf.hpp"
+#include "ideo/core/json.hpp"
 #include "ideo/core/url.hpp"
+#include "rdf.hpp"
 
 namespace ideo::catalog::rdf {
 namespace {
@@ -225,10 +225,8 @@ private:
 
 Graph parse_jsonld(std::string_view body, const std::string& base_uri) {
     rapidjson::Document d;
-    d.Parse(body.data(), body.size());
-    if (d.HasParseError())
-        throw ParseError("invalid JSON-LD at offset " + std::to_string(d.GetErrorOffset()) + ": " +
-                         rapidjson::GetParseError_En(d.GetParseError()));
+    if (const auto failed = json::parse(d, body))
+        throw ParseError("invalid JSON-LD at offset " + std::to_string(failed->offset) + ": " + failed->message);
     Graph g;
     Expander(g, base_uri).top(d, Context{});
     return g;

@@ -37,6 +37,9 @@ struct Graph {
 
 // RDF/XML or Turtle through Raptor 2; throws ParseError with the line.
 Graph parse_raptor(std::string_view body, const char* syntax, const std::string& base_uri);
+// Throws ParseError when an XML document declares entities that expand past a small bound (csw.cpp's
+// reading of XML, run first on RDF/XML that declares any, as Raptor would expand them).
+void refuse_entity_expansion(std::string_view xml);
 // JSON-LD (compacted with @context, expanded, flattened, @graph) with RapidJSON; throws ParseError.
 Graph parse_jsonld(std::string_view body, const std::string& base_uri);
 

@@ -103,8 +103,10 @@ Graph parse_raptor(std::string_view body, const char* syntax, const std::string&
     std::unique_ptr<raptor_parser, decltype(&raptor_free_parser)> parser(raptor_new_parser(world, syntax),
                                                                          raptor_free_parser);
     if (!parser) throw ParseError(std::string("no RDF parser for ") + syntax);
-    // Never fetch anything a partner's document points at.
+    // Never fetch or read anything a partner's document points at: no network, no file, no external entity.
     raptor_parser_set_option(parser.get(), RAPTOR_OPTION_NO_NET, nullptr, 1);
+    raptor_parser_set_option(parser.get(), RAPTOR_OPTION_NO_FILE, nullptr, 1);
+    raptor_parser_set_option(parser.get(), RAPTOR_OPTION_LOAD_EXTERNAL_ENTITIES, nullptr, 0);
     raptor_parser_set_statement_handler(parser.get(), &state, on_triple);
     std::unique_ptr<raptor_uri, decltype(&raptor_free_uri)> base(
         raptor_new_uri(world, reinterpret_cast<const unsigned char*>(base_uri.c_str())), raptor_free_uri);

@@ -3,7 +3,6 @@
 
 #include <algorithm>
 #include <cmath>
-#include <unordered_set>
 
 #include "ideo/core/text.hpp"
 
@@ -24,15 +23,15 @@ class FacetBuilder {
 public:
     explicit FacetBuilder(FacetIndex& f) : f_(f) {}
     void add(const std::vector<std::string>& values) {
-        auto& ids = f_.of_record.emplace_back();
         for (const auto& v : values) {
             auto [it, fresh] = index_.try_emplace(v, static_cast<std::uint32_t>(f_.values.size()));
             if (fresh) {
                 f_.values.push_back(v);
                 f_.folded.push_back(text::fold_accents_lower(v));
             }
-            ids.push_back(it->second);
+            f_.ids.push_back(it->second);
         }
+        f_.first.push_back(static_cast<std::uint32_t>(f_.ids.size()));
     }
 
 private:
@@ -50,15 +49,17 @@ std::vector<char> accepted(const FacetIndex& f, const std::vector<std::string>& 
     return ok;
 }
 
-bool any_accepted(const std::vector<std::uint32_t>& ids, const std::vector<char>& ok) {
-    return std::any_of(ids.begin(), ids.end(), [&](std::uint32_t id) { return ok[id] != 0; });
+bool any_accepted(const FacetIndex& f, std::uint32_t record, const std::vector<char>& ok) {
+    for (std::size_t k = f.begin(record); k < f.end(record); ++k)
+        if (ok[f.ids[k]]) return true;
+    return false;
 }
 
 // The 50 most frequent values among the hits, ties in value order.
 std::vector<FacetCount> count_facet(const FacetIndex& f, const std::vector<std::uint32_t>& hits) {
-    std::vector<std::size_t> counts(f.values.size(), 0);
+    std::vector<std::uint32_t> counts(f.values.size(), 0);
     for (auto i : hits)
-        for (auto id : f.of_record[i]) ++counts[id];
+        for (std::size_t k = f.begin(i); k < f.end(i); ++k) ++counts[f.ids[k]];
     std::vector<std::uint32_t> present;
     for (std::uint32_t k = 0; k < counts.size(); ++k)
         if (counts[k]) present.push_back(k);
@@ -119,7 +120,7 @@ std::shared_ptr<const Catalog> build_catalog(std::vector<Record> records, Origin
         add(r.title, kTitleWeight);
         add(r.description, kDescriptionWeight);
         for (const auto& k : r.keywords) add(k, kKeywordWeight);
-        for (auto& [t, f] : tf) c->postings[t].push_back({i, f});
+        for (auto& [t, f] : tf) c->postings[t].push_back({i, f, 0.f});
         c->length[i] = len;
         total += len;
         themes.add(r.themes);
@@ -128,51 +129,61 @@ std::shared_ptr<const Catalog> build_catalog(std::vector<Record> records, Origin
         formats.add(formats_of(r));
     }
     c->average_length = c->records.empty() ? 1.f : static_cast<float>(std::max(1.0, total / c->records.size()));
+    const std::size_t n = c->records.size();
+    for (auto& [term, list] : c->postings) {
+        const float idf = std::log(1.f + (n - list.size() + 0.5f) / (list.size() + 0.5f));
+        for (auto& p : list) {
+            const float norm = kK1 * (1 - kB + kB * c->length[p.doc] / c->average_length);
+            p.score = idf * p.tf * (kK1 + 1) / (p.tf + norm);
+        }
+    }
+    std::vector<std::uint32_t> all(c->records.size());
+    for (std::uint32_t i = 0; i < all.size(); ++i) all[i] = i;
+    for (FacetIndex* f : {&c->themes, &c->publishers, &c->keywords, &c->formats}) f->everything = count_facet(*f, all);
     return c;
 }
 
 SearchResult search(const Catalog& c, const SearchQuery& q) {
     const std::size_t n = c.records.size();
-    std::vector<float> score(n, 0.f);
-    std::vector<char> keep(n, 1);
     const auto terms = tokenize(q.q);
-    std::unordered_set<std::string> distinct;
-    for (const auto& t : terms) {
-        if (!distinct.insert(t).second) continue;
-        std::vector<char> has(n, 0);
-        const auto it = c.postings.find(t);
-        if (it != c.postings.end()) {
-            const float idf = std::log(1.f + (n - it->second.size() + 0.5f) / (it->second.size() + 0.5f));
-            for (const auto& p : it->second) {
-                has[p.doc] = 1;
-                const float norm = kK1 * (1 - kB + kB * c.length[p.doc] / c.average_length);
-                score[p.doc] += idf * p.tf * (kK1 + 1) / (p.tf + norm);
-            }
+    std::vector<std::string_view> distinct;
+    for (const auto& t : terms)
+        if (std::find(distinct.begin(), distinct.end(), t) == distinct.end()) distinct.emplace_back(t);
+    // Per record, its score and how many of the distinct words it holds: every word must be found.
+    std::vector<float> score(distinct.empty() ? 0 : n, 0.f);
+    std::vector<std::uint16_t> found(distinct.empty() ? 0 : n, 0);
+    for (const auto t : distinct) {
+        const auto it = c.postings.find(std::string(t));
+        if (it == c.postings.end()) continue;
+        for (const auto& p : it->second) {
+            ++found[p.doc];
+            score[p.doc] += p.score;
         }
-        for (std::size_t i = 0; i < n; ++i) keep[i] = keep[i] && has[i];  // every word must be found
     }
+    const bool filtered = !q.themes.empty() || !q.publishers.empty() || !q.keywords.empty() || !q.formats.empty() || q.bbox;
     const auto themes = accepted(c.themes, q.themes), publishers = accepted(c.publishers, q.publishers),
                keywords = accepted(c.keywords, q.keywords), formats = accepted(c.formats, q.formats);
     std::vector<std::uint32_t> hits;
     for (std::uint32_t i = 0; i < n; ++i) {
-        if (!keep[i]) continue;
-        if (!q.themes.empty() && !any_accepted(c.themes.of_record[i], themes)) continue;
-        if (!q.publishers.empty() && !any_accepted(c.publishers.of_record[i], publishers)) continue;
-        if (!q.keywords.empty() && !any_accepted(c.keywords.of_record[i], keywords)) continue;
-        if (!q.formats.empty() && !any_accepted(c.formats.of_record[i], formats)) continue;
+        if (!distinct.empty() && found[i] != distinct.size()) continue;
+        if (!q.themes.empty() && !any_accepted(c.themes, i, themes)) continue;
+        if (!q.publishers.empty() && !any_accepted(c.publishers, i, publishers)) continue;
+        if (!q.keywords.empty() && !any_accepted(c.keywords, i, keywords)) continue;
+        if (!q.formats.empty() && !any_accepted(c.formats, i, formats)) continue;
         const Record& r = c.records[i];
         if (q.bbox && (!r.bbox || !r.bbox->intersects(*q.bbox))) continue;
         hits.push_back(i);
     }
     SearchResult out;
     out.matched = hits.size();
-    if (!terms.empty())
+    if (!distinct.empty())
         std::stable_sort(hits.begin(), hits.end(), [&](std::uint32_t a, std::uint32_t b) { return score[a] > score[b]; });
 
-    out.facets["themes"] = count_facet(c.themes, hits);
-    out.facets["publishers"] = count_facet(c.publishers, hits);
-    out.facets["keywords"] = count_facet(c.keywords, hits);
-    out.facets["formats"] = count_facet(c.formats, hits);
+    const bool everything = distinct.empty() && !filtered;  // the facets of the whole catalogue, counted once per snapshot
+    out.facets["themes"] = everything ? c.themes.everything : count_facet(c.themes, hits);
+    out.facets["publishers"] = everything ? c.publishers.everything : count_facet(c.publishers, hits);
+    out.facets["keywords"] = everything ? c.keywords.everything : count_facet(c.keywords, hits);
+    out.facets["formats"] = everything ? c.formats.everything : count_facet(c.formats, hits);
     for (std::size_t k = q.offset; k < hits.size() && out.page.size() < q.limit; ++k) out.page.push_back(hits[k]);
     return out;
 }

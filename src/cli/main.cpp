@@ -31,6 +31,7 @@
 #include "ideo/core/access.hpp"
 #include "ideo/core/text.hpp"
 #include "ideo/server/key_cache.hpp"
+#include "ideo/server/oidc.hpp"
 #include "ideo/server/server.hpp"
 #include "ideo/store/store.hpp"
 
@@ -42,7 +43,8 @@ namespace {
 constexpr const char* kUsage = R"(usage:
   ideo harvest  [--layers DIR] [--partners DIR] [--store URI] [--only SOURCE|LAYER...] [--json]   every source of the layers and every partner once, incrementally
   ideo harvest  --url URL --protocol csw|ckan|udata|dcat|ods|wfs|oapif|file [--layer LAYER] [--type-names T] [--ca-file PEM] [--proxy URL] [--json]   try one partner, no configuration
-  ideo serve    [--layers DIR] [--partners DIR] [--store URI] [--listen 127.0.0.1:8080] [--threads N] [--web DIR] [--fonts DIR] [--harvest-every 6h]
+  ideo serve    [--layers DIR] [--partners DIR] [--store URI] [--listen 127.0.0.1:8080] [--threads N] [--workers N] [--queue N] [--web DIR] [--fonts DIR] [--harvest-every 6h]
+                [--oidc-issuer URL --oidc-audience AUD [--oidc-roles-claim roles] [--oidc-insee-claim insee] [--oidc-dept-claim dept] [--oidc-org-claim NAME]]
   ideo import   LAYER FILE|URL [--store URI] [--layers DIR] [--source ID] [--ca-file PEM] [--proxy URL] [--json]
   ideo check    LAYER FILE|URL [--store URI] [--layers DIR] [--source ID] [--ca-file PEM] [--proxy URL] [--json]   validate a partner file, print the report, change nothing
   ideo extract  INSEE|DEPT --format xlsx|ods|csv|geojson|gpkg|shp|kml [--crs EPSG:2154] -o FILE [--store URI] [--layers DIR]
@@ -53,6 +55,7 @@ constexpr const char* kUsage = R"(usage:
   ideo keys revoke ID [--store URI]
 
 --layers defaults to ./layers, --partners to LAYERS/partners, --store to var/ideo.gpkg.
+--oidc-issuer and --oidc-audience default to $IDEO_OIDC_ISSUER and $IDEO_OIDC_AUDIENCE (people's bearer tokens).
 )";
 
 // A mistake in the command line itself: answered with the usage text.
@@ -79,7 +82,8 @@ const std::map<std::string, int> kFlags = {{"json", 0}, {"only", -1}, {"adherent
 // mistyped --store never silently serves or fills the default store.
 const std::map<std::string, std::set<std::string>> kVerbOptions = {
     {"harvest", {"layers", "partners", "store", "only", "json", "url", "protocol", "layer", "type-names", "ca-file", "proxy"}},
-    {"serve", {"layers", "partners", "store", "listen", "threads", "web", "fonts", "harvest-every"}},
+    {"serve", {"layers", "partners", "store", "listen", "threads", "workers", "queue", "web", "fonts", "harvest-every", "oidc-issuer",
+               "oidc-audience", "oidc-roles-claim", "oidc-insee-claim", "oidc-dept-claim", "oidc-org-claim"}},
     {"import", {"store", "layers", "source", "json", "ca-file", "proxy"}},
     {"check", {"store", "layers", "source", "json", "ca-file", "proxy"}},
     {"extract", {"format", "crs", "output", "store", "layers"}},
@@ -432,12 +436,46 @@ std::pair<std::string, unsigned short> parse_listen(const std::string& s) {
     }
 }
 
+// The OpenID Connect options of `ideo serve` (the issuer and audience also from the environment), or
+// none when no issuer is configured. The provider's keys are only ever fetched over https://, or
+// http:// on loopback (a test provider): a key fetched in clear could be anyone's.
+std::optional<server::OidcOptions> oidc_options(const Args& a) {
+    auto option_or_env = [&](const std::string& name, const char* env) {
+        if (a.has(name)) return a.get(name);
+        const char* v = std::getenv(env);
+        return std::string(v ? v : "");
+    };
+    server::OidcOptions o;
+    o.issuer = option_or_env("oidc-issuer", "IDEO_OIDC_ISSUER");
+    o.audience = option_or_env("oidc-audience", "IDEO_OIDC_AUDIENCE");
+    const bool claims = a.has("oidc-roles-claim") || a.has("oidc-insee-claim") || a.has("oidc-dept-claim") || a.has("oidc-org-claim");
+    if (o.issuer.empty() && o.audience.empty() && !claims) return std::nullopt;
+    if (o.issuer.empty()) throw UsageError("--oidc-audience and the --oidc-*-claim options need --oidc-issuer (or IDEO_OIDC_ISSUER)");
+    if (o.audience.empty()) throw UsageError("--oidc-issuer needs --oidc-audience (or IDEO_OIDC_AUDIENCE): the audience tokens are for");
+    const bool https = o.issuer.rfind("https://", 0) == 0;
+    std::string host;
+    if (o.issuer.rfind("http://", 0) == 0) {
+        host = o.issuer.substr(7, o.issuer.find('/', 7) - 7);
+        if (host.empty() || host.front() != '[') host = host.substr(0, host.find(':'));
+        else host = host.substr(0, host.find(']') + 1);
+    }
+    if (!https && host != "localhost" && host != "[::1]" && host.rfind("127.", 0) != 0)
+        throw UsageError("--oidc-issuer: \"" + o.issuer + "\" is not an https:// URL (http:// only on loopback)");
+    o.roles_claim = a.get("oidc-roles-claim", o.roles_claim);
+    o.insee_claim = a.get("oidc-insee-claim", o.insee_claim);
+    o.dept_claim = a.get("oidc-dept-claim", o.dept_claim);
+    o.org_claim = a.get("oidc-org-claim", o.org_claim);
+    return o;
+}
+
 int cmd_serve(const Args& a) {
     // The command line first: a bad option fails before the store is read.
     server::ServerOptions opt;
     std::tie(opt.address, opt.port) = parse_listen(a.get("listen", "127.0.0.1:8080"));
     // 0: one thread per core, as ServerOptions has it.
     if (a.has("threads")) opt.threads = static_cast<unsigned>(whole_number("--threads", a.get("threads"), 0, 1024));
+    if (a.has("workers")) opt.workers = static_cast<unsigned>(whole_number("--workers", a.get("workers"), 0, 1024));  // heavy requests' pool
+    if (a.has("queue")) opt.worker_queue = static_cast<std::size_t>(whole_number("--queue", a.get("queue"), 1, 100000));
     std::optional<std::chrono::seconds> every;
     try {
         if (a.has("harvest-every")) every = harvest::parse_duration(a.get("harvest-every"));
@@ -447,6 +485,7 @@ int cmd_serve(const Args& a) {
     opt.web_dir = a.get("web", "web");  // the map page is served from its dist/ (scripts/build-web)
     opt.styles_dir = "styles";
     if (a.has("fonts")) opt.fonts_dir = a.get("fonts");  // the styles' glyphs; default: Debian's fonts-dejavu-core
+    const auto oidc = oidc_options(a);
 
     const auto cat = catalog(a);
     auto store = store::open_store(store_uri(a));
@@ -469,6 +508,25 @@ int cmd_serve(const Args& a) {
     opt.authenticate_key = [&keys](std::string_view key) { return keys.authenticate(key); };
     opt.trigger_harvest = [&harvester] { return harvester.trigger(); };
     opt.metrics = [&harvester] { return harvester.metrics(); };
+    std::unique_ptr<server::OidcVerifier> verifier;
+    if (oidc) {
+        // The provider's discovery and keys through the harvester's client (the verifier fetches one at a time).
+        harvest::HttpOptions http;
+        http.timeout = std::chrono::seconds(10);
+        http.max_retries = 1;
+        http.max_body = 1u << 20;
+        http.user_agent = "ideo-oidc/0.1";
+        auto client = std::make_shared<harvest::HttpClient>(http);
+        verifier = std::make_unique<server::OidcVerifier>(*oidc, [client](const std::string& url) {
+            return client->fetch({.url = url}).body;
+        });
+        try {
+            std::cout << "oidc: " << verifier->refresh() << " signing key(s) of " << oidc->issuer << std::endl;
+        } catch (const std::exception& e) {
+            std::cerr << "oidc: " << e.what() << " (tokens are refused until its keys can be fetched)" << std::endl;
+        }
+        opt.authenticate_token = [v = verifier.get()](std::string_view token) { return v->verify(token); };
+    }
     server::Server server(opt, holder);
 
     // Publishes by other processes (ideo import, ideo harvest) are picked up by polling the store's

@@ -1,13 +1,15 @@
 #pragma once
-// Zip archives built in memory with GDAL's minizip (CPLCreateZip): CSV and Shapefile extracts, DOCX.
+// Zip archives built in memory with libzip: CSV and Shapefile extracts, DOCX.
+#include <ctime>
 #include <string>
 #include <utility>
 #include <vector>
 
 namespace ideo::deci {
 
-// (name inside the archive, bytes) in order; returns the archive's bytes. Throws Error on failure.
-std::string make_zip(const std::vector<std::pair<std::string, std::string>>& files);
+// (name inside the archive, bytes) in order, each dated `modified` (the extract's time); returns the archive's
+// bytes. Throws Error on failure.
+std::string make_zip(const std::vector<std::pair<std::string, std::string>>& files, std::time_t modified = std::time(nullptr));
 
 // A /vsimem/ path unique to this call, removed (with what lies under it) when the object dies.
 struct MemPath {

@@ -273,6 +273,204 @@ std::string normalise_proxy(const std::string& proxy) {
 
 std::string proxy_for(const std::string& url, const std::string& configured) { return proxy_of(parse_url(url), configured); }
 
+namespace {
+
+// Where one URL's requests go: the partner itself, or the proxy before it.
+struct Hop {
+    Url url;
+    std::optional<Url> via;
+    std::string proxy_credentials;  // Proxy-Authorization for the proxy, empty when its URL has none
+
+    const std::string& peer_host() const { return via ? via->host : url.host; }
+    const std::string& peer_port() const { return via ? via->port : url.port; }
+    std::string peer() const { return std::string(via ? "proxy " : "") + peer_host() + ":" + peer_port(); }
+    // What a CONNECT asks the proxy for: host:port, an IPv6 host in brackets.
+    std::string authority() const {
+        return (url.host.find(':') != std::string::npos ? "[" + url.host + "]" : url.host) + ":" + url.port;
+    }
+};
+
+Hop hop_to(const Url& u, const std::string& configured_proxy) {
+    Hop hop{u, std::nullopt, {}};
+    if (const std::string proxy = proxy_of(u, configured_proxy); !proxy.empty()) hop.via = parse_url(proxy);
+    if (hop.via) hop.proxy_credentials = proxy_authorization(hop.via->userinfo);
+    return hop;
+}
+
+http::request<http::string_body> request_for(const Hop& hop, const HttpRequest& request, const std::string& method,
+                                             const std::string& user_agent) {
+    const Url& u = hop.url;
+    http::request<http::string_body> req;
+    req.version(11);
+    // Through a proxy, a plain http:// request names its whole URL (RFC 9112, absolute form).
+    req.target(hop.via && !u.tls() ? u.scheme + "://" + u.host_header() + u.target : u.target);
+    if (hop.via && !u.tls() && !hop.proxy_credentials.empty()) req.set(http::field::proxy_authorization, hop.proxy_credentials);
+    if (http::string_to_verb(method) == http::verb::unknown) req.method_string(method);
+    else req.method(http::string_to_verb(method));
+    req.set(http::field::host, u.host_header());
+    req.set(http::field::user_agent, user_agent);
+    req.set(http::field::accept_encoding, "gzip");
+    req.set(http::field::connection, "close");
+    for (const auto& [k, v] : request.headers) req.set(k, v);
+    if (!request.body.empty() || method == "POST") {
+        req.body() = request.body;
+        req.prepare_payload();
+    }
+    return req;
+}
+
+// SNI names the virtual host (never an IP literal, RFC 6066); the certificate must match the URL's host:
+// its DNS names, or its IP addresses when the URL gives one.
+void verify_host(beast::ssl_stream<beast::tcp_stream>& secure, const std::string& host) {
+    SSL* ssl_handle = secure.native_handle();
+    X509_VERIFY_PARAM* param = SSL_get0_param(ssl_handle);
+    X509_VERIFY_PARAM_set_hostflags(param, X509_CHECK_FLAG_NO_PARTIAL_WILDCARDS);
+    if (is_ip_address(host)) {
+        X509_VERIFY_PARAM_set1_ip_asc(param, host.c_str());
+    } else {
+        SSL_set_tlsext_host_name(ssl_handle, host.c_str());
+        X509_VERIFY_PARAM_set1_host(param, host.c_str(), 0);
+    }
+}
+
+// Connects to the hop's peer (for https://, through the proxy's tunnel when there is one, then the TLS
+// handshake), sends the request and reads the answer: x.ec and x.stage say how far it went.
+void connect(asio::io_context& ioc, const Hop& hop, std::optional<beast::tcp_stream>& plain,
+             std::optional<beast::ssl_stream<beast::tcp_stream>>& secure, Exchange& x, std::chrono::milliseconds timeout) {
+    beast::tcp_stream& tcp_layer = secure ? beast::get_lowest_layer(*secure) : *plain;
+    tcp::resolver resolver(ioc);
+    beast::error_code ec;
+    const auto endpoints = resolver.resolve(hop.peer_host(), hop.peer_port(), ec);
+    if (ec) throw AttemptError{std::string("cannot resolve ") + (hop.via ? "proxy " : "") + hop.peer_host() + ": " + ec.message(), true};
+    // One deadline covers the whole attempt: connect, TLS handshake, send, and the read of the full
+    // answer. Beast enforces it on asynchronous operations only, hence the chain run to completion here.
+    tcp_layer.expires_after(timeout);
+    const auto handshake_and_send = [&] {
+        x.stage = "TLS handshake";
+        secure->async_handshake(ssl::stream_base::client, [&](beast::error_code e2) {
+            if ((x.ec = e2)) return;
+            send_and_read(*secure, x);
+        });
+    };
+    tcp_layer.async_connect(endpoints, [&](beast::error_code e, const tcp::endpoint&) {
+        if ((x.ec = e)) return;
+        if (!secure) return send_and_read(*plain, x);
+        if (hop.via) return open_tunnel(tcp_layer, x, hop.authority(), hop.proxy_credentials, handshake_and_send);
+        handshake_and_send();
+    });
+    ioc.run();
+}
+
+// An exchange that did not end with a whole answer, as the AttemptError saying why (and whether to retry).
+void throw_if_failed(const Exchange& x, const Hop& hop, beast::ssl_stream<beast::tcp_stream>* secure,
+                     const HttpOptions& o) {
+    const beast::error_code ec = x.ec;
+    const std::string at = x.stage;
+    if (ec == beast::error::timeout)
+        throw AttemptError{"timed out after " + std::to_string(o.timeout.count()) + " ms (" + at + ")", true};
+    if (ec == http::error::body_limit) throw AttemptError{"body exceeds " + std::to_string(o.max_body) + " bytes", false};
+    if (at == "connect" && ec) throw AttemptError{"cannot connect to " + hop.peer() + ": " + ec.message(), true};
+    if (at == "proxy CONNECT" && ec) {
+        if (x.tunnel_status)
+            throw AttemptError{hop.peer() + " refused the tunnel to " + hop.authority() + ": HTTP " + std::to_string(x.tunnel_status),
+                               retryable_status(x.tunnel_status)};
+        throw AttemptError{hop.peer() + ": no tunnel to " + hop.authority() + ": " + ec.message(), true};
+    }
+    if (at == "TLS handshake" && ec) {
+        // A certificate that fails verification is never accepted, and retrying will not change it.
+        const long verify = SSL_get_verify_result(secure->native_handle());
+        if (verify != X509_V_OK)
+            throw AttemptError{std::string("certificate verify failed: ") + X509_verify_cert_error_string(verify), false};
+        const bool protocol = ec.category() == asio::error::get_ssl_category();
+        throw AttemptError{"TLS handshake with " + hop.url.host + ":" + hop.url.port + " failed: " + ec.message(), !protocol};
+    }
+    if (at == "send" && ec) throw AttemptError{"cannot send the request: " + ec.message(), true};
+    if (ec == http::error::partial_message || (ec == http::error::end_of_stream && x.parser.is_header_done()) ||
+        (tls_truncated(ec) && x.parser.is_header_done()))
+        throw AttemptError{"truncated body: the connection closed before the announced Content-Length", true};
+    if (ec) throw AttemptError{"cannot read the answer: " + ec.message(), true};
+    if (x.parser.get().body().size() > o.max_body) throw AttemptError{"body exceeds " + std::to_string(o.max_body) + " bytes", false};
+}
+
+// One attempt on a new connection: the whole answer, or an AttemptError. `tls` is the client's context for https://.
+http::response<http::string_body> attempt(const Hop& hop, const HttpRequest& request, const std::string& method,
+                                          const HttpOptions& o, ssl::context* tls) {
+    asio::io_context ioc;
+    std::optional<beast::tcp_stream> plain;
+    std::optional<beast::ssl_stream<beast::tcp_stream>> secure;
+    if (tls) secure.emplace(ioc, *tls);
+    else plain.emplace(ioc);
+    beast::tcp_stream& tcp_layer = secure ? beast::get_lowest_layer(*secure) : *plain;
+    Exchange x;
+    x.max_body = o.max_body;
+    x.parser.body_limit(o.max_body);
+    x.parser.header_limit(64 * 1024);
+    beast::error_code ec;
+    try {
+        x.req = request_for(hop, request, method, o.user_agent);
+        if (secure) verify_host(*secure, hop.url.host);
+        connect(ioc, hop, plain, secure, x, o.timeout);
+        throw_if_failed(x, hop, secure ? &*secure : nullptr, o);
+    } catch (AttemptError&) {
+        tcp_layer.socket().close(ec);
+        throw;
+    }
+    // The whole answer is read and we asked for Connection: close: no TLS close_notify exchange to wait for.
+    tcp_layer.socket().shutdown(tcp::socket::shutdown_both, ec);
+    tcp_layer.socket().close(ec);
+    return x.parser.release();
+}
+
+// Exponential back-off before a retry, or the partner's own Retry-After when it asks for longer (capped);
+// then the client's request rate.
+void pace(const HttpOptions& o, int attempt_no, const AttemptError& last, std::chrono::steady_clock::time_point& last_request) {
+    if (attempt_no > 0) {
+        auto wait = o.backoff * (1 << std::min(attempt_no - 1, 16));
+        wait = std::max(wait, std::min(last.retry_after, std::chrono::milliseconds(60000)));
+        std::this_thread::sleep_for(wait);
+    }
+    if (o.requests_per_second > 0) {
+        const auto gap = std::chrono::duration_cast<std::chrono::steady_clock::duration>(
+            std::chrono::duration<double>(1.0 / o.requests_per_second));
+        const auto next = last_request + gap;
+        if (next > std::chrono::steady_clock::now()) std::this_thread::sleep_until(next);
+    }
+    last_request = std::chrono::steady_clock::now();
+}
+
+bool is_redirect(int status) { return status >= 300 && status < 400 && status != 304; }
+
+// Where a 3xx answer to `url` sends us; throws FetchError (after `what`) for a redirect that is not followed.
+std::string redirect(const HttpResponse& out, const Url& u, const std::string& url, int redirects, int max_redirects,
+                     const std::string& what) {
+    const std::string* location = out.header("location");
+    if (!location) throw FetchError(what + "HTTP " + std::to_string(out.status) + " without a Location header");
+    if (redirects >= max_redirects) throw FetchError(what + "more than " + std::to_string(max_redirects) + " redirects");
+    std::string to = url::resolve(url, *location);
+    // What TLS guaranteed (whose data, unaltered) would be lost without a word: refused, as the report says.
+    if (u.tls() && text::ascii_lower(to).rfind("http://", 0) == 0)
+        throw FetchError(what + "refusing the redirect to " + to + " (from https:// down to http://)");
+    return to;
+}
+
+// The body as sent, inflated when it came gzip- or deflate-encoded: never past the decoded limit (nor max_body).
+void decode(HttpResponse& out, const HttpOptions& o, const std::string& what) {
+    const std::string* enc = out.header("content-encoding");
+    if (!enc) return;
+    const std::string e = text::ascii_lower(*enc);
+    if (e == "gzip" || e == "x-gzip" || e == "deflate") {
+        try {
+            out.body = gzip_decompress(out.body, std::min(o.max_body, o.max_decoded_body));
+        } catch (const std::exception& ex) {
+            throw FetchError(what + "cannot decode the " + e + " body: " + ex.what());
+        }
+    } else if (e != "identity" && !e.empty()) {
+        throw FetchError(what + "unsupported Content-Encoding " + *enc);
+    }
+}
+
+}  // namespace
+
 HttpClient::HttpClient(HttpOptions options) : options_(std::move(options)) {}
 HttpClient::~HttpClient() = default;
 HttpClient::HttpClient(HttpClient&&) noexcept = default;
@@ -282,161 +480,35 @@ HttpResponse HttpClient::fetch(const HttpRequest& request) {
     std::string url = request.url;
     const std::string method = request.method.empty() ? "GET" : request.method;
     const auto what = [&] { return method + " " + url + ": "; };
-    const auto timeout_text = std::to_string(options_.timeout.count()) + " ms";
 
     for (int redirects = 0;; ++redirects) {
         const Url u = parse_url(url);
-        std::optional<Url> via;
+        Hop hop;
+        ssl::context* context = nullptr;
         try {
-            if (const std::string proxy = proxy_of(u, options_.proxy); !proxy.empty()) via = parse_url(proxy);
+            hop = hop_to(u, options_.proxy);
+            if (u.tls()) context = &tls().context;  // the CA store or file: not worth a retry
         } catch (FetchError& e) {
             throw FetchError(what() + e.what());
         }
-        const std::string proxy_credentials = via ? proxy_authorization(via->userinfo) : std::string();
-        // The peer we connect to: the partner, or the proxy.
-        const std::string& peer_host = via ? via->host : u.host;
-        const std::string& peer_port = via ? via->port : u.port;
-        const std::string peer = std::string(via ? "proxy " : "") + peer_host + ":" + peer_port;
-        const std::string authority = (u.host.find(':') != std::string::npos ? "[" + u.host + "]" : u.host) + ":" + u.port;
         AttemptError last{"", false};
-        std::string redirect_to;
-        for (int attempt = 0; attempt <= options_.max_retries; ++attempt) {
-            if (attempt > 0) {
-                // Exponential back-off, or the partner's own Retry-After when it asks for longer (capped).
-                auto wait = options_.backoff * (1 << std::min(attempt - 1, 16));
-                wait = std::max(wait, std::min(last.retry_after, std::chrono::milliseconds(60000)));
-                std::this_thread::sleep_for(wait);
-            }
-            if (options_.requests_per_second > 0) {
-                const auto gap = std::chrono::duration_cast<std::chrono::steady_clock::duration>(
-                    std::chrono::duration<double>(1.0 / options_.requests_per_second));
-                const auto next = last_request_ + gap;
-                if (next > std::chrono::steady_clock::now()) std::this_thread::sleep_until(next);
-            }
-            last_request_ = std::chrono::steady_clock::now();
-
-            asio::io_context ioc;
-            std::optional<beast::tcp_stream> plain;
-            std::optional<beast::ssl_stream<beast::tcp_stream>> secure;
-            if (u.tls()) {
-                try {
-                    secure.emplace(ioc, tls().context);
-                } catch (FetchError& e) {
-                    throw FetchError(what() + e.what());  // the CA store or file: not worth a retry
-                }
-            } else {
-                plain.emplace(ioc);
-            }
-            beast::tcp_stream& tcp_layer = secure ? beast::get_lowest_layer(*secure) : *plain;
-            Exchange x;
-            x.max_body = options_.max_body;
-            x.parser.body_limit(options_.max_body);
-            x.parser.header_limit(64 * 1024);
-            beast::error_code ec;
+        std::optional<HttpResponse> redirected;
+        for (int attempt_no = 0; attempt_no <= options_.max_retries && !redirected; ++attempt_no) {
+            pace(options_, attempt_no, last, last_request_);
+            http::response<http::string_body> res;
             try {
-                auto& req = x.req;
-                req.version(11);
-                // Through a proxy, a plain http:// request names its whole URL (RFC 9112, absolute form).
-                req.target(via && !u.tls() ? u.scheme + "://" + u.host_header() + u.target : u.target);
-                if (via && !u.tls() && !proxy_credentials.empty()) req.set(http::field::proxy_authorization, proxy_credentials);
-                if (http::string_to_verb(method) == http::verb::unknown) req.method_string(method);
-                else req.method(http::string_to_verb(method));
-                req.set(http::field::host, u.host_header());
-                req.set(http::field::user_agent, options_.user_agent);
-                req.set(http::field::accept_encoding, "gzip");
-                req.set(http::field::connection, "close");
-                for (const auto& [k, v] : request.headers) req.set(k, v);
-                if (!request.body.empty() || method == "POST") {
-                    req.body() = request.body;
-                    req.prepare_payload();
-                }
-                if (secure) {
-                    SSL* ssl_handle = secure->native_handle();
-                    // SNI names the virtual host (never an IP literal, RFC 6066); the certificate must match the
-                    // URL's host: its DNS names, or its IP addresses when the URL gives one.
-                    X509_VERIFY_PARAM* param = SSL_get0_param(ssl_handle);
-                    X509_VERIFY_PARAM_set_hostflags(param, X509_CHECK_FLAG_NO_PARTIAL_WILDCARDS);
-                    if (is_ip_address(u.host)) {
-                        X509_VERIFY_PARAM_set1_ip_asc(param, u.host.c_str());
-                    } else {
-                        SSL_set_tlsext_host_name(ssl_handle, u.host.c_str());
-                        X509_VERIFY_PARAM_set1_host(param, u.host.c_str(), 0);
-                    }
-                }
-
-                tcp::resolver resolver(ioc);
-                const auto endpoints = resolver.resolve(peer_host, peer_port, ec);
-                if (ec) throw AttemptError{std::string("cannot resolve ") + (via ? "proxy " : "") + peer_host + ": " + ec.message(), true};
-                // One deadline covers the whole attempt: connect, TLS handshake, send, and the read of the full
-                // answer. Beast enforces it on asynchronous operations only, hence the chain run to completion here.
-                tcp_layer.expires_after(options_.timeout);
-                const auto handshake_and_send = [&] {
-                    x.stage = "TLS handshake";
-                    secure->async_handshake(ssl::stream_base::client, [&](beast::error_code e2) {
-                        if ((x.ec = e2)) return;
-                        send_and_read(*secure, x);
-                    });
-                };
-                tcp_layer.async_connect(endpoints, [&](beast::error_code e, const tcp::endpoint&) {
-                    if ((x.ec = e)) return;
-                    if (!secure) return send_and_read(*plain, x);
-                    if (via) return open_tunnel(tcp_layer, x, authority, proxy_credentials, handshake_and_send);
-                    handshake_and_send();
-                });
-                ioc.run();
-                ec = x.ec;
-                const std::string at = x.stage;
-                if (ec == beast::error::timeout) throw AttemptError{"timed out after " + timeout_text + " (" + at + ")", true};
-                if (ec == http::error::body_limit)
-                    throw AttemptError{"body exceeds " + std::to_string(options_.max_body) + " bytes", false};
-                if (at == "connect" && ec) throw AttemptError{"cannot connect to " + peer + ": " + ec.message(), true};
-                if (at == std::string_view("proxy CONNECT") && ec) {
-                    if (x.tunnel_status)
-                        throw AttemptError{peer + " refused the tunnel to " + authority + ": HTTP " + std::to_string(x.tunnel_status),
-                                           retryable_status(x.tunnel_status)};
-                    throw AttemptError{peer + ": no tunnel to " + authority + ": " + ec.message(), true};
-                }
-                if (at == "TLS handshake" && ec) {
-                    // A certificate that fails verification is never accepted, and retrying will not change it.
-                    const long verify = SSL_get_verify_result(secure->native_handle());
-                    if (verify != X509_V_OK)
-                        throw AttemptError{std::string("certificate verify failed: ") + X509_verify_cert_error_string(verify),
-                                           false};
-                    const bool protocol = ec.category() == asio::error::get_ssl_category();
-                    throw AttemptError{"TLS handshake with " + u.host + ":" + u.port + " failed: " + ec.message(), !protocol};
-                }
-                if (at == "send" && ec) throw AttemptError{"cannot send the request: " + ec.message(), true};
-                if (ec == http::error::partial_message || (ec == http::error::end_of_stream && x.parser.is_header_done()) ||
-                    (tls_truncated(ec) && x.parser.is_header_done()))
-                    throw AttemptError{"truncated body: the connection closed before the announced Content-Length", true};
-                if (ec) throw AttemptError{"cannot read the answer: " + ec.message(), true};
-                if (x.parser.get().body().size() > options_.max_body)
-                    throw AttemptError{"body exceeds " + std::to_string(options_.max_body) + " bytes", false};
+                res = attempt(hop, request, method, options_, context);
             } catch (AttemptError& e) {
                 last = std::move(e);
-                tcp_layer.socket().close(ec);
                 if (!last.retry) break;
                 continue;
             }
-            // The whole answer is read and we asked for Connection: close: no TLS close_notify exchange to wait for.
-            tcp_layer.socket().shutdown(tcp::socket::shutdown_both, ec);
-            tcp_layer.socket().close(ec);
-
-            auto& res = x.parser.get();
             HttpResponse out;
             out.status = static_cast<int>(res.result_int());
             out.final_url = url;
             for (const auto& h : res) out.headers.emplace_back(text::ascii_lower(std::string(h.name_string())), std::string(h.value()));
-
-            if (out.status >= 300 && out.status < 400 && out.status != 304) {
-                const std::string* location = out.header("location");
-                if (!location) throw FetchError(what() + "HTTP " + std::to_string(out.status) + " without a Location header");
-                if (redirects >= options_.max_redirects)
-                    throw FetchError(what() + "more than " + std::to_string(options_.max_redirects) + " redirects");
-                redirect_to = url::resolve(url, *location);
-                // What TLS guaranteed (whose data, unaltered) would be lost without a word: refused, as the report says.
-                if (u.tls() && text::ascii_lower(redirect_to).rfind("http://", 0) == 0)
-                    throw FetchError(what() + "refusing the redirect to " + redirect_to + " (from https:// down to http://)");
+            if (is_redirect(out.status)) {
+                redirected = std::move(out);
                 break;
             }
             if (retryable_status(out.status)) {
@@ -447,24 +519,12 @@ HttpResponse HttpClient::fetch(const HttpRequest& request) {
             }
             if (out.status >= 400 || out.status < 200)
                 throw FetchError(what() + "HTTP " + std::to_string(out.status) + " " + std::string(res.reason()));
-
             out.body = std::move(res.body());
-            if (const std::string* enc = out.header("content-encoding")) {
-                const std::string e = text::ascii_lower(*enc);
-                if (e == "gzip" || e == "x-gzip" || e == "deflate") {
-                    try {
-                        out.body = gzip_decompress(out.body, options_.max_body);
-                    } catch (const std::exception& ex) {
-                        throw FetchError(what() + "cannot decode the " + e + " body: " + ex.what());
-                    }
-                } else if (e != "identity" && !e.empty()) {
-                    throw FetchError(what() + "unsupported Content-Encoding " + *enc);
-                }
-            }
+            decode(out, options_, what());
             return out;
         }
-        if (!redirect_to.empty()) {
-            url = std::move(redirect_to);
+        if (redirected) {
+            url = redirect(*redirected, u, url, redirects, options_.max_redirects, what());
             continue;
         }
         if (last.retry && options_.max_retries > 0)

@@ -4,7 +4,6 @@
 #include "ideo/harvest/runner.hpp"
 
 #include <rapidjson/document.h>
-#include <rapidjson/error/en.h>
 #include <rapidjson/stringbuffer.h>
 #include <rapidjson/writer.h>
 
@@ -21,6 +20,7 @@
 #include <utility>
 
 #include "ideo/core/error.hpp"
+#include "ideo/core/json.hpp"
 #include "ideo/core/sha256.hpp"
 #include "ideo/core/text.hpp"
 #include "ideo/harvest/linked.hpp"
@@ -168,10 +168,8 @@ public:
         if (type.find("json") == std::string::npos)
             throw FetchError("GET " + url + ": unexpected content type \"" + (ct ? *ct : "none") +
                              "\" (expected GeoJSON); answer starts with \"" + excerpt(res.body) + "\"");
-        doc.Parse(res.body.c_str(), res.body.size());
-        if (doc.HasParseError())
-            throw FetchError("GET " + url + ": invalid JSON at offset " + std::to_string(doc.GetErrorOffset()) + ": " +
-                             rapidjson::GetParseError_En(doc.GetParseError()));
+        if (const auto failed = json::parse(doc, res.body))
+            throw FetchError("GET " + url + ": invalid JSON at offset " + std::to_string(failed->offset) + ": " + failed->message);
         const auto features = doc.IsObject() ? doc.FindMember("features") : doc.MemberEnd();
         if (!doc.IsObject() || features == doc.MemberEnd() || !features->value.IsArray())
             throw FetchError("GET " + url + ": not a GeoJSON FeatureCollection (no \"features\" array)");
@@ -517,6 +515,7 @@ HttpOptions http_options_for(const PartnerSpec& p, const HttpOptions& defaults) 
     if (number("max_retries", v)) o.max_retries = static_cast<int>(v);
     if (number("backoff_ms", v)) o.backoff = std::chrono::milliseconds(v);
     if (number("max_body", v)) o.max_body = static_cast<std::size_t>(v);
+    if (number("max_decoded_body", v)) o.max_decoded_body = static_cast<std::size_t>(v);
     if (std::string ca = option_or(p, "ca_file"); !ca.empty()) {
         // Relative to the partner's file, as its local paths are; checked here so the report names the key.
         fs::path path = ca;

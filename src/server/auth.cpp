@@ -8,6 +8,7 @@
 #include "ideo/core/sha256.hpp"
 #include "ideo/core/text.hpp"
 #include "ideo/server/key_cache.hpp"
+#include "ideo/server/oidc.hpp"
 #include "ideo/server/server.hpp"
 
 namespace ideo::server {
@@ -20,13 +21,6 @@ std::string lower(std::string_view s) {
     std::string out(s);
     for (auto& c : out) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
     return out;
-}
-
-bool base64url_part(std::string_view s) {
-    if (s.empty()) return false;
-    for (const char c : s)
-        if (!((c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '-' || c == '_')) return false;
-    return true;
 }
 
 // The credential, from the first place that has one; the query's apikey is taken out either way.
@@ -74,14 +68,6 @@ void FailureLimiter::failed(const std::string& address) {
     it->second.failures++;
 }
 
-bool looks_like_jwt(std::string_view c) {
-    const std::size_t a = c.find('.');
-    if (a == std::string_view::npos) return false;
-    const std::size_t b = c.find('.', a + 1);
-    if (b == std::string_view::npos || c.find('.', b + 1) != std::string_view::npos) return false;
-    return base64url_part(c.substr(0, a)) && base64url_part(c.substr(a + 1, b - a - 1)) && base64url_part(c.substr(b + 1));
-}
-
 bool same_secret(std::string_view a, std::string_view b) {
     unsigned char diff = a.size() == b.size() ? 0 : 1;
     for (std::size_t i = 0; i < a.size(); ++i) diff |= static_cast<unsigned char>(a[i] ^ (i < b.size() ? b[i] : 0));
@@ -105,7 +91,7 @@ Response forbidden(std::string_view description) {
     return res;
 }
 
-std::optional<Response> authenticate(Request& req, std::optional<access::Identity>& holder, std::string_view client,
+std::optional<Response> authenticate(Request& req, std::unique_ptr<access::Identity>& holder, std::string_view client,
                                      FailureLimiter* limiter) {
     const std::optional<std::string> credential = credential_of(req);
     if (!credential) return std::nullopt;
@@ -141,8 +127,8 @@ std::optional<Response> authenticate(Request& req, std::optional<access::Identit
         auth.description = "API keys are not accepted here";
     }
     if (auth.identity && !auth.identity->anonymous()) {
-        holder = std::move(auth.identity);
-        req.caller = &*holder;
+        holder = std::make_unique<access::Identity>(std::move(*auth.identity));
+        req.caller = holder.get();
         return std::nullopt;
     }
     if (auth.description.empty()) auth.description = "invalid credential";

@@ -4,6 +4,7 @@
 // refused as RFC 6750 says, failures rate-limited per client address.
 #include <chrono>
 #include <map>
+#include <memory>
 #include <mutex>
 #include <optional>
 #include <string>
@@ -31,14 +32,13 @@ private:
     std::map<std::string, Window> windows_;
 };
 
-// Whether `credential` has a JWT's shape: three base64url parts separated by dots.
-bool looks_like_jwt(std::string_view credential);
 // Compares in time independent of where the strings differ: tokens are secrets.
 bool same_secret(std::string_view a, std::string_view b);
 
-// Reads the credential into req.caller / req.token (an identity it owns in `holder`), taking apikey out of
-// the query; nullopt when the request may go on, else the 401 or 429 to answer.
-std::optional<Response> authenticate(Request& req, std::optional<access::Identity>& holder, std::string_view client,
+// Reads the credential into req.caller / req.token (an identity it owns in `holder`, on the heap: the
+// request may move), taking apikey out of the query; nullopt when the request may go on, else the 401 or
+// 429 to answer. A JWT-shaped credential (oidc.hpp's looks_like_jwt) goes to authenticate_token.
+std::optional<Response> authenticate(Request& req, std::unique_ptr<access::Identity>& holder, std::string_view client,
                                      FailureLimiter* limiter);
 
 // RFC 6750 answers: 401 with WWW-Authenticate (error="invalid_token" and its description when a credential

@@ -277,6 +277,16 @@ Route route(std::string_view method, std::string_view path) {
         r.endpoint = method == "POST" ? Endpoint::AdminHarvest : method == "OPTIONS" ? Endpoint::Preflight : Endpoint::MethodNotAllowed;
     else if (r.endpoint != Endpoint::NotFound && method == "OPTIONS") r.endpoint = Endpoint::Preflight;  // CORS, before a keyed GET
     else if (r.endpoint != Endpoint::NotFound && method != "GET" && method != "HEAD") r.endpoint = Endpoint::MethodNotAllowed;
+    // Files built on request (extracts, the arrêté), coverage and point checks (a road graph, distances):
+    // off the I/O threads, so tiles and items keep answering while they run.
+    switch (r.endpoint) {
+        case Endpoint::DeciExtract:
+        case Endpoint::DeciExtractMany:
+        case Endpoint::DeciArrete:
+        case Endpoint::DeciCoverage:
+        case Endpoint::DeciCheck: r.heavy = true; break;
+        default: break;
+    }
     return r;
 }
 

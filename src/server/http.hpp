@@ -124,6 +124,7 @@ struct Route {
     std::string sprite;                  // /styles/sprites/{sprite}
     std::string fontstack, glyph_range;  // /fonts/{fontstack}/{glyph_range}
     std::vector<std::string> asset;      // /map/{asset...}: decoded segments below the built page, checked by static_file
+    bool heavy = false;  // can take more than a few milliseconds (extracts, arrêté, coverage, check): answered by the worker pool
 };
 
 // Matches a path (segments percent-decoded) to an endpoint; GET and HEAD only.

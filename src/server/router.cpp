@@ -1,6 +1,9 @@
 // Path dispatch: which service answers a request. Every error becomes a JSON response here.
+#include <cstdio>
 #include <exception>
 #include <optional>
+#include <iostream>
+#include <random>
 #include <string>
 
 #include "auth.hpp"
@@ -81,36 +84,70 @@ std::string snapshot_etag(const index::Snapshot& snapshot, std::string_view vari
     return tag + '"';
 }
 
-Response handle_request(std::string_view method, std::string_view target, Headers headers, std::string body,
-                        const index::Snapshot* snapshot, const ServerOptions* options, std::string_view client,
-                        FailureLimiter* limiter) {
+RoutedRequest route_request(std::string_view method, std::string_view target, Headers headers, std::string body,
+                            const ServerOptions* options, std::string_view client, FailureLimiter* limiter) {
+    RoutedRequest routed;
+    routed.timer = std::make_unique<RequestTimer>();
     std::string_view host;
     for (const auto& [k, v] : headers)
         if (k == "host") host = v;
-    const RequestTimer timer;
-    Request req;
-    Route r;
-    Response res;
-    std::optional<access::Identity> caller;  // req.caller points here once a credential proved who is asking
     try {
-        req = parse_request(method, target, host);
-        req.headers = std::move(headers);
-        req.body = std::move(body);
-        req.options = options;
-        r = route(req.method, req.path);
-        if (auto refused = authenticate(req, caller, client, limiter)) {
-            res = std::move(*refused);
-        } else {
-            res = finish(req, dispatch(req, r, snapshot));
-            if (!req.caller->anonymous()) mark_private(res);
-        }
+        routed.request = parse_request(method, target, host);
+        routed.request.headers = std::move(headers);
+        routed.request.body = std::move(body);
+        routed.request.options = options;
+        routed.route = route(routed.request.method, routed.request.path);
+        routed.refused = authenticate(routed.request, routed.caller, client, limiter);
     } catch (const HttpError& e) {
-        res = error_response(e);
-    } catch (const std::exception& e) {
-        res = json_error(500, "ServerError", e.what());
+        routed.refused = error_response(e);
+    } catch (const std::exception& e) {  // the key store did not answer: nobody is served as someone else
+        std::cerr << "ideo serve: cannot check a credential: " << e.what() << std::endl;
+        routed.refused = json_error(503, "ServiceUnavailable", "credentials cannot be checked right now; retry in a moment");
+        routed.refused->headers.emplace_back("Retry-After", "2");
     }
-    record_request(r.endpoint, res.status, timer.seconds(), res.body.size());
+    return routed;
+}
+
+namespace {
+
+Response internal_error(const RoutedRequest& routed, std::string_view detail) {
+    // The client learns an id to quote; the detail (file paths, SQL errors) goes to the log only.
+    thread_local std::mt19937_64 random{std::random_device{}()};
+    char id[17];
+    std::snprintf(id, sizeof id, "%016llx", static_cast<unsigned long long>(random()));
+    std::cerr << "ideo serve: request " << id << " " << routed.request.method << " " << routed.request.path.substr(0, 200)
+              << ": internal error: " << detail << std::endl;
+    Response r = json_error(500, "internal_error", std::string("internal error, request id ") + id);
+    r.headers.emplace_back("X-Request-Id", id);
+    return r;
+}
+
+}  // namespace
+
+Response answer(RoutedRequest& routed, const index::Snapshot* snapshot) {
+    Response res;
+    if (routed.refused) {
+        res = std::move(*routed.refused);
+    } else {
+        try {
+            res = finish(routed.request, dispatch(routed.request, routed.route, snapshot));
+            if (!routed.request.caller->anonymous()) mark_private(res);
+        } catch (const HttpError& e) {
+            res = e.status() == 500 ? internal_error(routed, e.what()) : error_response(e);
+        } catch (const std::exception& e) {
+            res = internal_error(routed, e.what());
+        }
+    }
+    record_request(routed.route.endpoint, res.status, routed.timer->seconds(), res.body.size());
+    routed.timer.reset();
     return res;
+}
+
+Response handle_request(std::string_view method, std::string_view target, Headers headers, std::string body,
+                        const index::Snapshot* snapshot, const ServerOptions* options, std::string_view client,
+                        FailureLimiter* limiter) {
+    RoutedRequest routed = route_request(method, target, std::move(headers), std::move(body), options, client, limiter);
+    return answer(routed, snapshot);
 }
 
 // Which service answers: thrown HttpErrors are rendered by handle_request.

@@ -1,5 +1,6 @@
 // The transport, after Beast's http_server_async: a listener, one session per connection,
-// a timeout on every read and write, header and body limits, keep-alive, N threads on one io_context.
+// a timeout on every read and write, header and body limits, keep-alive, N threads on one io_context;
+// heavy requests (Route::heavy) answered by a bounded worker pool, off the I/O threads.
 #include "ideo/server/server.hpp"
 
 #include <array>
@@ -12,11 +13,18 @@
 #include <boost/asio/strand.hpp>
 #include <boost/beast/core.hpp>
 #include <boost/beast/http.hpp>
+#include <cerrno>
+#include <condition_variable>
 #include <csignal>
+#include <deque>
 #include <iostream>
 #include <memory>
+#include <mutex>
 #include <optional>
+#include <sys/resource.h>
+#include <sys/socket.h>
 #include <thread>
+#include <unistd.h>
 #include <vector>
 
 #include "auth.hpp"
@@ -39,16 +47,84 @@ constexpr std::chrono::seconds stop_grace{5};
 // client gets our answer instead of a reset (what nginx calls a lingering close).
 constexpr std::chrono::seconds linger_time{2};
 constexpr std::size_t linger_bytes = 1024 * 1024;
+// The workers' niceness: when a core is wanted by both, the I/O threads (tiles, items) get it.
+constexpr int worker_niceness = 10;
+// What a 503 for a full worker queue tells the client to wait, in seconds.
+constexpr const char* busy_retry_after = "2";
+
+unsigned or_cores(unsigned n) {
+    if (n == 0) n = std::thread::hardware_concurrency();
+    return n ? n : 1;
+}
 
 }  // namespace
 
 namespace detail {
 
-// What sessions share with the server: the options, the snapshot, and the stop bookkeeping.
+// A fixed number of threads and a bounded queue: where heavy requests are answered.
+class WorkerPool {
+public:
+    WorkerPool(unsigned threads, std::size_t capacity) : capacity_(capacity) {
+        for (unsigned i = 0; i < threads; ++i) threads_.emplace_back([this] { work(); });
+    }
+
+    // Jobs still queued are dropped (not run); running ones finish first.
+    ~WorkerPool() {
+        {
+            std::lock_guard lock(mutex_);
+            stopping_ = true;
+        }
+        ready_.notify_all();
+        for (auto& t : threads_) t.join();
+    }
+
+    // False when `capacity` jobs are already waiting: the caller answers 503.
+    bool try_submit(std::function<void()> job) {
+        {
+            std::lock_guard lock(mutex_);
+            if (queue_.size() >= capacity_) return false;
+            queue_.push_back(std::move(job));
+        }
+        ready_.notify_one();
+        return true;
+    }
+
+private:
+    void work() {
+#ifdef __linux__
+        setpriority(PRIO_PROCESS, static_cast<id_t>(gettid()), worker_niceness);  // per thread on Linux; inherited by its helpers
+#endif
+        for (;;) {
+            std::function<void()> job;
+            {
+                std::unique_lock lock(mutex_);
+                ready_.wait(lock, [this] { return stopping_ || !queue_.empty(); });
+                if (stopping_) return;
+                job = std::move(queue_.front());
+                queue_.pop_front();
+            }
+            try {
+                job();
+            } catch (const std::exception& e) {  // answer() never throws; a failed allocation around it might
+                std::cerr << "ideo serve: unexpected error in a worker: " << e.what() << '\n';
+            }
+        }
+    }
+
+    const std::size_t capacity_;
+    std::mutex mutex_;
+    std::condition_variable ready_;
+    std::deque<std::function<void()>> queue_;
+    bool stopping_ = false;
+    std::vector<std::thread> threads_;
+};
+
+// What sessions share with the server: the options, the snapshot, the worker pool and the stop bookkeeping.
 struct ServerState {
     ServerState(ServerOptions o, index::SnapshotHolder& s) : options(std::move(o)), snapshots(s) {}
     ServerOptions options;
     index::SnapshotHolder& snapshots;
+    std::unique_ptr<WorkerPool> workers;  // while run() serves
     std::atomic<int> in_flight{0};  // requests read and not yet fully written
     std::atomic<bool> stopping{false};
     FailureLimiter failures;  // failed credentials per client address
@@ -102,19 +178,53 @@ private:
             return close();
         if (ec) return reject(ec);
 
-        const auto& req = parser_->get();
+        auto& req = parser_->get();
         server_.in_flight++;
         counted_ = true;
         // One snapshot for the whole request: a publish meanwhile does not change its answer.
-        const std::shared_ptr<const index::Snapshot> snapshot = server_.snapshots.get();
+        snapshot_ = server_.snapshots.get();
         Headers headers;
         for (const auto& h : req) {
             std::string name(h.name_string());
             for (auto& c : name) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
             headers.emplace_back(std::move(name), std::string(h.value()));
         }
-        Response r = handle_request(req.method_string(), req.target(), std::move(headers), req.body(), snapshot.get(), &server_.options,
-                                    client_, &server_.failures);
+        routed_ = route_request(req.method_string(), req.target(), std::move(headers), std::move(req.body()), &server_.options,
+                                client_, &server_.failures);
+        if (!routed_->route.heavy || routed_->refused) return respond(answer(*routed_, snapshot_.get()));
+        if (!server_.workers->try_submit([self = shared_from_this()] { self->answer_on_worker(); })) {
+            Response busy = json_error(503, "ServiceUnavailable", "the server is busy with other extracts; retry in a moment");
+            busy.headers.emplace_back("Retry-After", busy_retry_after);
+            routed_->refused = std::move(busy);
+            respond(answer(*routed_, snapshot_.get()));
+        }
+    }
+
+    // On a worker thread; the session waits meanwhile (no operation pending on its socket).
+    void answer_on_worker() {
+        if (!client_waiting()) {  // it went away while the request was queued: nobody to build the file for
+            routed_.reset();
+            snapshot_.reset();
+            return net::post(stream_.get_executor(), [self = shared_from_this()] {
+                self->uncount();
+                self->close();
+            });
+        }
+        Response r = answer(*routed_, snapshot_.get());
+        net::post(stream_.get_executor(), [self = shared_from_this(), r = std::move(r)]() mutable { self->respond(std::move(r)); });
+    }
+
+    // Whether the client is still connected: a peek that neither blocks nor consumes (a pipelined request stays).
+    bool client_waiting() {
+        char byte;
+        const ssize_t n = ::recv(stream_.socket().native_handle(), &byte, 1, MSG_PEEK | MSG_DONTWAIT);
+        return n > 0 || (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK || errno == EINTR));
+    }
+
+    void respond(Response r) {
+        const auto& req = parser_->get();
+        routed_.reset();
+        snapshot_.reset();
         send(std::move(r), req.version(), req.keep_alive() && !server_.stopping, req.method() == http::verb::head);
     }
 
@@ -157,11 +267,15 @@ private:
         http::async_write(stream_, res_, beast::bind_front_handler(&Session::on_write, shared_from_this()));
     }
 
-    void on_write(beast::error_code ec, std::size_t) {
+    void uncount() {
         if (counted_) {
             counted_ = false;
             server_.in_flight--;
         }
+    }
+
+    void on_write(beast::error_code ec, std::size_t) {
+        uncount();
         if (ec) return close();
         if (!res_.keep_alive()) return linger_close();
         res_ = {};  // free the body before waiting for the next request
@@ -194,6 +308,8 @@ private:
     std::optional<http::request_parser<http::string_body>> parser_;
     http::response<http::string_body> res_;  // kept alive until async_write completes
     detail::ServerState& server_;
+    std::optional<RoutedRequest> routed_;                 // the request being answered
+    std::shared_ptr<const index::Snapshot> snapshot_;    // the snapshot it is answered from
     bool counted_ = false;
     std::size_t drained_ = 0;
     std::string client_;  // the peer's address: failed credentials are counted per address
@@ -272,13 +388,14 @@ void Server::run(const std::function<void(unsigned short)>& on_listening) {
             }
         }
     };
-    unsigned n = im.options.threads ? im.options.threads : std::thread::hardware_concurrency();
-    if (n == 0) n = 1;
+    im.workers = std::make_unique<detail::WorkerPool>(or_cores(im.options.workers), im.options.worker_queue);
+    const unsigned n = or_cores(im.options.threads);
     std::vector<std::thread> pool;
     pool.reserve(n - 1);
     for (unsigned i = 1; i < n; ++i) pool.emplace_back(serve);
     serve();
     for (auto& t : pool) t.join();
+    im.workers.reset();  // after the I/O threads: what a worker posts to a session meanwhile is dropped with the io_context
 }
 
 void Server::stop() {

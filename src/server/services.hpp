@@ -2,9 +2,12 @@
 // The services the router dispatches to, one file per API verb family. Each parses its
 // parameters (parameters.hpp), calls index/ or deci/, and renders the answer; errors are thrown
 // as HttpError and rendered by the router.
+#include <memory>
+#include <optional>
 #include <string_view>
 
 #include "http.hpp"
+#include "metrics.hpp"
 #include "ideo/index/snapshot.hpp"
 #include "ideo/tiles/cache.hpp"
 
@@ -69,12 +72,27 @@ Response catalog_dcat(const Request& req, const index::Snapshot& snapshot);
 Response static_file(const Request& req, const Route& r);
 
 class FailureLimiter;
+// router.cpp: a request parsed and routed, not answered yet: the transport reads route.heavy to choose
+// the thread that answers it (heavy ones go to the worker pool).
+struct RoutedRequest {
+    Request request;
+    Route route;
+    std::optional<Response> refused;  // the target did not parse (400, 414), or its credential not (401, 429): the answer
+    std::unique_ptr<access::Identity> caller;  // request.caller points here once a credential proved who is asking
+    std::unique_ptr<RequestTimer> timer;  // from reading to answering, queue included (metrics)
+};
+// Never throws: a target that does not parse is kept as `refused`. The credential is checked here, once
+// (auth.cpp: `client` is the peer's address, failures counted in `limiter` when given).
+RoutedRequest route_request(std::string_view method, std::string_view target, Headers headers, std::string body,
+                            const ServerOptions* options, std::string_view client = {}, FailureLimiter* limiter = nullptr);
+// The answer, errors rendered (a 500 is a generic description with a request id, the details logged to stderr),
+// recorded in the metrics; never throws.
+Response answer(RoutedRequest& routed, const index::Snapshot* snapshot);
 
 // router.cpp: the whole request, from method, target, headers (lower-case names) and body to a
-// response; never throws. snapshot may be null while none is loaded (503). First the credential
-// (auth.cpp: `client` is the peer's address, failures counted in `limiter` when given), then, for every
-// service: 304 when the response's ETag matches If-None-Match, gzip when the client accepts it, and
-// Cache-Control private with Vary on the credential for a non-anonymous caller.
+// response; never throws. snapshot may be null while none is loaded (503). First the credential, then,
+// for every service: 304 when the response's ETag matches If-None-Match, gzip when the client accepts
+// it, and Cache-Control private with Vary on the credential for a non-anonymous caller.
 Response handle_request(std::string_view method, std::string_view target, Headers headers, std::string body,
                         const index::Snapshot* snapshot, const ServerOptions* options = nullptr,
                         std::string_view client = {}, FailureLimiter* limiter = nullptr);

@@ -1,6 +1,7 @@
 // DECI end to end: coverage on the Marseille 10e road fixture (straight and along the real roads),
 // the planned-building check, extracts in every format checked against the partner files read
 // independently with OGR, and the municipal order converted to PDF by LibreOffice.
+#include <ctime>
 #include <gdal.h>
 #include <gtest/gtest.h>
 #include <ogr_api.h>
@@ -333,6 +334,37 @@ TEST_F(DeciTest, ExtractsInEveryFormatHoldExactlyTheCommunePei) {
     VSIFCloseL(f);
     EXPECT_EQ(text.substr(0, 3), "\xEF\xBB\xBF");
     for (const auto& id : expected) EXPECT_NE(text.find(id), std::string::npos) << id;
+}
+
+// Zipped extracts (CSV, Shapefile) date their entries with the extract's date, as the file is named
+// (DECI_90010_Belfort_YYYY-MM-DD), not with the 1980-00-00 of an undated zip.
+TEST_F(DeciTest, ZippedExtractEntriesCarryTheExtractsDate) {
+    for (const std::string ext : {"csv", "shp.zip"}) {
+        const HttpResponse r = get("/deci/communes/90010/extract." + ext);
+        ASSERT_EQ(r.status, 200) << ext;
+        const std::string& disposition = r.headers.at("content-disposition");
+        const auto at = disposition.find("DECI_90010_Belfort_");
+        ASSERT_NE(at, std::string::npos);
+        const std::string date = disposition.substr(at + 19, 10);
+        const auto file = dir_->path() / ("dated." + ext + (ext == "csv" ? ".zip" : ""));
+        write_file(file, r.body);
+        char** names = VSIReadDirRecursive(("/vsizip/" + file.string()).c_str());
+        int checked = 0;
+        for (char** n = names; n && *n; ++n) {
+            VSIStatBufL st;
+            ASSERT_EQ(VSIStatL(("/vsizip/" + file.string() + "/" + *n).c_str(), &st), 0) << *n;
+            if (VSI_ISDIR(st.st_mode)) continue;
+            const std::time_t t = st.st_mtime;
+            std::tm tm{};
+            gmtime_r(&t, &tm);
+            char day[11];
+            std::strftime(day, sizeof day, "%Y-%m-%d", &tm);
+            EXPECT_EQ(std::string(day), date) << ext << " " << *n;
+            ++checked;
+        }
+        CSLDestroy(names);
+        EXPECT_GE(checked, 3) << ext;
+    }
 }
 
 TEST_F(DeciTest, ListAndDepartmentExtractsAddUpTheirCommunes) {

@@ -6,6 +6,7 @@
 #include <poll.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
+#include <zlib.h>
 
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/ip/tcp.hpp>
@@ -13,6 +14,7 @@
 #include <boost/asio/write.hpp>
 #include <boost/beast/core.hpp>
 #include <boost/beast/http.hpp>
+#include <algorithm>
 #include <cctype>
 #include <ctime>
 #include <fstream>
@@ -217,6 +219,41 @@ void PartnerSimulator::route(const std::string& path_prefix, SimHandler handler)
             return;
         }
     routes_.push_back({path_prefix, std::move(handler)});
+}
+
+std::string PartnerSimulator::gzip_bomb(const std::string& head, std::size_t filler, const std::string& tail) {
+    // Raw deflate, each part ending on a full flush: the compressed MiB of spaces is then the same bytes every
+    // time, repeated instead of compressed again. Header and trailer (CRC-32, size) are RFC 1952's.
+    z_stream zs{};
+    if (deflateInit2(&zs, 9, Z_DEFLATED, -15, 9, Z_DEFAULT_STRATEGY) != Z_OK) throw std::runtime_error("gzip_bomb: deflateInit2");
+    const auto deflated = [&](const std::string& in, int flush) {
+        std::string out(deflateBound(&zs, static_cast<uLong>(in.size())) + 64, '\0');
+        zs.next_in = reinterpret_cast<Bytef*>(const_cast<char*>(in.data()));
+        zs.avail_in = static_cast<uInt>(in.size());
+        zs.next_out = reinterpret_cast<Bytef*>(out.data());
+        zs.avail_out = static_cast<uInt>(out.size());
+        deflate(&zs, flush);
+        out.resize(out.size() - zs.avail_out);
+        return out;
+    };
+    const std::string mib(1u << 20, ' ');
+    std::string out("\x1f\x8b\x08\0\0\0\0\0\0\xff", 10);
+    out += deflated(head, Z_FULL_FLUSH);
+    uLong crc = crc32(0, reinterpret_cast<const Bytef*>(head.data()), static_cast<uInt>(head.size()));
+    const std::string block = deflated(mib, Z_FULL_FLUSH);
+    const uLong block_crc = crc32(0, reinterpret_cast<const Bytef*>(mib.data()), static_cast<uInt>(mib.size()));
+    for (std::size_t i = 0; i < filler >> 20; ++i) {
+        out += block;
+        crc = crc32_combine(crc, block_crc, static_cast<z_off_t>(mib.size()));
+    }
+    const std::string rest = std::string(filler & ((1u << 20) - 1), ' ') + tail;
+    out += deflated(rest, Z_FINISH);
+    deflateEnd(&zs);
+    crc = crc32(crc, reinterpret_cast<const Bytef*>(rest.data()), static_cast<uInt>(rest.size()));
+    const std::uint64_t size = head.size() + filler + tail.size();
+    for (int i = 0; i < 4; ++i) out += static_cast<char>((crc >> (8 * i)) & 0xff);
+    for (int i = 0; i < 4; ++i) out += static_cast<char>((size >> (8 * i)) & 0xff);
+    return out;
 }
 
 SimResponse PartnerSimulator::conditional(const SimRequest& req, std::string body, const std::string& content_type,
@@ -470,7 +507,8 @@ void PartnerSimulator::session(int fd) {
     const bool truncated = fault && fault->kind == Fault::Truncated;
     std::string body = std::move(res.body);
     const auto* accept = req.header("accept-encoding");
-    if (!truncated && gzip && res.status == 200 && body.size() > 1024 && accept && accept->find("gzip") != std::string::npos) {
+    const bool encoded = std::any_of(res.headers.begin(), res.headers.end(), [](const auto& h) { return lower(h.first) == "content-encoding"; });
+    if (!truncated && !encoded && gzip && res.status == 200 && body.size() > 1024 && accept && accept->find("gzip") != std::string::npos) {
         body = ideo::gzip_compress(body);
         res.headers.emplace_back("Content-Encoding", "gzip");
         logged.gzip = true;

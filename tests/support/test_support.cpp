@@ -165,6 +165,7 @@ ServerProcess::~ServerProcess() {
 
 bool ServerProcess::alive() const { return pid_ > 0 && ::kill(pid_, 0) == 0; }
 
+
 HttpResponse http_get(unsigned short port, const std::string& target, const std::map<std::string, std::string>& headers) {
     namespace beast = boost::beast;
     namespace http = beast::http;

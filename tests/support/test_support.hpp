@@ -48,7 +48,7 @@ public:
     ~ServerProcess();
     unsigned short port() const { return port_; }
     bool alive() const;
-    std::string err() const;  // what the server wrote to stderr so far
+    std::string err() const;  // what it wrote to stderr so far
 
 private:
     int pid_ = -1;

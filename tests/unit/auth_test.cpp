@@ -23,14 +23,7 @@ access::Identity member(const std::string& id) {
     return i;
 }
 
-TEST(Auth, AJwtIsThreeBase64UrlPartsAndAnApiKeyIsNot) {
-    EXPECT_TRUE(looks_like_jwt("eyJhbGciOiJFUzI1NiJ9.eyJzdWIiOiIxIn0.sig-_"));
-    EXPECT_FALSE(looks_like_jwt("ideo_L-WnaZHpUOqFgQyR_X316cDuUmtqB0XT4HT79UcKDvU"));
-    EXPECT_FALSE(looks_like_jwt("a.b"));
-    EXPECT_FALSE(looks_like_jwt("a.b.c.d"));
-    EXPECT_FALSE(looks_like_jwt("a..c"));
-    EXPECT_FALSE(looks_like_jwt("a.b+.c"));
-}
+const std::string kJwt = "eyJhbGciOiJSUzI1NiJ9.eyJzdWIiOiJ4In0.c2ln";
 
 TEST(Auth, TheCredentialIsReadFromBearerThenXApiKeyThenTheQueryWhichLosesIt) {
     std::vector<std::string> seen;
@@ -54,17 +47,17 @@ TEST(Auth, TheCredentialIsReadFromBearerThenXApiKeyThenTheQueryWhichLosesIt) {
     EXPECT_EQ(seen.size(), 3u) << "no credential: nothing to check";
 
     // A JWT goes to the token hook, never to the key lookup; without one it is refused.
-    const Response jwt = answer("/whoami", {{"authorization", "Bearer a.b.c"}});
+    const Response jwt = answer("/whoami", {{"authorization", "Bearer " + kJwt}});
     EXPECT_EQ(jwt.status, 401);
     EXPECT_EQ(seen.size(), 3u);
     bool token_checked = false;
     o.authenticate_token = [&](std::string_view t) {
-        token_checked = t == "a.b.c";
+        token_checked = t == kJwt;
         access::Authentication a;
         a.description = "token expired";
         return a;
     };
-    const Response expired = answer("/whoami", {{"authorization", "Bearer a.b.c"}});
+    const Response expired = answer("/whoami", {{"authorization", "Bearer " + kJwt}});
     EXPECT_TRUE(token_checked);
     ASSERT_EQ(expired.status, 401);
     EXPECT_EQ(expired.headers[0].second, "Bearer realm=\"ideo\", error=\"invalid_token\", error_description=\"token expired\"");

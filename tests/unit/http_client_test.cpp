@@ -126,6 +126,19 @@ TEST(HttpClient, RefusesAGzipBodyThatInflatesPastTheLimit) {
     EXPECT_NE(err.find("cannot decode the gzip body"), std::string::npos) << err;
 }
 
+TEST(HttpClient, AGzipBodyInflatesNoFurtherThanTheDecodedLimitThoughTheRawLimitIsHigher) {
+    PartnerSimulator sim;
+    sim.serve_file("/files/pei.geojson", data("deci/pei-13210-marseille10.geojson"));
+    HttpOptions o = quick();
+    EXPECT_LT(o.max_decoded_body, o.max_body);  // by default: gzip from a partner is held whole, once inflated
+    o.max_decoded_body = 200000;                // the inflated GeoJSON is 515 kB
+    HttpClient client(o);
+    const std::string err = fetch_error(client, sim.url("/files/pei.geojson"));
+    EXPECT_NE(err.find("cannot decode the gzip body: decompressed data exceeds 200000 bytes"), std::string::npos) << err;
+    sim.gzip = false;  // the same body sent as it is: the decoded limit is not a limit on it
+    EXPECT_EQ(client.fetch({"GET", sim.url("/files/pei.geojson"), {}, {}}).body, read_file(data("deci/pei-13210-marseille10.geojson")));
+}
+
 TEST(HttpClient, DecodesGzipAnswers) {
     PartnerSimulator sim;
     sim.serve_file("/files/pei.geojson", data("deci/pei-13210-marseille10.geojson"));

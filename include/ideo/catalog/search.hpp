@@ -17,14 +17,27 @@ namespace ideo::catalog {
 
 struct Posting {
     std::uint32_t doc;
-    float tf;  // field-weighted term frequency
+    float tf;     // field-weighted term frequency
+    float score;  // the term's BM25 contribution to this record's score: a constant of the snapshot, summed per search
 };
 
-// One facet's values, interned once per snapshot: filters and counts work on small integers.
+struct FacetCount {
+    std::string value;
+    std::size_t count = 0;
+};
+
+// One facet's values, interned once per snapshot: filters and counts work on small integers, laid out
+// flat so that a search walks contiguous memory instead of one small vector per record.
 struct FacetIndex {
     std::vector<std::string> values;  // as published, each once
     std::vector<std::string> folded;  // the same, accents and case folded: what filters compare
-    std::vector<std::vector<std::uint32_t>> of_record;  // per record, its values (a keyword listed twice counts twice)
+    // Record i's value ids are ids[first[i]] .. ids[first[i + 1]] (a keyword listed twice counts twice).
+    std::vector<std::uint32_t> first{0};
+    std::vector<std::uint32_t> ids;
+    std::vector<FacetCount> everything;  // the counts over every listed record: a search with no words and no filter
+
+    std::size_t begin(std::uint32_t record) const { return first[record]; }
+    std::size_t end(std::uint32_t record) const { return first[record + 1]; }
 };
 
 struct Catalog {
@@ -51,11 +64,6 @@ struct SearchQuery {
     std::vector<std::string> themes, publishers, keywords, formats;  // each: any of the values
     std::optional<Envelope> bbox;
     std::size_t limit = 20, offset = 0;
-};
-
-struct FacetCount {
-    std::string value;
-    std::size_t count = 0;
 };
 
 struct SearchResult {

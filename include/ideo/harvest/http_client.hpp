@@ -43,7 +43,10 @@ struct HttpOptions {
     std::chrono::milliseconds timeout{30000};  // per attempt: connect, send and the whole read
     int max_retries = 3;                        // on connection errors, timeouts, 429 and 5xx
     std::chrono::milliseconds backoff{500};     // doubled at each retry
-    std::size_t max_body = 512u << 20;
+    std::size_t max_body = 512u << 20;          // as received
+    // What a gzip or deflate body may inflate to (never more than max_body): a partner's answer is held
+    // whole in memory, and 3 MB of gzip make 3 GB.
+    std::size_t max_decoded_body = 64u << 20;
     int max_redirects = 5;
     double requests_per_second = 0;  // per client (one client per partner); 0 = no limit
     std::string user_agent = "ideo-harvester/0.1";
@@ -67,6 +70,7 @@ std::string normalise_proxy(const std::string& proxy);
 
 // A fetch that failed for good (after retries): the message names the URL and the reason
 // ("HTTP 503 after 3 retries", "timed out after 30000 ms", "body exceeds 536870912 bytes",
+// "cannot decode the gzip body: decompressed data exceeds 67108864 bytes",
 // "certificate verify failed: self-signed certificate").
 class FetchError : public Error {
 public:

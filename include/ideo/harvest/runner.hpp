@@ -23,7 +23,7 @@ using CatalogueHarvester = std::function<PartnerReport(const PartnerSpec&, HttpC
 struct RunOptions {
     std::size_t parallel = 4;  // partners harvested at once
     // Client defaults; a partner's requests_per_second and its options timeout_ms, max_retries,
-    // backoff_ms, max_body and ca_file override them.
+    // backoff_ms, max_body, max_decoded_body and ca_file override them.
     HttpOptions http;
     std::string run_id;               // empty: a new one (new_run_id())
     std::filesystem::path work_dir;   // where downloads are kept during the run; empty: the system temp folder

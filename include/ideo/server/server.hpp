@@ -17,7 +17,12 @@ namespace ideo::server {
 struct ServerOptions {
     std::string address = "127.0.0.1";
     unsigned short port = 8080;  // 0 = any free port (the bound port is passed to on_listening)
-    unsigned threads = 0;        // 0 = hardware concurrency
+    unsigned threads = 0;        // I/O threads; 0 = hardware concurrency
+    // Heavy requests (extracts, arrêté, coverage, point checks: Route::heavy) are answered by a pool of
+    // `workers` threads (0 = hardware concurrency) at a lower scheduling priority, `worker_queue` of them
+    // waiting at most: beyond, 503 with Retry-After.
+    unsigned workers = 0;
+    std::size_t worker_queue = 64;
     std::chrono::seconds read_timeout{30};
     std::size_t header_limit = 16 * 1024;
     std::size_t body_limit = 1024 * 1024;
@@ -35,12 +40,13 @@ struct ServerOptions {
 
     // The request's credential (Authorization: Bearer X, else X-API-Key: X, else ?apikey=X) checked once per
     // request: an API key by authenticate_key (set by `ideo serve`: a store lookup behind a KeyCache), a JWT
-    // (three base64url parts separated by dots) by authenticate_token (OpenID Connect). Unset: such
-    // credentials are refused (401).
+    // by authenticate_token below. Unset: such credentials are refused (401).
     std::function<access::Authentication(std::string_view key)> authenticate_key;
-    std::function<access::Authentication(std::string_view token)> authenticate_token;
     // Failed credentials allowed per client address and minute before 429.
     unsigned failures_per_minute = 10;
+    // A bearer credential that looks like a JWT (server::looks_like_jwt): its identity or why not, from
+    // the OpenID Connect verifier `ideo serve --oidc-issuer` builds (server/oidc.hpp); empty: none.
+    std::function<access::Authentication(std::string_view token)> authenticate_token;
 };
 
 // Serves until stop() or a SIGINT/SIGTERM. on_listening is called once bound, with the port.
