@@ -30,6 +30,9 @@
 #include "ideo/harvest/pipeline.hpp"
 #include "ideo/harvest/runner.hpp"
 #include "ideo/index/snapshot.hpp"
+#include "ideo/core/access.hpp"
+#include "ideo/core/text.hpp"
+#include "ideo/server/key_cache.hpp"
 #include "ideo/server/oidc.hpp"
 #include "ideo/server/server.hpp"
 #include "ideo/store/store.hpp"
@@ -50,6 +53,9 @@ constexpr const char* kUsage = R"(usage:
   ideo coverage INSEE|DEPT [--rules DEPT] [--mode straight|road] -o FILE.geojson [--store URI] [--layers DIR]
   ideo schema   INSEE|DEPT [--rules DEPT] [--mode straight|road] [--budget EUR] [--solver greedy|exact] -o FILE.geojson|FILE.csv [--store URI] [--layers DIR]   schéma communal: actions and costs so that every ERP/ICPE is covered (an estimate)
   ideo arrete   INSEE [--rules DEPT] -o FILE.docx [--store URI] [--layers DIR]   draft municipal DECI order
+  ideo keys create --org NAME --role member|sdis|ars|admin [--kind commune|epci|sdis|ars|portal] [--adherent] [--insee 90010,...] [--dept 90,...] [--expires YYYY-MM-DD] [--store URI]   prints the key once
+  ideo keys list   [--store URI]   the keys (never a key or its hash), their organisation, role and last use
+  ideo keys revoke ID [--store URI]
 
 --layers defaults to ./layers, --partners to LAYERS/partners, --store to var/ideo.gpkg.
 --oidc-issuer and --oidc-audience default to $IDEO_OIDC_ISSUER and $IDEO_OIDC_AUDIENCE (people's bearer tokens).
@@ -73,7 +79,7 @@ struct Args {
     }
 };
 
-const std::map<std::string, int> kFlags = {{"json", 0}, {"only", -1}};  // 0: no value, -1: values until next option
+const std::map<std::string, int> kFlags = {{"json", 0}, {"only", -1}, {"adherent", 0}};  // 0: no value, -1: values until next option
 
 // The options each verb takes ("output" is -o): any other is a usage error naming it, so that a
 // mistyped --store never silently serves or fills the default store.
@@ -87,6 +93,9 @@ const std::map<std::string, std::set<std::string>> kVerbOptions = {
     {"coverage", {"rules", "mode", "output", "store", "layers"}},
     {"schema", {"rules", "mode", "budget", "solver", "output", "store", "layers"}},
     {"arrete", {"rules", "output", "store", "layers"}},
+    {"keys create", {"org", "role", "kind", "adherent", "insee", "dept", "expires", "store"}},
+    {"keys list", {"store"}},
+    {"keys revoke", {"store"}},
 };
 
 bool is_option(const std::string& s) { return s.rfind("--", 0) == 0; }
@@ -102,7 +111,7 @@ void check_options(const Args& a) {
         if (flag == kFlags.end() && values.size() > 1) throw UsageError("option " + name + " given more than once");
         if (flag != kFlags.end() && flag->second < 0 && values.empty()) throw UsageError("option " + name + " needs a value");
     }
-    if ((a.verb == "serve" || a.verb == "harvest") && !a.positional.empty())
+    if ((a.verb == "serve" || a.verb == "harvest" || a.verb == "keys create" || a.verb == "keys list") && !a.positional.empty())
         throw UsageError(a.verb + " takes no argument, got \"" + a.positional.front() + "\"");
 }
 
@@ -110,7 +119,14 @@ Args parse_args(int argc, char** argv) {
     Args a;
     if (argc < 2) throw UsageError("no verb given");
     a.verb = argv[1];
-    for (int i = 2; i < argc; ++i) {
+    int first = 2;
+    if (a.verb == "keys") {  // "keys create|list|revoke": each its own verb, with its own options
+        if (argc < 3 || is_option(argv[2])) throw UsageError("keys needs create, list or revoke");
+        a.verb += std::string(" ") + argv[2];
+        if (!kVerbOptions.count(a.verb)) throw UsageError("unknown verb \"" + a.verb + "\" (keys create, keys list, keys revoke)");
+        first = 3;
+    }
+    for (int i = first; i < argc; ++i) {
         std::string s = argv[i];
         if (is_option(s)) {
             std::string key = s.substr(2), value;
@@ -486,6 +502,14 @@ int cmd_serve(const Args& a) {
     holder.set(load());
     BackgroundHarvester harvester(cat, store_uri(a), partner_files(a));
     if (const char* token = std::getenv("IDEO_ADMIN_TOKEN")) opt.admin_token = token;
+    if (const char* token = std::getenv("IDEO_METRICS_TOKEN")) opt.metrics_token = token;
+    // API keys: looked up in the store by their hash, verified ones kept for one poll interval.
+    server::KeyCache keys([&store](const std::string& hash) -> std::optional<server::KnownKey> {
+        auto grant = store->find_api_key(hash);
+        if (!grant) return std::nullopt;
+        return server::KnownKey{grant->identity(), grant->key.expires, grant->key.revoked};
+    });
+    opt.authenticate_key = [&keys](std::string_view key) { return keys.authenticate(key); };
     opt.trigger_harvest = [&harvester] { return harvester.trigger(); };
     opt.metrics = [&harvester] { return harvester.metrics(); };
     std::unique_ptr<server::OidcVerifier> verifier;
@@ -522,6 +546,11 @@ int cmd_serve(const Args& a) {
             }
             for (int i = 0; i < 20 && !stopping; ++i) std::this_thread::sleep_for(std::chrono::milliseconds(100));
             if (stopping) break;
+            try {
+                store->record_key_uses(keys.take_uses());  // at most once a minute per key
+            } catch (const std::exception& e) {
+                std::cerr << "cannot record the API keys' last uses: " << e.what() << std::endl;
+            }
             try {
                 const auto v = store->version();
                 if (v != seen) {
@@ -677,6 +706,104 @@ int cmd_arrete(const Args& a) {
     return 0;
 }
 
+
+// `ideo keys create`: the organisation created (or the options given changed on it), then a key printed once.
+int cmd_keys_create(const Args& a) {
+    if (!a.has("org") || a.get("org").empty()) throw UsageError("keys create needs --org NAME");
+    if (!a.has("role")) throw UsageError("keys create needs --role member|sdis|ars|admin");
+    const auto role = access::parse_role(a.get("role"));
+    if (!role || *role == access::Role::Anonymous)
+        throw UsageError("--role: \"" + a.get("role") + "\" is not one of member, sdis, ars, admin");
+    std::optional<access::OrgKind> kind;
+    if (a.has("kind")) {
+        kind = access::parse_org_kind(a.get("kind"));
+        if (!kind || *kind == access::OrgKind::None)
+            throw UsageError("--kind: \"" + a.get("kind") + "\" is not one of commune, epci, sdis, ars, portal");
+    }
+    auto codes = [&](const std::string& option, bool insee) {
+        std::vector<std::string> out;
+        std::string list = a.get(option);
+        std::size_t pos = 0;
+        while (pos <= list.size()) {
+            std::size_t end = list.find(',', pos);
+            if (end == std::string::npos) end = list.size();
+            const std::string code = list.substr(pos, end - pos);
+            pos = end + 1;
+            if (code.empty()) continue;
+            const bool corsica = code.size() >= 2 && code[0] == '2' && (code[1] == 'A' || code[1] == 'B');
+            const bool ok = insee ? code.size() == 5 && std::all_of(code.begin() + (corsica ? 2 : 0), code.end(), ::isdigit) &&
+                                        (corsica || std::all_of(code.begin(), code.begin() + 2, ::isdigit))
+                                  : (code.size() == 2 || code.size() == 3) &&
+                                        (corsica ? code.size() == 2 : std::all_of(code.begin(), code.end(), ::isdigit));
+            if (!ok) throw UsageError("--" + option + ": \"" + code + "\" is not " + (insee ? "an INSEE code (90010, 2A004)" : "a department (90, 2A, 974)"));
+            out.push_back(code);
+        }
+        if (out.empty()) throw UsageError("--" + option + " needs a value");
+        return out;
+    };
+    const std::string expires = a.get("expires");
+    int y, m, d;
+    if (a.has("expires") && !text::parse_iso_date(expires, y, m, d))
+        throw UsageError("--expires: \"" + expires + "\" is not a date YYYY-MM-DD");
+
+    auto store = store::open_store(store_uri(a));
+    const std::string name = a.get("org");
+    store::Organisation org;
+    bool known = false;
+    for (auto& o : store->organisations())
+        if (o.name == name) {
+            org = std::move(o);
+            known = true;
+        }
+    if (!known) {
+        org.name = name;
+        static const std::map<access::Role, access::OrgKind> by_role = {{access::Role::Member, access::OrgKind::Commune},
+                                                                         {access::Role::Sdis, access::OrgKind::Sdis},
+                                                                         {access::Role::Ars, access::OrgKind::Ars},
+                                                                         {access::Role::Admin, access::OrgKind::Portal}};
+        org.kind = by_role.at(*role);
+    }
+    if (kind) org.kind = *kind;
+    if (a.has("adherent")) org.adherent = true;
+    if (a.has("insee")) org.insee = codes("insee", true);
+    if (a.has("dept")) org.depts = codes("dept", false);
+    if (!known || kind || a.has("adherent") || a.has("insee") || a.has("dept")) store->save_organisation(org);
+    const auto [record, key] = store::create_api_key(*store, name, *role, expires);
+    std::cout << "id: " << record.id << "\nkey: " << key << "\n";
+    std::cerr << "key " << record.id << " of \"" << name << "\" (" << access::role_name(*role) << ") created; it is shown only "
+              << "now, the store keeps its hash\n";
+    return 0;
+}
+
+int cmd_keys_list(const Args& a) {
+    auto store = store::open_store(store_uri(a));
+    std::map<std::string, store::Organisation> orgs;
+    for (auto& o : store->organisations()) orgs.emplace(o.name, std::move(o));
+    const std::string now = text::now_iso8601();
+    std::cout << "id\torganisation\tkind\tadherent\tterritory\trole\tcreated\texpires\tlast_used\tstatus\n";
+    for (const auto& k : store->api_keys()) {
+        const auto o = orgs.find(k.organisation);
+        std::string territory;
+        if (o != orgs.end())
+            for (const auto* list : {&o->second.insee, &o->second.depts})
+                for (const auto& c : *list) territory += (territory.empty() ? "" : ",") + c;
+        std::cout << k.id << '\t' << k.organisation << '\t' << (o != orgs.end() ? access::org_kind_name(o->second.kind) : "") << '\t'
+                  << (o != orgs.end() && o->second.adherent ? "yes" : "no") << '\t' << (territory.empty() ? "-" : territory) << '\t'
+                  << access::role_name(k.role) << '\t' << k.created << '\t' << (k.expires.empty() ? "never" : k.expires) << '\t'
+                  << (k.last_used.empty() ? "never" : k.last_used) << '\t'
+                  << (k.revoked ? "revoked" : k.expired(now) ? "expired" : "active") << '\n';
+    }
+    return 0;
+}
+
+int cmd_keys_revoke(const Args& a) {
+    if (a.positional.size() != 1) throw UsageError("keys revoke needs one key ID (ideo keys list shows them)");
+    auto store = store::open_store(store_uri(a));
+    if (!store->revoke_api_key(a.positional[0])) throw InputError("no key \"" + a.positional[0] + "\" in " + store_uri(a));
+    std::cout << "revoked " << a.positional[0] << " (servers refuse it within their 2 s poll)\n";
+    return 0;
+}
+
 }  // namespace
 
 int main(int argc, char** argv) {
@@ -690,6 +817,9 @@ int main(int argc, char** argv) {
         if (a.verb == "coverage") return cmd_coverage(a);
         if (a.verb == "schema") return cmd_schema(a);
         if (a.verb == "arrete") return cmd_arrete(a);
+        if (a.verb == "keys create") return cmd_keys_create(a);
+        if (a.verb == "keys list") return cmd_keys_list(a);
+        if (a.verb == "keys revoke") return cmd_keys_revoke(a);
         if (a.verb == "help" || a.verb == "--help" || a.verb == "-h") {
             std::cout << kUsage;
             return 0;

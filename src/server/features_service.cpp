@@ -334,9 +334,9 @@ Response items(const Request& req, const index::Snapshot& snapshot, std::string_
     const std::size_t begin = std::min(p.offset, matches.size());
     const std::size_t end = begin + std::min(p.limit, matches.size() - begin);
 
-    // Paging links keep every other parameter of the request, so a client just follows "next".
+    // Paging links keep every other parameter of the request (and its apikey), so a client just follows "next".
     const std::string items_url = req.base_url() + collection_path(layer) + "/items";
-    auto with_offset = [&](std::size_t offset) { return items_url + "?" + req.query.encode_with("offset", std::to_string(offset)); };
+    auto with_offset = [&](std::size_t offset) { return items_url + "?" + req.link_query("offset", std::to_string(offset)); };
     const std::string next = p.offset + p.limit < matches.size() ? with_offset(p.offset + p.limit) : "";
     const std::string prev = p.offset > 0 ? with_offset(p.offset > p.limit ? p.offset - p.limit : 0) : "";
 
@@ -389,9 +389,10 @@ Response items(const Request& req, const index::Snapshot& snapshot, std::string_
     res.body += ",\"timeStamp\":";
     append_json_string(res.body, text::now_iso8601());
     res.body += ",\"links\":[";
-    append_link(res.body, req.query.empty() ? items_url : items_url + "?" + req.query.encode(), "self", geojson_type);
+    const std::string self_query = req.link_query();
+    append_link(res.body, self_query.empty() ? items_url : items_url + "?" + self_query, "self", geojson_type);
     res.body += ',';
-    append_link(res.body, items_url + "?" + req.query.encode_with("f", "html"), "alternate", "text/html");
+    append_link(res.body, items_url + "?" + req.link_query("f", "html"), "alternate", "text/html");
     if (!next.empty()) {
         res.body += ',';
         append_link(res.body, next, "next", geojson_type);

@@ -70,6 +70,22 @@ std::string QueryParams::encode_with(std::string_view name, std::string_view val
 
 std::string QueryParams::encode() const { return encode_with({}, {}); }
 
+std::optional<std::string> QueryParams::take(std::string_view name) {
+    for (auto it = entries_.begin(); it != entries_.end(); ++it)
+        if (it->first == name) {
+            std::string value = std::move(it->second);
+            entries_.erase(it);
+            return value;
+        }
+    return std::nullopt;
+}
+
+std::string Request::link_query(std::string_view name, std::string_view value) const {
+    std::string out = query.encode_with(name, value);
+    if (!apikey.empty()) out += (out.empty() ? "apikey=" : "&apikey=") + percent_encode(apikey);
+    return out;
+}
+
 void throw_bad_parameter(std::string_view name, std::string_view why) {
     std::string d(name);
     d += ": ";
@@ -105,7 +121,13 @@ QueryParams parse_query(std::string_view query) {
         if (piece.empty()) continue;
         const std::size_t eq = piece.find('=');
         std::string name = percent_decode(piece.substr(0, eq), true);
-        std::string value = eq == std::string_view::npos ? std::string() : percent_decode(piece.substr(eq + 1), true);
+        std::string value;
+        try {
+            if (eq != std::string_view::npos) value = percent_decode(piece.substr(eq + 1), true);
+        } catch (const HttpError&) {
+            if (name != "apikey") throw;
+            throw HttpError(400, "InvalidRequest", "apikey: broken percent-encoding");  // a credential is never echoed
+        }
         if (name.empty()) throw HttpError(400, "InvalidParameterValue", "a query parameter has no name");
         if (params.find(name)) throw_bad_parameter(name, "given more than once");
         params.add(std::move(name), std::move(value));
@@ -162,7 +184,9 @@ Route route(std::string_view method, std::string_view path) {
     if (path.size() > 1 && path.back() == '/') path.remove_suffix(1);  // "/collections/" is "/collections"
     if (path.empty() || path.front() != '/') return r;
     if (path == "/") {
-        r.endpoint = method == "GET" || method == "HEAD" ? Endpoint::Landing : Endpoint::MethodNotAllowed;
+        r.endpoint = method == "GET" || method == "HEAD" ? Endpoint::Landing
+                     : method == "OPTIONS"                ? Endpoint::Preflight
+                                                          : Endpoint::MethodNotAllowed;
         return r;
     }
     std::vector<std::string> seg;
@@ -179,6 +203,8 @@ Route route(std::string_view method, std::string_view path) {
         r.endpoint = Endpoint::Health;
     } else if (n == 1 && seg[0] == "metrics") {
         r.endpoint = Endpoint::Metrics;
+    } else if (n == 1 && seg[0] == "whoami") {
+        r.endpoint = Endpoint::WhoAmI;
     } else if (seg[0] == "collections") {
         if (n == 1) r.endpoint = Endpoint::Collections;
         else if (n == 2) r.endpoint = Endpoint::Collection;
@@ -248,7 +274,8 @@ Route route(std::string_view method, std::string_view path) {
         r.endpoint = Endpoint::CatalogDcat;
     }
     if (n == 2 && seg[0] == "admin" && seg[1] == "harvest")  // the one POST: it starts work, it reads nothing
-        r.endpoint = method == "POST" ? Endpoint::AdminHarvest : Endpoint::MethodNotAllowed;
+        r.endpoint = method == "POST" ? Endpoint::AdminHarvest : method == "OPTIONS" ? Endpoint::Preflight : Endpoint::MethodNotAllowed;
+    else if (r.endpoint != Endpoint::NotFound && method == "OPTIONS") r.endpoint = Endpoint::Preflight;  // CORS, before a keyed GET
     else if (r.endpoint != Endpoint::NotFound && method != "GET" && method != "HEAD") r.endpoint = Endpoint::MethodNotAllowed;
     // Files built on request (extracts, the arrêté), coverage, the schéma and point checks (a road graph, distances):
     // off the I/O threads, so tiles and items keep answering while they run.

@@ -2,6 +2,7 @@
 // The server's own HTTP vocabulary, free of Beast: requests as handlers see them, responses,
 // query strings, routes and JSON errors. Pure functions, so unit tests need no socket.
 #include <cstdint>
+#include <optional>
 #include <stdexcept>
 #include <string>
 #include <string_view>
@@ -26,6 +27,8 @@ public:
     using Entry = std::pair<std::string, std::string>;
 
     void add(std::string name, std::string value) { entries_.emplace_back(std::move(name), std::move(value)); }
+    // Takes `name` out (its value, or nullopt when absent).
+    std::optional<std::string> take(std::string_view name);
     const std::string* find(std::string_view name) const;
     const std::vector<Entry>& entries() const { return entries_; }
     bool empty() const { return entries_.empty(); }
@@ -70,12 +73,22 @@ struct Request {
     std::vector<std::pair<std::string, std::string>> headers;  // lower-case names
     std::string body;
     const ServerOptions* options = nullptr;  // the server's configuration (static folders, admin hooks)
+    // Who is asking, decided once per request from its credential (auth.cpp); never null.
     const access::Identity* caller = &access::anonymous();
+    // Which of the server's own tokens the credential was: they open /admin/harvest and /metrics, and
+    // identify nobody (caller stays anonymous).
+    enum class Token { None, Admin, Metrics } token = Token::None;
+    // The key the client sent as ?apikey= (taken out of `query`, so no service sees it as a parameter),
+    // carried into the links of the answer: QGIS follows them without adding it back.
+    std::string apikey;
 
     // "http://host" or "" when the client sent no Host.
     std::string base_url() const;
     // A request header by lower-case name, or null.
     const std::string* header(std::string_view name) const;
+    // The query string of a link to the same resource: `query` with `name` set to `value` (appended when
+    // absent; nothing changed when empty), and apikey when the request came with one.
+    std::string link_query(std::string_view name = {}, std::string_view value = {}) const;
 };
 
 using Headers = std::vector<std::pair<std::string, std::string>>;
@@ -98,7 +111,7 @@ enum class Endpoint { NotFound, MethodNotAllowed, Health, Landing, Conformance, 
                       Glyphs, Sprite,
                       MapPage, MapEmbed, MapAsset, CommuneSearch,
                       DeciExtractMany, DeciArrete, DeciCoverage, DeciSchema, DeciCommune, DeciCheck,
-                      CatalogRecords, CatalogRecord, CatalogDcat, AdminHarvest, Metrics };  // Metrics stays last (metrics.cpp sizes its arrays by it)
+                      CatalogRecords, CatalogRecord, CatalogDcat, WhoAmI, Preflight, AdminHarvest, Metrics };  // Metrics stays last (metrics.cpp sizes its arrays by it)
 
 struct Route {
     Endpoint endpoint = Endpoint::NotFound;

@@ -1,6 +1,8 @@
 // Prometheus exposition of the server's counters and the snapshot's gauges.
 #include "metrics.hpp"
 
+#include "auth.hpp"
+
 #include <array>
 #include <atomic>
 #include <chrono>
@@ -105,6 +107,8 @@ const char* endpoint_name(Endpoint e) {
         case Endpoint::CatalogRecords: return "catalog_records";
         case Endpoint::CatalogRecord: return "catalog_record";
         case Endpoint::CatalogDcat: return "catalog_dcat";
+        case Endpoint::WhoAmI: return "whoami";
+        case Endpoint::Preflight: return "preflight";
         case Endpoint::AdminHarvest: return "admin_harvest";
         case Endpoint::Metrics: return "metrics";
     }
@@ -184,6 +188,11 @@ std::string render_metrics(const index::Snapshot* snapshot, const std::string& e
 }
 
 Response metrics(const Request& req, const index::Snapshot* snapshot) {
+    // Default deny: the counters tell who uses what; an admin key, the admin token or the metrics token.
+    if (req.token == Request::Token::None && req.caller->role != access::Role::Admin) {
+        const char* what = "GET /metrics needs an admin key or the metrics token (IDEO_METRICS_TOKEN)";
+        return req.caller->anonymous() ? unauthorized(what, false) : forbidden(what);
+    }
     Response res;
     res.content_type = "text/plain; version=0.0.4; charset=utf-8";
     res.headers.emplace_back("Cache-Control", "no-store");

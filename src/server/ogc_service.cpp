@@ -71,16 +71,22 @@ std::string geometry_format(const LayerSpec& spec) {
 }
 
 void append_operation(std::string& out, std::string_view id, std::string_view summary, const std::string& parameters,
-                      std::string_view media, std::string_view method = "get") {
+                      std::string_view media, std::string_view method = "get", bool needs_credential = false) {
     out += "{";
     append_json_string(out, method);
     out += ":{\"operationId\":";
     append_json_string(out, id);
+    // A credential, in any of the three places the server reads one (components.securitySchemes).
+    if (needs_credential) out += ",\"security\":[{\"bearer\":[]},{\"apiKeyHeader\":[]},{\"apiKeyQuery\":[]}]";
     out += ",\"summary\":";
     append_json_string(out, summary);
     out += ",\"parameters\":[" + parameters + "],\"responses\":{\"200\":{\"description\":\"OK\",\"content\":{";
     append_json_string(out, media);
-    out += ":{}}},\"400\":{\"description\":\"a parameter is invalid: the error names it\"},\"404\":{\"description\":\"not found\"}}}}";
+    out += ":{}}},\"400\":{\"description\":\"a parameter is invalid: the error names it\"},\"404\":{\"description\":\"not found\"}";
+    if (needs_credential)
+        out += ",\"401\":{\"description\":\"no credential, or a bad, expired or revoked one (WWW-Authenticate)\"},"
+               "\"403\":{\"description\":\"the credential's role may not (insufficient_scope)\"}";
+    out += "}}}";
 }
 
 }  // namespace
@@ -171,11 +177,11 @@ Response api(const Request& req, const index::Snapshot& snapshot) {
     parse_format_only(req.query);
     std::string paths;
     auto add_path = [&](std::string_view path, std::string_view id, std::string_view summary, const std::string& params,
-                        std::string_view media) {
+                        std::string_view media, bool needs_credential = false) {
         if (!paths.empty()) paths += ',';
         append_json_string(paths, path);
         paths += ':';
-        append_operation(paths, id, summary, params, media);
+        append_operation(paths, id, summary, params, media, "get", needs_credential);
     };
     // Paths the layer's policy reserves to some roles say which (an "own" grant: on the caller's territory).
     auto needs = [&](std::string_view layer_id, AccessOperation op) {
@@ -260,18 +266,25 @@ Response api(const Request& req, const index::Snapshot& snapshot) {
     add_path("/communes/search", "searchCommunes", "communes by name, INSEE code or postcode",
              openapi_parameters(commune_search_parameters()), "application/json");
     add_path("/health", "getHealth", "liveness, snapshot version, feature counts", "", "application/json");
-    add_path("/metrics", "getMetrics", "Prometheus metrics", "", "text/plain");
+    add_path("/metrics", "getMetrics", "Prometheus metrics (an admin key or the metrics token)", "", "text/plain", true);
+    add_path("/whoami", "whoAmI", "the caller's role, organisation and territory, as its credential grants them", "",
+             "application/json", true);
     if (!paths.empty()) paths += ',';
     append_json_string(paths, "/admin/harvest");
     paths += ':';
     append_operation(paths, "startHarvest", "starts a harvest in the background (Authorization: Bearer token); 202 with the run id",
-                     "", "application/json", "post");
+                     "", "application/json", "post", true);
 
     Response res;
     res.content_type = openapi_type;
     res.body = "{\"openapi\":\"3.0.3\",\"info\":{\"title\":\"IDÉO: OGC API Features, Tiles, catalogue and DECI\",\"version\":\"1.0.0\"},\"servers\":[{\"url\":";
     append_json_string(res.body, req.base_url().empty() ? "/" : req.base_url());
-    res.body += "}],\"paths\":{" + paths + "}}";
+    res.body += "}],\"paths\":{" + paths +
+                "},\"components\":{\"securitySchemes\":{"
+                "\"bearer\":{\"type\":\"http\",\"scheme\":\"bearer\",\"description\":\"an API key (ideo keys create) or an OpenID Connect token\"},"
+                "\"apiKeyHeader\":{\"type\":\"apiKey\",\"in\":\"header\",\"name\":\"X-API-Key\"},"
+                "\"apiKeyQuery\":{\"type\":\"apiKey\",\"in\":\"query\",\"name\":\"apikey\",\"description\":"
+                "\"for clients that cannot send headers (QGIS); carried into the answer's links\"}}}}";
     cacheable(res, snapshot);
     return res;
 }

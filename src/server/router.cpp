@@ -1,10 +1,12 @@
 // Path dispatch: which service answers a request. Every error becomes a JSON response here.
 #include <cstdio>
 #include <exception>
+#include <optional>
 #include <iostream>
 #include <random>
 #include <string>
 
+#include "auth.hpp"
 #include "http.hpp"
 #include "metrics.hpp"
 #include "services.hpp"
@@ -74,21 +76,23 @@ Response finish(const Request& req, Response res) {
 
 // Answers that depend on who asks (RFC 9111): shared caches key them by Authorization, and keep none of
 // an identified caller's; extracts are stored nowhere.
+// What an answer's caches must know of who asked: an identified caller's answer is private (auth.cpp's
+// mark_private, extracts and the order not stored at all); once a layer has an access policy, the public
+// answer varies with the credential too, so no cache hands it to, or takes it from, an identified caller.
 void mark_caller_dependent(Response& res, const Route& r, const Request& req, const index::Snapshot* snapshot) {
+    if (!req.caller->anonymous()) {
+        mark_private(res);
+        const bool extract = r.endpoint == Endpoint::DeciExtract || r.endpoint == Endpoint::DeciExtractMany ||
+                             r.endpoint == Endpoint::DeciArrete;
+        if (extract)
+            if (std::string* cc = const_cast<std::string*>(response_header(res, "cache-control"))) *cc = "private, no-store";
+        return;
+    }
     if (!snapshot || std::none_of(snapshot->layers.begin(), snapshot->layers.end(),
                                   [](const auto& l) { return l.second.spec.access.declared; }))
         return;
-    res.headers.emplace_back("Vary", "Authorization");
-    if (req.caller->anonymous()) return;
-    const bool extract = r.endpoint == Endpoint::DeciExtract || r.endpoint == Endpoint::DeciExtractMany ||
-                         r.endpoint == Endpoint::DeciArrete;
-    std::string value = extract ? "no-store" : "private";
-    if (std::string* cc = const_cast<std::string*>(response_header(res, "cache-control"))) {
-        if (const auto age = cc->find("max-age"); !extract && age != std::string::npos) value += ", " + cc->substr(age);
-        *cc = value;
-        return;
-    }
-    res.headers.emplace_back("Cache-Control", value);
+    if (std::string* vary = const_cast<std::string*>(response_header(res, "vary"))) *vary += ", Authorization, X-API-Key";
+    else res.headers.emplace_back("Vary", "Authorization, X-API-Key");
 }
 
 }  // namespace
@@ -104,7 +108,8 @@ std::string snapshot_etag(const index::Snapshot& snapshot, std::string_view vari
 }
 
 RoutedRequest route_request(std::string_view method, std::string_view target, Headers headers, std::string body,
-                            const ServerOptions* options, const access::Identity* caller) {
+                            const ServerOptions* options, std::string_view client, FailureLimiter* limiter,
+                            const access::Identity* as) {
     RoutedRequest routed;
     routed.timer = std::make_unique<RequestTimer>();
     std::string_view host;
@@ -115,10 +120,15 @@ RoutedRequest route_request(std::string_view method, std::string_view target, He
         routed.request.headers = std::move(headers);
         routed.request.body = std::move(body);
         routed.request.options = options;
-        if (caller) routed.request.caller = caller;
         routed.route = route(routed.request.method, routed.request.path);
+        if (as) routed.request.caller = as;
+        else routed.refused = authenticate(routed.request, routed.caller, client, limiter);
     } catch (const HttpError& e) {
         routed.refused = error_response(e);
+    } catch (const std::exception& e) {  // the key store did not answer: nobody is served as someone else
+        std::cerr << "ideo serve: cannot check a credential: " << e.what() << std::endl;
+        routed.refused = json_error(503, "ServiceUnavailable", "credentials cannot be checked right now; retry in a moment");
+        routed.refused->headers.emplace_back("Retry-After", "2");
     }
     return routed;
 }
@@ -160,8 +170,16 @@ Response answer(RoutedRequest& routed, const index::Snapshot* snapshot) {
 }
 
 Response handle_request(std::string_view method, std::string_view target, Headers headers, std::string body,
+                        const index::Snapshot* snapshot, const ServerOptions* options, std::string_view client,
+                        FailureLimiter* limiter) {
+    RoutedRequest routed = route_request(method, target, std::move(headers), std::move(body), options, client, limiter);
+    return answer(routed, snapshot);
+}
+
+Response handle_request(std::string_view method, std::string_view target, Headers headers, std::string body,
                         const index::Snapshot* snapshot, const ServerOptions* options, const access::Identity* caller) {
-    RoutedRequest routed = route_request(method, target, std::move(headers), std::move(body), options, caller);
+    RoutedRequest routed = route_request(method, target, std::move(headers), std::move(body), options, {}, nullptr,
+                                         caller ? caller : &access::anonymous());
     return answer(routed, snapshot);
 }
 
@@ -179,6 +197,8 @@ Response dispatch(const Request& req, const Route& r, const index::Snapshot* ful
     }
     if (r.endpoint == Endpoint::AdminHarvest) return admin_harvest(req);  // needs no snapshot either
     if (r.endpoint == Endpoint::Metrics) return metrics(req, full);
+    if (r.endpoint == Endpoint::WhoAmI) return whoami(req);
+    if (r.endpoint == Endpoint::Preflight) return preflight(req);
     // The page itself needs no data: it loads, then asks the API.
     if (r.endpoint == Endpoint::MapPage || r.endpoint == Endpoint::MapEmbed || r.endpoint == Endpoint::MapAsset)
         return static_file(req, r);

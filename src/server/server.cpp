@@ -27,6 +27,7 @@
 #include <unistd.h>
 #include <vector>
 
+#include "auth.hpp"
 #include "ideo/core/error.hpp"
 #include "http.hpp"
 #include "services.hpp"
@@ -126,6 +127,7 @@ struct ServerState {
     std::unique_ptr<WorkerPool> workers;  // while run() serves
     std::atomic<int> in_flight{0};  // requests read and not yet fully written
     std::atomic<bool> stopping{false};
+    FailureLimiter failures;  // failed credentials per client address
 };
 
 }  // namespace detail
@@ -150,7 +152,11 @@ namespace {
 
 class Session : public std::enable_shared_from_this<Session> {
 public:
-    Session(tcp::socket&& socket, detail::ServerState& server) : stream_(std::move(socket)), server_(server) {}
+    Session(tcp::socket&& socket, detail::ServerState& server) : stream_(std::move(socket)), server_(server) {
+        beast::error_code ec;
+        const auto peer = stream_.socket().remote_endpoint(ec);
+        if (!ec) client_ = peer.address().to_string();
+    }
 
     void run() {
         // Start on the session's strand, as the accepted socket's executor asks.
@@ -183,7 +189,8 @@ private:
             for (auto& c : name) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
             headers.emplace_back(std::move(name), std::string(h.value()));
         }
-        routed_ = route_request(req.method_string(), req.target(), std::move(headers), std::move(req.body()), &server_.options);
+        routed_ = route_request(req.method_string(), req.target(), std::move(headers), std::move(req.body()), &server_.options,
+                                client_, &server_.failures);
         if (!routed_->route.heavy || routed_->refused) return respond(answer(*routed_, snapshot_.get()));
         if (!server_.workers->try_submit([self = shared_from_this()] { self->answer_on_worker(); })) {
             Response busy = json_error(503, "ServiceUnavailable", "the server is busy with other extracts; retry in a moment");
@@ -249,7 +256,7 @@ private:
         res_.version(version);
         res_.result(static_cast<unsigned>(r.status));
         res_.set(http::field::server, "ideo");
-        res_.set(http::field::content_type, r.content_type);
+        if (!r.content_type.empty()) res_.set(http::field::content_type, r.content_type);  // none on a 204 preflight
         res_.set(http::field::access_control_allow_origin, "*");
         for (const auto& [name, value] : r.headers) res_.set(name, value);
         res_.keep_alive(keep_alive);
@@ -305,6 +312,7 @@ private:
     std::shared_ptr<const index::Snapshot> snapshot_;    // the snapshot it is answered from
     bool counted_ = false;
     std::size_t drained_ = 0;
+    std::string client_;  // the peer's address: failed credentials are counted per address
     std::array<char, 8192> discard_{};
 };
 

@@ -72,28 +72,36 @@ Response catalog_dcat(const Request& req, const index::Snapshot& snapshot);
 // static_service.cpp: the built map page under /map (ServerOptions::web_dir / "dist").
 Response static_file(const Request& req, const Route& r);
 
+class FailureLimiter;
 // router.cpp: a request parsed and routed, not answered yet: the transport reads route.heavy to choose
 // the thread that answers it (heavy ones go to the worker pool).
 struct RoutedRequest {
     Request request;
     Route route;
-    std::optional<Response> refused;  // the target did not parse (400, 414): this is the answer
+    std::optional<Response> refused;  // the target did not parse (400, 414), or its credential not (401, 429): the answer
+    std::unique_ptr<access::Identity> caller;  // request.caller points here once a credential proved who is asking
     std::unique_ptr<RequestTimer> timer;  // from reading to answering, queue included (metrics)
 };
-// Never throws: a target that does not parse is kept as `refused`.
+// Never throws: a target that does not parse is kept as `refused`. The credential is checked here, once
+// (auth.cpp: `client` is the peer's address, failures counted in `limiter` when given).
 RoutedRequest route_request(std::string_view method, std::string_view target, Headers headers, std::string body,
-                            const ServerOptions* options, const access::Identity* caller = nullptr);
+                            const ServerOptions* options, std::string_view client = {}, FailureLimiter* limiter = nullptr,
+                            const access::Identity* as = nullptr);
 // The answer, errors rendered (a 500 is a generic description with a request id, the details logged to stderr),
 // recorded in the metrics; never throws.
 Response answer(RoutedRequest& routed, const index::Snapshot* snapshot);
 
-// router.cpp: the whole request, for `caller` (null: the public), served from the snapshot as it may
-// read it (index::view_of), from method, target, headers (lower-case names) and body to a
-// response; never throws. snapshot may be null while none is loaded (503). Then, for every
-// service: 304 when the response's ETag matches If-None-Match, gzip when the client accepts it.
+// router.cpp: the whole request, from method, target, headers (lower-case names) and body to a
+// response; never throws. snapshot may be null while none is loaded (503). First the credential, then,
+// for every service: 304 when the response's ETag matches If-None-Match, gzip when the client accepts
+// it, and Cache-Control private with Vary on the credential for a non-anonymous caller.
 Response handle_request(std::string_view method, std::string_view target, Headers headers, std::string body,
                         const index::Snapshot* snapshot, const ServerOptions* options = nullptr,
-                        const access::Identity* caller = nullptr);
+                        std::string_view client = {}, FailureLimiter* limiter = nullptr);
+// The same, served as `caller` (already identified: tests, and callers that verified a credential themselves):
+// no credential is read from the request.
+Response handle_request(std::string_view method, std::string_view target, Headers headers, std::string body,
+                        const index::Snapshot* snapshot, const ServerOptions* options, const access::Identity* caller);
 
 // The ETag of everything derived from one published snapshot (collections, items, tiles...).
 std::string snapshot_etag(const index::Snapshot& snapshot, std::string_view variant = {});

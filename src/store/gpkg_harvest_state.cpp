@@ -21,22 +21,9 @@ using gpkg::fail;
 
 Dataset open(const fs::path& path, bool update) { return gpkg::open_dataset(path, update); }
 
-// The table, created with its string columns on first use; columns added since (detail) are added to older stores.
-OGRLayer* table(GDALDataset& ds, const fs::path& path, const char* name, const std::vector<const char*>& columns) {
-    OGRLayer* t = ds.GetLayerByName(name);
-    CPLErrorReset();
-    if (!t && !(t = ds.CreateLayer(name, nullptr, wkbNone, nullptr))) fail(path, std::string("table ") + name + ": cannot create it");
-    for (const char* c : columns) {
-        if (t->GetLayerDefn()->GetFieldIndex(c) >= 0) continue;
-        OGRFieldDefn defn(c, std::string(c) == "records" ? OFTInteger64 : OFTString);
-        if (t->CreateField(&defn) != OGRERR_NONE) fail(path, std::string("table ") + name + ": cannot add column " + c);
-    }
-    return t;
-}
-
-const std::vector<const char*> kStateColumns = {"partner", "resource", "etag", "last_modified", "content_hash", "records",
-                                                "checked_at", "detail"};
-const std::vector<const char*> kRunColumns = {"run_id", "partner", "recorded_at", "report_json"};
+const std::vector<gpkg::Column> kStateColumns = {{"partner"}, {"resource"}, {"etag"}, {"last_modified"}, {"content_hash"},
+                                                 {"records", OFTInteger64}, {"checked_at"}, {"detail"}};
+const std::vector<gpkg::Column> kRunColumns = {{"run_id"}, {"partner"}, {"recorded_at"}, {"report_json"}};
 
 ResourceState state_of(OGRFeature& f) {
     ResourceState s;
@@ -76,7 +63,7 @@ std::optional<ResourceState> gpkg_resource_state(const fs::path& path, const std
 
 void gpkg_save_resource_state(const fs::path& path, const ResourceState& state) {
     auto ds = open(path, true);
-    OGRLayer* t = table(*ds, path, kState, kStateColumns);
+    OGRLayer* t = gpkg::attribute_table(*ds, path, kState, kStateColumns);
     GIntBig fid = OGRNullFID;
     for (const auto& f : *t)
         if (state.partner == f->GetFieldAsString("partner") && state.resource == f->GetFieldAsString("resource"))
@@ -101,7 +88,7 @@ std::vector<ResourceState> gpkg_resource_states(const fs::path& path, const std:
 
 void gpkg_write_resource_states(GDALDataset& ds, const fs::path& path, const std::string& partner,
                                 const std::vector<ResourceState>& states, bool drop_others) {
-    OGRLayer* t = table(ds, path, kState, kStateColumns);
+    OGRLayer* t = gpkg::attribute_table(ds, path, kState, kStateColumns);
     std::string sql = std::string("DELETE FROM ") + kState + " WHERE partner = " + gpkg::sql_literal(partner);
     if (!drop_others) {
         if (states.empty()) return;
@@ -122,7 +109,7 @@ void gpkg_write_resource_states(GDALDataset& ds, const fs::path& path, const std
 void gpkg_record_harvest_run(const fs::path& path, const std::string& run_id, const std::string& partner,
                              const std::string& report_json) {
     auto ds = open(path, true);
-    OGRLayer* t = table(*ds, path, kRuns, kRunColumns);
+    OGRLayer* t = gpkg::attribute_table(*ds, path, kRuns, kRunColumns);
     OGRFeature row(t->GetLayerDefn());
     row.SetField("run_id", run_id.c_str());
     row.SetField("partner", partner.c_str());

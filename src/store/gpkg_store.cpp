@@ -171,6 +171,15 @@ public:
         return gpkg_catalog_entries(path_, partner);
     }
     catalog::OriginalSource catalog_original_reader() override { return gpkg_original_reader(path_); }
+    void save_organisation(const Organisation& org) override { gpkg_save_organisation(path_, org); }
+    std::vector<Organisation> organisations() override { return gpkg_organisations(path_); }
+    void add_api_key(const ApiKey& key) override { gpkg_add_api_key(path_, key); }
+    std::vector<ApiKey> api_keys() override { return gpkg_api_keys(path_); }
+    bool revoke_api_key(const std::string& id) override { return gpkg_revoke_api_key(path_, id); }
+    std::optional<KeyGrant> find_api_key(const std::string& key_hash) override { return gpkg_find_api_key(path_, key_hash); }
+    void record_key_uses(const std::vector<std::pair<std::string, std::string>>& uses) override {
+        gpkg_record_key_uses(path_, uses);
+    }
 
 private:
     void create();

@@ -33,4 +33,13 @@ std::vector<catalog::Record> gpkg_load_catalog(const std::filesystem::path& path
 std::vector<CatalogEntry> gpkg_catalog_entries(const std::filesystem::path& path, const std::string& partner);
 catalog::OriginalSource gpkg_original_reader(const std::filesystem::path& path);
 
+// gpkg_keys.cpp: organisations and API keys.
+void gpkg_save_organisation(const std::filesystem::path& path, const Organisation& org);
+std::vector<Organisation> gpkg_organisations(const std::filesystem::path& path);
+void gpkg_add_api_key(const std::filesystem::path& path, const ApiKey& key);
+std::vector<ApiKey> gpkg_api_keys(const std::filesystem::path& path);
+bool gpkg_revoke_api_key(const std::filesystem::path& path, const std::string& id);
+std::optional<KeyGrant> gpkg_find_api_key(const std::filesystem::path& path, const std::string& key_hash);
+void gpkg_record_key_uses(const std::filesystem::path& path, const std::vector<std::pair<std::string, std::string>>& uses);
+
 }  // namespace ideo::store

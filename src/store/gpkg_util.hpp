@@ -43,6 +43,7 @@ inline std::string sql_identifier(std::string_view s) { return quoted(s, '"'); }
 #include <cstdint>
 #include <filesystem>
 #include <memory>
+#include <vector>
 
 #include "ideo/core/error.hpp"
 
@@ -73,6 +74,26 @@ inline Dataset open_dataset(const std::filesystem::path& path, bool update) {
                                  nullptr, nullptr);
     if (!ds) fail(path, "cannot open the GeoPackage store");
     return Dataset(ds);
+}
+
+// A bookkeeping column: its name and OGR type.
+struct Column {
+    const char* name;
+    OGRFieldType type = OFTString;
+};
+
+// A table without geometry, created on first use; columns added since are added to older stores.
+inline OGRLayer* attribute_table(GDALDataset& ds, const std::filesystem::path& path, const char* name,
+                                 const std::vector<Column>& columns) {
+    OGRLayer* t = ds.GetLayerByName(name);
+    CPLErrorReset();
+    if (!t && !(t = ds.CreateLayer(name, nullptr, wkbNone, nullptr))) fail(path, std::string("table ") + name + ": cannot create it");
+    for (const Column& c : columns) {
+        if (t->GetLayerDefn()->GetFieldIndex(c.name) >= 0) continue;
+        OGRFieldDefn defn(c.name, c.type);
+        if (t->CreateField(&defn) != OGRERR_NONE) fail(path, std::string("table ") + name + ": cannot add column " + c.name);
+    }
+    return t;
 }
 
 inline void exec(GDALDataset& ds, const std::filesystem::path& path, const std::string& sql, const std::string& what) {

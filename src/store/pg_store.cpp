@@ -66,6 +66,11 @@ CREATE TABLE IF NOT EXISTS ideo_catalog_records (
   original text);
 CREATE INDEX IF NOT EXISTS ideo_catalog_records_partner ON ideo_catalog_records (partner);
 CREATE INDEX IF NOT EXISTS ideo_catalog_records_id ON ideo_catalog_records (id);
+CREATE TABLE IF NOT EXISTS ideo_organisations (
+  fid bigserial PRIMARY KEY, name text NOT NULL UNIQUE, kind text, adherent integer NOT NULL DEFAULT 0, insee text, depts text);
+CREATE TABLE IF NOT EXISTS ideo_api_keys (
+  fid bigserial PRIMARY KEY, id text NOT NULL UNIQUE, organisation text NOT NULL, role text NOT NULL,
+  key_hash text NOT NULL UNIQUE, created text NOT NULL, expires text, last_used text, revoked integer NOT NULL DEFAULT 0);
 )sql";
 
 // DDL under a transaction-scoped advisory lock: two processes opening a new database do not race
@@ -81,9 +86,9 @@ void create_schema(Session& s) {
     const Result r = s.exec(
         "SELECT (SELECT count(*) FROM pg_extension WHERE extname = 'postgis') + "
         "(SELECT count(*) FROM unnest(ARRAY['ideo_publications', 'ideo_harvest_state', 'ideo_harvest_runs', "
-        "'ideo_catalog_records']) AS t(name) WHERE to_regclass(name) IS NOT NULL)",
+        "'ideo_catalog_records', 'ideo_organisations', 'ideo_api_keys']) AS t(name) WHERE to_regclass(name) IS NOT NULL)",
         "cannot read the database's schema");
-    if (std::strcmp(PQgetvalue(r.get(), 0, 0), "5") == 0) return;
+    if (std::strcmp(PQgetvalue(r.get(), 0, 0), "7") == 0) return;
     run_ddl(s, std::string("CREATE EXTENSION IF NOT EXISTS postgis;") + kSchema,
             "cannot create the ideo tables (and the postgis extension, which needs a role allowed to create it)");
 }
@@ -276,7 +281,18 @@ public:
     }
     catalog::OriginalSource catalog_original_reader() override { return pg::original_reader(pool_); }
 
+    void save_organisation(const Organisation& org) override { pg::save_organisation(*session(), org); }
+    std::vector<Organisation> organisations() override { return pg::organisations(*session()); }
+    void add_api_key(const ApiKey& key) override { pg::add_api_key(*session(), key); }
+    std::vector<ApiKey> api_keys() override { return pg::api_keys(*session()); }
+    bool revoke_api_key(const std::string& id) override { return pg::revoke_api_key(*session(), id); }
+    std::optional<KeyGrant> find_api_key(const std::string& key_hash) override { return pg::find_api_key(*session(), key_hash); }
+    void record_key_uses(const std::vector<std::pair<std::string, std::string>>& uses) override {
+        pg::record_key_uses(*session(), uses);
+    }
+
 private:
+    std::unique_ptr<Session> session() const { return std::make_unique<Session>(pool_); }
     std::shared_ptr<pg::Pool> pool_;
 };
 

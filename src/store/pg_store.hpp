@@ -33,5 +33,14 @@ std::vector<catalog::Record> load_catalog(Session& s, const std::string& partner
 std::vector<CatalogEntry> catalog_entries(Session& s, const std::string& partner);
 catalog::OriginalSource original_reader(std::shared_ptr<Pool> pool);
 
+// pg_keys.cpp: organisations and API keys.
+void save_organisation(Session& s, const Organisation& org);
+std::vector<Organisation> organisations(Session& s);
+void add_api_key(Session& s, const ApiKey& key);
+std::vector<ApiKey> api_keys(Session& s);
+bool revoke_api_key(Session& s, const std::string& id);
+std::optional<KeyGrant> find_api_key(Session& s, const std::string& key_hash);
+void record_key_uses(Session& s, const std::vector<std::pair<std::string, std::string>>& uses);
+
 }  // namespace pg
 }  // namespace ideo::store

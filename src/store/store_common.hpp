@@ -35,3 +35,10 @@ void inject_writer_fault(const PublishOptions& options, std::size_t written, con
                          const std::string& store);
 
 }  // namespace ideo::store
+
+namespace ideo::store {
+
+// Whether a stored key hash is the one asked for, in time independent of where they differ (CRYPTO_memcmp).
+bool same_key_hash(std::string_view stored, std::string_view asked);
+
+}  // namespace ideo::store

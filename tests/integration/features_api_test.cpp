@@ -232,9 +232,19 @@ TEST_F(FeaturesApiTest, OpenApiListsEveryServedPathAndEachAnswers) {
         if (path.find("{featureId}") != std::string::npos && path.find("/collections/pei/") != 0) continue;
         path = concrete(path);
         const int status = get(path).status;
+        if (p.value["get"].HasMember("security")) {  // a credential is needed: the public is challenged
+            EXPECT_EQ(status, 401) << path;
+            continue;
+        }
         EXPECT_TRUE(status == 200 || (status == 204 && path.find("/tiles/") != std::string::npos)) << path << ": " << status;
     }
     EXPECT_TRUE(d["paths"]["/admin/harvest"].HasMember("post"));
+    EXPECT_TRUE(d["paths"]["/admin/harvest"]["post"].HasMember("security"));
+    EXPECT_TRUE(d["paths"]["/metrics"]["get"].HasMember("security"));
+    EXPECT_TRUE(d["paths"]["/whoami"]["get"].HasMember("security"));
+    for (const char* scheme : {"bearer", "apiKeyHeader", "apiKeyQuery"})
+        EXPECT_TRUE(d["components"]["securitySchemes"].HasMember(scheme)) << scheme;
+    EXPECT_EQ(std::string(d["components"]["securitySchemes"]["apiKeyQuery"]["name"].GetString()), "apikey");
     // Each documented items parameter is accepted (none is "unknown").
     std::set<std::string> documented;
     for (const auto& p : d["paths"]["/collections/pei/items"]["get"]["parameters"].GetArray()) documented.insert(p["name"].GetString());

@@ -663,17 +663,30 @@ TEST(AdminHarvest, TheTriggerNeedsTheBearerTokenAndAnswers202WithTheRunId) {
     EXPECT_TRUE(server.alive());
 }
 
-TEST(AdminHarvest, WithoutATokenConfiguredTheEndpointIsDisabled) {
+TEST(AdminHarvest, WithoutATokenConfiguredOnlyAnAdminKeyStartsIt) {
     TempDir dir;
-    ServerProcess server({"--store", (dir / "ideo.gpkg").string(), "--layers", layers_dir().string()});
+    const std::string store = (dir / "ideo.gpkg").string();
+    const auto member = run_ideo({"keys", "create", "--org", "Mairie de Belfort", "--role", "member", "--insee", "90010", "--store", store});
+    const auto admin = run_ideo({"keys", "create", "--org", "IDEO", "--role", "admin", "--store", store});
+    ASSERT_EQ(member.exit_code, 0) << member.err;
+    ASSERT_EQ(admin.exit_code, 0) << admin.err;
+    const auto key_of = [](const std::string& out) { return out.substr(out.find("key: ") + 5, 48); };
+    ServerProcess server({"--store", store, "--layers", layers_dir().string()});
     harvest::HttpOptions o;
     o.max_retries = 0;
     harvest::HttpClient client(o);
-    try {
-        client.fetch({"POST", "http://127.0.0.1:" + std::to_string(server.port()) + "/admin/harvest",
-                      {{"Authorization", "Bearer anything"}}, {}});
-        FAIL() << "accepted without a configured token";
-    } catch (const harvest::FetchError& e) {
-        EXPECT_NE(std::string(e.what()).find("HTTP 403"), std::string::npos) << e.what();
-    }
+    const std::string url = "http://127.0.0.1:" + std::to_string(server.port()) + "/admin/harvest";
+    const auto status_of = [&](const std::string& credential) {
+        try {
+            return client.fetch({"POST", url, {{"Authorization", "Bearer " + credential}}, {}}).status;
+        } catch (const harvest::FetchError& e) {
+            return std::string(e.what()).find("HTTP 401") != std::string::npos   ? 401
+                   : std::string(e.what()).find("HTTP 403") != std::string::npos ? 403
+                                                                                 : -1;
+        }
+    };
+    EXPECT_EQ(status_of("anything"), 401);  // no admin token to match: an unknown key
+    EXPECT_EQ(status_of(key_of(member.out)), 403);
+    EXPECT_EQ(status_of(key_of(admin.out)), 202);
+    EXPECT_TRUE(server.alive());
 }

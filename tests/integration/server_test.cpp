@@ -80,11 +80,12 @@ protected:
         setup_error_ = import_files(store_, imports);
         if (!setup_error_.empty()) return;
         try {
-            server_ = new ServerProcess({"--store", store_});
+            server_ = new ServerProcess({"--store", store_}, {{"IDEO_METRICS_TOKEN", kMetricsToken}});
         } catch (const std::exception& e) {
             setup_error_ = e.what();
         }
     }
+    static constexpr const char* kMetricsToken = "metrics-s3cret";
 
     static void TearDownTestSuite() {
         delete server_;
@@ -396,9 +397,9 @@ TEST_F(ServerTest, ResponsesAreGzippedWhenTheClientAcceptsIt) {
 }
 
 // Samples of /metrics as the Prometheus project's own parser reads them: "name{k=v,...}" -> value.
-std::map<std::string, double> scrape(unsigned short port) {
+std::map<std::string, double> scrape(unsigned short port, const std::string& token) {
     const std::string command = "/usr/bin/python3 " + (source_dir() / "tests/py/prometheus_client_parse.py").string() +
-                                " http://127.0.0.1:" + std::to_string(port) + "/metrics 2>&1";
+                                " http://127.0.0.1:" + std::to_string(port) + "/metrics " + token + " 2>&1";
     FILE* pipe = popen(command.c_str(), "r");
     std::string out;
     char buf[4096];
@@ -426,11 +427,16 @@ TEST_F(ServerTest, MetricsCountRequestsByEndpointAndStatusInThePrometheusFormat)
     for (int i = 0; i < 5; ++i) ASSERT_EQ(get("/collections/pei/items?limit=1").status, 200);
     ASSERT_EQ(get("/collections/nope/items").status, 404);
     ASSERT_EQ(get("/collections/pei/items?limit=-1").status, 400);
-    const HttpResponse raw = get("/metrics");
+    // Default deny: the public gets a challenge, a wrong token is refused, the metrics token reads them.
+    const HttpResponse anonymous = get("/metrics");
+    EXPECT_EQ(anonymous.status, 401);
+    EXPECT_EQ(anonymous.headers.at("www-authenticate"), "Bearer realm=\"ideo\"");
+    EXPECT_EQ(http_get(server_->port(), "/metrics", {{"Authorization", "Bearer wrong"}}).status, 401);
+    const HttpResponse raw = http_get(server_->port(), "/metrics", {{"Authorization", std::string("Bearer ") + kMetricsToken}});
     ASSERT_EQ(raw.status, 200);
     EXPECT_EQ(raw.headers.at("content-type"), "text/plain; version=0.0.4; charset=utf-8");
 
-    const auto m = scrape(server_->port());
+    const auto m = scrape(server_->port(), kMetricsToken);
     EXPECT_EQ(m.at("ideo_http_requests_total{code=2xx,endpoint=items}"), 5);
     EXPECT_EQ(m.at("ideo_http_requests_total{code=4xx,endpoint=items}"), 2);
     // The histogram: cumulative buckets that end at the count of every request of the endpoint.

@@ -115,12 +115,12 @@ std::string import_files(const std::string& store, const std::vector<std::pair<s
     return "";
 }
 
-ServerProcess::ServerProcess(const std::vector<std::string>& extra_args) {
+ServerProcess::ServerProcess(const std::vector<std::string>& extra_args, const std::map<std::string, std::string>& env) {
     std::vector<std::string> args{"serve", "--listen", "127.0.0.1:0"};
     args.insert(args.end(), extra_args.begin(), extra_args.end());
     log_ = fs::temp_directory_path() / ("ideo-serve-" + std::to_string(::getpid()) + "-" +
                                         std::to_string(std::chrono::steady_clock::now().time_since_epoch().count()));
-    pid_ = spawn(args, {}, log_.string() + ".out", log_.string() + ".err");
+    pid_ = spawn(args, env, log_.string() + ".out", log_.string() + ".err");
     const std::regex listening(R"(listening on http://127\.0\.0\.1:(\d+))");
     for (int i = 0; i < 600 && port_ == 0; ++i) {  // up to 60 s: loading a snapshot takes a moment
         std::this_thread::sleep_for(std::chrono::milliseconds(100));
@@ -139,6 +139,8 @@ ServerProcess::ServerProcess(const std::vector<std::string>& extra_args) {
     }
     if (port_ == 0) throw std::runtime_error("ideo serve did not report its port");
 }
+
+std::string ServerProcess::err() const { return read_file(log_.string() + ".err"); }
 
 ServerProcess::~ServerProcess() {
     if (pid_ > 0) {
@@ -163,7 +165,6 @@ ServerProcess::~ServerProcess() {
 
 bool ServerProcess::alive() const { return pid_ > 0 && ::kill(pid_, 0) == 0; }
 
-std::string ServerProcess::err() const { return read_file(log_.string() + ".err"); }
 
 HttpResponse http_get(unsigned short port, const std::string& target, const std::map<std::string, std::string>& headers) {
     namespace beast = boost::beast;

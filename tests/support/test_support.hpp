@@ -44,7 +44,7 @@ std::string import_files(const std::string& store, const std::vector<std::pair<s
 // `ideo serve` started on a free loopback port; stopped (SIGTERM, then SIGKILL) at the end of the scope.
 class ServerProcess {
 public:
-    explicit ServerProcess(const std::vector<std::string>& extra_args);
+    explicit ServerProcess(const std::vector<std::string>& extra_args, const std::map<std::string, std::string>& env = {});
     ~ServerProcess();
     unsigned short port() const { return port_; }
     bool alive() const;

@@ -776,5 +776,63 @@ TEST(GpkgStore, OgrFailureNamesTheStoreFile) {
     }
 }
 
+
+TEST_P(StoreTest, ApiKeysAreStoredAsTheirHashFoundByItAndRevocable) {
+    auto store = open();
+    Organisation belfort{"Mairie de Belfort", access::OrgKind::Commune, false, {"90010"}, {}};
+    store->save_organisation(belfort);
+    store->save_organisation({"SDIS 90", access::OrgKind::Sdis, false, {}, {"90"}});
+    belfort.adherent = true;  // promoting a commune is one change
+    store->save_organisation(belfort);
+    const auto orgs = store->organisations();
+    ASSERT_EQ(orgs.size(), 2u);
+    EXPECT_EQ(orgs[0].name, "Mairie de Belfort");
+    EXPECT_TRUE(orgs[0].adherent);
+    EXPECT_EQ(orgs[0].insee, std::vector<std::string>{"90010"});
+    EXPECT_EQ(orgs[1].kind, access::OrgKind::Sdis);
+    EXPECT_EQ(orgs[1].depts, std::vector<std::string>{"90"});
+
+    const auto [record, key] = create_api_key(*store, "Mairie de Belfort", access::Role::Member, "2099-12-31");
+    EXPECT_EQ(key.rfind("ideo_", 0), 0u);
+    EXPECT_EQ(key.size(), 5u + 43u);  // 32 bytes in base64url, unpadded
+    EXPECT_EQ(key.find_first_not_of("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_", 5), std::string::npos);
+    EXPECT_NE(create_api_key(*store, "SDIS 90", access::Role::Sdis, "").second, key);
+    EXPECT_THROW(create_api_key(*store, "Nobody", access::Role::Member, ""), InputError);
+    EXPECT_THROW(create_api_key(*store, "SDIS 90", access::Role::Sdis, "31/12/2099"), InputError);
+
+    // Only the hash is kept: the key itself is nowhere in what the store lists.
+    const auto keys = store->api_keys();
+    ASSERT_EQ(keys.size(), 2u);
+    EXPECT_EQ(keys[0].id, record.id);
+    EXPECT_EQ(keys[0].key_hash, api_key_hash(key));
+    EXPECT_EQ(keys[0].key_hash.find_first_not_of("0123456789abcdef"), std::string::npos);
+    EXPECT_EQ(keys[0].key_hash.size(), 64u);
+    EXPECT_EQ(keys[0].expires, "2099-12-31");
+    EXPECT_TRUE(keys[0].last_used.empty());
+
+    const auto found = store->find_api_key(api_key_hash(key));
+    ASSERT_TRUE(found);
+    const access::Identity id = found->identity();
+    EXPECT_EQ(id.role, access::Role::Member);
+    EXPECT_EQ(id.subject, record.id);
+    EXPECT_EQ(id.organisation, "Mairie de Belfort");
+    EXPECT_TRUE(id.adherent);
+    EXPECT_TRUE(id.covers("90010"));
+    EXPECT_FALSE(id.covers("90011"));
+    EXPECT_EQ(id.via, "apikey");
+    EXPECT_FALSE(store->find_api_key(api_key_hash(key + "x")));
+    EXPECT_FALSE(found->key.expired("2099-12-31T23:59:59Z"));
+    EXPECT_TRUE(found->key.expired("2100-01-01T00:00:00Z"));
+
+    store->record_key_uses({{record.id, "2026-12-04T02:00:00Z"}});
+    EXPECT_EQ(store->find_api_key(api_key_hash(key))->key.last_used, "2026-12-04T02:00:00Z");
+
+    EXPECT_TRUE(store->revoke_api_key(record.id));
+    EXPECT_FALSE(store->revoke_api_key("k-000000000000"));
+    EXPECT_TRUE(store->find_api_key(api_key_hash(key))->key.revoked);  // found, and said revoked
+    EXPECT_TRUE(open()->api_keys()[0].revoked);
+    EXPECT_FALSE(open()->api_keys()[1].revoked);
+}
+
 }  // namespace
 }  // namespace ideo::store

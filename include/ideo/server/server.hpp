@@ -35,6 +35,15 @@ struct ServerOptions {
     std::function<std::string()> trigger_harvest;
     // GET /metrics: more lines in the Prometheus text format (the background harvester's state).
     std::function<std::string()> metrics;
+    // GET /metrics is for an admin key, the admin token or this token (IDEO_METRICS_TOKEN; empty = none).
+    std::string metrics_token;
+
+    // The request's credential (Authorization: Bearer X, else X-API-Key: X, else ?apikey=X) checked once per
+    // request: an API key by authenticate_key (set by `ideo serve`: a store lookup behind a KeyCache), a JWT
+    // by authenticate_token below. Unset: such credentials are refused (401).
+    std::function<access::Authentication(std::string_view key)> authenticate_key;
+    // Failed credentials allowed per client address and minute before 429.
+    unsigned failures_per_minute = 10;
     // A bearer credential that looks like a JWT (server::looks_like_jwt): its identity or why not, from
     // the OpenID Connect verifier `ideo serve --oidc-issuer` builds (server/oidc.hpp); empty: none.
     std::function<access::Authentication(std::string_view token)> authenticate_token;

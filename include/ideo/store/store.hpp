@@ -11,8 +11,11 @@
 #include <memory>
 #include <optional>
 #include <string>
+#include <string_view>
+#include <utility>
 #include <vector>
 
+#include "ideo/core/access.hpp"
 #include "ideo/core/catalog_record.hpp"
 #include "ideo/core/feature.hpp"
 #include "ideo/core/layer.hpp"
@@ -65,6 +68,44 @@ struct HarvestRunEntry {
     std::string run_id, partner, recorded_at, report_json;
 };
 
+// Who holds API keys (table ideo_organisations, unique on name): its kind, membership and territory, so
+// promoting a commune to adherent is one change, seen by every key of it.
+struct Organisation {
+    std::string name;
+    access::OrgKind kind = access::OrgKind::None;
+    bool adherent = false;
+    std::vector<std::string> insee;  // its communes (INSEE codes)
+    std::vector<std::string> depts;  // or whole departments
+};
+
+// One API key (table ideo_api_keys): only the SHA-256 of the key is kept, never the key.
+struct ApiKey {
+    std::string id;            // "k-" and 12 hex digits: what `ideo keys list|revoke` name it by
+    std::string organisation;  // Organisation::name
+    access::Role role = access::Role::Member;
+    std::string key_hash;  // sha256 hex of the whole key
+    std::string created;   // ISO 8601 UTC
+    std::string expires;   // "YYYY-MM-DD" (valid through that day, UTC), empty = never
+    std::string last_used;  // ISO 8601 UTC, empty = never used; recorded at most once a minute
+    bool revoked = false;
+
+    // Expired at `now` (ISO 8601): today is past `expires`.
+    bool expired(std::string_view now) const;
+};
+
+// What a key lookup finds: the key and its organisation.
+struct KeyGrant {
+    ApiKey key;
+    Organisation organisation;
+    // The identity a request with this key is served for (role, organisation, territory; via "apikey").
+    access::Identity identity() const;
+};
+
+// A fresh key: "ideo_" + 32 random bytes (OpenSSL RAND_bytes) in base64url, 48 characters.
+std::string new_api_key();
+// What the store keeps of a key: its SHA-256, hex.
+std::string api_key_hash(std::string_view key);
+
 class Store {
 public:
     virtual ~Store() = default;
@@ -109,7 +150,26 @@ public:
     virtual std::vector<CatalogEntry> catalog_entries(const std::string& partner);
     // Reads records' original documents one at a time; self-contained: it may outlive this Store.
     virtual catalog::OriginalSource catalog_original_reader();
+
+    // Organisations and API keys (gpkg_keys.cpp, pg_keys.cpp). save_organisation creates or updates by name.
+    virtual void save_organisation(const Organisation& org);
+    virtual std::vector<Organisation> organisations();
+    // Stores a key of an existing organisation (an Error naming it otherwise); the id and created set by the caller.
+    virtual void add_api_key(const ApiKey& key);
+    virtual std::vector<ApiKey> api_keys();  // ordered by creation
+    // False when no key has that id; revoking twice is harmless.
+    virtual bool revoke_api_key(const std::string& id);
+    // The key whose hash is `key_hash` (revoked and expired ones too: the caller says why it refuses), with its
+    // organisation; the found hash is compared with CRYPTO_memcmp.
+    virtual std::optional<KeyGrant> find_api_key(const std::string& key_hash);
+    // Last uses of keys, by id, written in one go (the server batches them: at most once a minute per key).
+    virtual void record_key_uses(const std::vector<std::pair<std::string, std::string>>& id_and_time);
 };
+
+// Creates a key for `organisation` (which must exist) and stores it; returns the record and the key, which
+// is never stored and can be shown only now.
+std::pair<ApiKey, std::string> create_api_key(Store& store, const std::string& organisation, access::Role role,
+                                              const std::string& expires);
 
 // "var/ideo.gpkg" (created with its folder when absent) or "PG:dbname=..." (a libpq connection string or
 // postgresql:// URI; the ideo tables, and the postgis extension, created when absent). Errors name the
