@@ -250,12 +250,14 @@ Response api(const Request& req, const index::Snapshot& snapshot) {
              "application/ld+json");
     add_path("/deci/communes/{insee}", "getDeciCommune", "counts and data-quality flags of a commune",
              openapi_parameters(commune_parameters()), "application/json");
-    add_path("/deci/communes/{insee}/extract.{format}", "getDeciExtract", "the commune's PEI, ERP and ICPE as a file" + needs("pei", AccessOperation::Download),
-             openapi_parameters(extract_parameters()), "application/octet-stream");
-    add_path("/deci/extract.{format}", "getDeciExtractMany", "extract of a list of communes or a department" + needs("pei", AccessOperation::Download),
-             openapi_parameters(extract_many_parameters()), "application/octet-stream");
-    add_path("/deci/communes/{insee}/arrete.docx", "getDeciArrete", "draft municipal DECI order" + needs("pei", AccessOperation::Download), openapi_parameters(commune_parameters()),
-             "application/vnd.openxmlformats-officedocument.wordprocessingml.document");
+    // Downloads need a credential when the PEI layer's policy grants them to roles only: documented as such.
+    const std::string download = needs("pei", AccessOperation::Download);
+    add_path("/deci/communes/{insee}/extract.{format}", "getDeciExtract", "the commune's PEI, ERP and ICPE as a file" + download,
+             openapi_parameters(extract_parameters()), "application/octet-stream", !download.empty());
+    add_path("/deci/extract.{format}", "getDeciExtractMany", "extract of a list of communes or a department" + download,
+             openapi_parameters(extract_many_parameters()), "application/octet-stream", !download.empty());
+    add_path("/deci/communes/{insee}/arrete.docx", "getDeciArrete", "draft municipal DECI order" + download, openapi_parameters(commune_parameters()),
+             "application/vnd.openxmlformats-officedocument.wordprocessingml.document", !download.empty());
     add_path("/deci/communes/{insee}/coverage", "getDeciCoverage", "uncovered zones and the verdict of every ERP and ICPE",
              openapi_parameters(coverage_parameters()), "application/geo+json");
     add_path("/deci/communes/{insee}/schema", "getDeciSchema",

@@ -26,21 +26,6 @@ rapidjson::Document parse_json(const std::string& body) {
     return d;
 }
 
-struct CreatedKey {
-    std::string id, key;
-};
-
-// `ideo keys create ARGS --store STORE`: the id and the key it prints once.
-CreatedKey create_key(const std::string& store, std::vector<std::string> args) {
-    args.insert(args.begin(), {"keys", "create"});
-    args.insert(args.end(), {"--store", store});
-    const auto r = run_ideo(args);
-    EXPECT_EQ(r.exit_code, 0) << r.err;
-    const auto id = r.out.find("id: "), key = r.out.find("key: ");
-    if (id == std::string::npos || key == std::string::npos) return {};
-    return {r.out.substr(id + 4, r.out.find('\n', id) - id - 4), r.out.substr(key + 5, r.out.find('\n', key) - key - 5)};
-}
-
 std::string header_or_empty(const HttpResponse& r, const std::string& name) {
     const auto it = r.headers.find(name);
     return it == r.headers.end() ? "" : it->second;
@@ -160,8 +145,10 @@ TEST_F(ApiKeysTest, AKeyIsIdentifiedSentInAnyOfTheThreeWays) {
     EXPECT_NE(header_or_empty(mine, "vary").find("Accept-Encoding"), std::string::npos);
     const HttpResponse theirs = get("/collections/pei/items?limit=2");
     ASSERT_EQ(theirs.status, 200);
+    // The public answer stays cacheable by shared caches; it varies with the credential (layers have access
+    // policies), so no cache serves it to an identified caller.
     EXPECT_EQ(header_or_empty(theirs, "cache-control").find("private"), std::string::npos);
-    EXPECT_EQ(header_or_empty(theirs, "vary").find("Authorization"), std::string::npos);
+    EXPECT_NE(header_or_empty(theirs, "vary").find("Authorization"), std::string::npos) << header_or_empty(theirs, "vary");
 }
 
 TEST_F(ApiKeysTest, WrongExpiredAndRevokedKeysAre401WithTheBearerChallenge) {

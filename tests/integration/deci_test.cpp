@@ -163,6 +163,7 @@ protected:
         };
         setup_error_ = import_files(store_, imports);
         if (!setup_error_.empty()) return;
+        downloader_ = admin_authorization(store_);  // extracts and the order are for who may download them
         try {
             server_ = new ServerProcess({"--store", store_});
         } catch (const std::exception& e) {
@@ -179,6 +180,8 @@ protected:
         if (!setup_error_.empty()) FAIL() << setup_error_;
     }
     static HttpResponse get(const std::string& target) { return http_get(server_->port(), target); }
+    // As a caller the policy lets download every commune's extract and order (an admin key).
+    static HttpResponse download(const std::string& target) { return http_get(server_->port(), target, downloader_); }
 
     // The PEI of a commune of the 90 corpus: those the partner gave it, checked against what was published.
     static std::set<std::string> expected_pei(const std::string& insee) {
@@ -203,6 +206,7 @@ protected:
     static TempDir* dir_;
     static std::string store_;
     static ServerProcess* server_;
+    static inline std::map<std::string, std::string> downloader_;
     static std::string setup_error_;
 };
 
@@ -296,7 +300,7 @@ TEST_F(DeciTest, ExtractsInEveryFormatHoldExactlyTheCommunePei) {
         {"ods", "", "", "PEI", "Numéro PEI"},
     };
     for (const auto& c : cases) {
-        const HttpResponse r = get("/deci/communes/" + insee + "/extract." + c.ext);
+        const HttpResponse r = download("/deci/communes/" + insee + "/extract." + c.ext);
         ASSERT_EQ(r.status, 200) << c.ext << ": " << r.body.substr(0, 300);
         EXPECT_NE(r.headers.at("content-disposition").find("DECI_90010_Belfort_"), std::string::npos);
         const auto file = dir_->path() / ("extract." + c.ext);
@@ -318,7 +322,7 @@ TEST_F(DeciTest, ExtractsInEveryFormatHoldExactlyTheCommunePei) {
     CSLDestroy(names);
     for (const char* m : {"pei.cpg", "pei.prj", "erp.cpg", "erp.prj", "icpe.dbf", "LISEZMOI.txt"}) EXPECT_TRUE(members.count(m)) << m;
     // CSV: three UTF-8 files with a BOM, and the PEI file lists every expected id.
-    const HttpResponse csv = get("/deci/communes/" + insee + "/extract.csv");
+    const HttpResponse csv = download("/deci/communes/" + insee + "/extract.csv");
     ASSERT_EQ(csv.status, 200);
     write_file(dir_->path() / "extract.csv.zip", csv.body);
     names = VSIReadDirRecursive(("/vsizip/" + (dir_->path() / "extract.csv.zip").string()).c_str());
@@ -340,7 +344,7 @@ TEST_F(DeciTest, ExtractsInEveryFormatHoldExactlyTheCommunePei) {
 // (DECI_90010_Belfort_YYYY-MM-DD), not with the 1980-00-00 of an undated zip.
 TEST_F(DeciTest, ZippedExtractEntriesCarryTheExtractsDate) {
     for (const std::string ext : {"csv", "shp.zip"}) {
-        const HttpResponse r = get("/deci/communes/90010/extract." + ext);
+        const HttpResponse r = download("/deci/communes/90010/extract." + ext);
         ASSERT_EQ(r.status, 200) << ext;
         const std::string& disposition = r.headers.at("content-disposition");
         const auto at = disposition.find("DECI_90010_Belfort_");
@@ -369,7 +373,7 @@ TEST_F(DeciTest, ZippedExtractEntriesCarryTheExtractsDate) {
 
 TEST_F(DeciTest, ListAndDepartmentExtractsAddUpTheirCommunes) {
     const auto a = expected_pei("90010"), b = expected_pei("90065");
-    const HttpResponse r = get("/deci/extract.gpkg?insee=90010,90065&crs=EPSG:3948");
+    const HttpResponse r = download("/deci/extract.gpkg?insee=90010,90065&crs=EPSG:3948");
     ASSERT_EQ(r.status, 200) << r.body.substr(0, 300);
     EXPECT_NE(r.headers.at("content-disposition").find("DECI_2-communes_"), std::string::npos);
     write_file(dir_->path() / "list.gpkg", r.body);
@@ -378,7 +382,7 @@ TEST_F(DeciTest, ListAndDepartmentExtractsAddUpTheirCommunes) {
     both.insert(b.begin(), b.end());
     EXPECT_EQ(ids, both);
 
-    const HttpResponse dept = get("/deci/extract.gpkg?dept=90");
+    const HttpResponse dept = download("/deci/extract.gpkg?dept=90");
     ASSERT_EQ(dept.status, 200);
     EXPECT_NE(dept.headers.at("content-disposition").find("DECI_dept90_"), std::string::npos);
     write_file(dir_->path() / "dept.gpkg", dept.body);
@@ -399,7 +403,7 @@ TEST_F(DeciTest, MunicipalOrderConvertsToPdfAndListsEveryPei) {
     const std::string insee = "90073";  // a small commune: its whole inventory fits a few pages
     const auto expected = expected_pei(insee);
     ASSERT_FALSE(expected.empty());
-    const HttpResponse r = get("/deci/communes/" + insee + "/arrete.docx");
+    const HttpResponse r = download("/deci/communes/" + insee + "/arrete.docx");
     ASSERT_EQ(r.status, 200) << r.body.substr(0, 300);
     const auto docx = dir_->path() / "order.docx";
     write_file(docx, r.body);

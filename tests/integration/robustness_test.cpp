@@ -29,6 +29,9 @@ namespace {
 
 // A department extract: hundreds of milliseconds of work each, so a few of them fill a pool of one.
 const std::string kHeavy = "/deci/extract.xlsx?dept=90";
+// /metrics is for the portal only (its token), and a department's extract for who may download it (an admin key).
+const std::string kMetricsToken = "robustness-metrics";
+std::map<std::string, std::string> downloader;
 // A harvested catalogue record; the server reads its original document from the store on request.
 const std::string kRecord = "geo90:pei";
 constexpr unsigned kWorkers = 1, kQueue = 2;
@@ -44,7 +47,7 @@ void wait_until(Condition done) {
 
 // A gauge or counter of /metrics without labels (or with these exact labels), -1 when absent.
 double metric(unsigned short port, const std::string& sample) {
-    const std::string body = http_get(port, "/metrics").body;
+    const std::string body = http_get(port, "/metrics", {{"Authorization", "Bearer " + kMetricsToken}}).body;
     std::size_t at = 0;
     while ((at = body.find(sample + " ", at)) != std::string::npos) {
         if (at == 0 || body[at - 1] == '\n') return std::stod(body.substr(at + sample.size() + 1));
@@ -81,9 +84,11 @@ protected:
         layers_ = dir_->path() / "layers";
         fs::copy(layers_dir(), layers_, fs::copy_options::recursive);
         std::ofstream(layers_ / "deci-rules" / "13.json", std::ios::trunc) << "{\"department\": \"13\", \"classes\": [";
+        downloader = admin_authorization(store_);
         try {
             server_ = new ServerProcess({"--store", store_, "--layers", layers_.string(), "--threads", "2", "--workers",
-                                         std::to_string(kWorkers), "--queue", std::to_string(kQueue)});
+                                         std::to_string(kWorkers), "--queue", std::to_string(kQueue)},
+                                        {{"IDEO_METRICS_TOKEN", kMetricsToken}});
         } catch (const std::exception& e) {
             setup_error_ = e.what();
         }
@@ -152,7 +157,7 @@ TEST_F(RobustnessTest, LightRequestsAnswerWhileHeavyOnesFillThePoolAndAnOverfull
             while (!done) {
                 HttpResponse r;
                 try {
-                    r = http_get(port(), kHeavy);
+                    r = http_get(port(), kHeavy, downloader);
                 } catch (const std::exception&) {
                     r.status = -1;  // no answer within the client's 30 s
                 }
@@ -202,14 +207,15 @@ TEST_F(RobustnessTest, AQueuedExtractWhoseClientWentAwayIsNotBuilt) {
     };
     const double before = built();
     // One extract occupies the worker; behind it, clients that send one and hang up at once.
-    std::thread waiting([] { EXPECT_EQ(http_get(port(), kHeavy).status, 200); });
+    std::thread waiting([] { EXPECT_EQ(http_get(port(), kHeavy, downloader).status, 200); });
     wait_until([] { return metric(port(), "ideo_http_requests_in_progress") >= 2; });
     namespace net = boost::asio;
     net::io_context ioc;
     for (unsigned i = 0; i < kQueue; ++i) {
         net::ip::tcp::socket s(ioc);
         s.connect({net::ip::make_address("127.0.0.1"), port()});
-        const std::string req = "GET " + kHeavy + " HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n";
+        const std::string req = "GET " + kHeavy + " HTTP/1.1\r\nHost: 127.0.0.1\r\nAuthorization: " +
+                                downloader.at("Authorization") + "\r\n\r\n";
         net::write(s, net::buffer(req));
         s.close();
     }

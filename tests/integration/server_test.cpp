@@ -80,6 +80,7 @@ protected:
         setup_error_ = import_files(store_, imports);
         if (!setup_error_.empty()) return;
         try {
+            downloader_ = admin_authorization(store_);  // extracts are for who may download them
             server_ = new ServerProcess({"--store", store_}, {{"IDEO_METRICS_TOKEN", kMetricsToken}});
         } catch (const std::exception& e) {
             setup_error_ = e.what();
@@ -144,6 +145,7 @@ protected:
     static inline TempDir* store_dir_ = nullptr;
     static inline std::string store_;
     static inline ServerProcess* server_ = nullptr;
+    static inline std::map<std::string, std::string> downloader_;
     static inline std::string setup_error_;
 };
 
@@ -252,7 +254,7 @@ TEST_F(ServerTest, ItemByIdIsOneFeatureAndAnUnknownIdIs404) {
 }
 
 TEST_F(ServerTest, XlsxExtractHoldsExactlyTheRecordsOfTheCommune) {
-    const HttpResponse r = get("/deci/communes/90010/extract.xlsx");
+    const HttpResponse r = http_get(server_->port(), "/deci/communes/90010/extract.xlsx", downloader_);
     ASSERT_EQ(r.status, 200) << r.body.substr(0, 300);
     EXPECT_EQ(r.headers.at("content-type"), "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet");
     EXPECT_NE(r.headers.at("content-disposition").find("filename=\"DECI_90010_Belfort_"), std::string::npos)
@@ -314,10 +316,10 @@ TEST_F(ServerTest, MalformedRequestsGetTheRight4xxAndTheServerKeepsServing) {
     EXPECT_EQ(r.status, 400);
     EXPECT_NE(description_of(r).find("colour"), std::string::npos) << r.body;
 
-    r = get("/deci/communes/99999/extract.xlsx");
+    r = http_get(server_->port(), "/deci/communes/99999/extract.xlsx", downloader_);
     EXPECT_EQ(r.status, 404) << r.body;
 
-    r = get("/deci/communes/90010/extract.pdf");
+    r = http_get(server_->port(), "/deci/communes/90010/extract.pdf", downloader_);
     EXPECT_TRUE(r.status == 400 || r.status == 404) << r.status;
     EXPECT_NE(description_of(r).find("pdf"), std::string::npos) << r.body;
 

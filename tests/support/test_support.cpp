@@ -11,6 +11,7 @@
 #include <boost/asio/ip/tcp.hpp>
 #include <boost/beast/core.hpp>
 #include <boost/beast/http.hpp>
+#include <gtest/gtest.h>
 #include <rapidjson/document.h>
 #include <chrono>
 #include <cstdlib>
@@ -201,6 +202,20 @@ long number_matched(unsigned short port, const std::string& layer) {
     rapidjson::Document d;
     d.Parse(r.body.c_str());
     return !d.HasParseError() && d.IsObject() && d.HasMember("numberMatched") ? d["numberMatched"].GetInt64() : -1;
+}
+
+CreatedKey create_key(const std::string& store, std::vector<std::string> args) {
+    args.insert(args.begin(), {"keys", "create"});
+    args.insert(args.end(), {"--store", store});
+    const auto r = run_ideo(args);
+    EXPECT_EQ(r.exit_code, 0) << r.err;
+    const auto id = r.out.find("id: "), key = r.out.find("key: ");
+    if (id == std::string::npos || key == std::string::npos) return {};
+    return {r.out.substr(id + 4, r.out.find('\n', id) - id - 4), r.out.substr(key + 5, r.out.find('\n', key) - key - 5)};
+}
+
+std::map<std::string, std::string> admin_authorization(const std::string& store) {
+    return {{"Authorization", "Bearer " + create_key(store, {"--org", "IDEO tests", "--role", "admin"}).key}};
 }
 
 }  // namespace ideo::test

@@ -66,6 +66,15 @@ struct HttpResponse {
 HttpResponse http_get(unsigned short port, const std::string& target,
                       const std::map<std::string, std::string>& headers = {});
 
+struct CreatedKey {
+    std::string id, key;
+};
+// `ideo keys create ARGS --store STORE`: the id and the key it prints once (empty, with a test failure, when
+// the command fails).
+CreatedKey create_key(const std::string& store, std::vector<std::string> args);
+// The Authorization header of an admin key made for `store` (a caller every layer's policy serves in full).
+std::map<std::string, std::string> admin_authorization(const std::string& store);
+
 // numberMatched of /collections/{layer}/items on the server at `port` (-1 when the answer is not a 200 with it).
 long number_matched(unsigned short port, const std::string& layer);
 
