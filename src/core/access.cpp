@@ -32,28 +32,28 @@ const Identity& anonymous() {
     return none;
 }
 
-std::string_view role_name(Role role) {
-    for (const auto& [r, name] : kRoles)
-        if (r == role) return name;
-    return "anonymous";
+namespace {
+
+// A value's name in one of the tables above, and back.
+template <class T, std::size_t N>
+std::string_view name_in(const std::array<std::pair<T, std::string_view>, N>& table, T value, std::string_view fallback) {
+    for (const auto& [v, name] : table)
+        if (v == value) return name;
+    return fallback;
 }
 
-std::optional<Role> parse_role(std::string_view name) {
-    for (const auto& [r, n] : kRoles)
-        if (n == name) return r;
+template <class T, std::size_t N>
+std::optional<T> value_in(const std::array<std::pair<T, std::string_view>, N>& table, std::string_view name) {
+    for (const auto& [v, n] : table)
+        if (n == name) return v;
     return std::nullopt;
 }
 
-std::string_view org_kind_name(OrgKind kind) {
-    for (const auto& [k, name] : kKinds)
-        if (k == kind) return name;
-    return "";
-}
+}  // namespace
 
-std::optional<OrgKind> parse_org_kind(std::string_view name) {
-    for (const auto& [k, n] : kKinds)
-        if (n == name) return k;
-    return std::nullopt;
-}
+std::string_view role_name(Role role) { return name_in(kRoles, role, "anonymous"); }
+std::optional<Role> parse_role(std::string_view name) { return value_in(kRoles, name); }
+std::string_view org_kind_name(OrgKind kind) { return name_in(kKinds, kind, ""); }
+std::optional<OrgKind> parse_org_kind(std::string_view name) { return value_in(kKinds, name); }
 
 }  // namespace ideo::access

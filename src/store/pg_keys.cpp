@@ -49,12 +49,18 @@ void save_organisation(Session& s, const Organisation& org) {
             join_flags(org.depts)});
 }
 
-std::vector<Organisation> organisations(Session& s) {
-    const Result r = s.exec(std::string("SELECT ") + kOrgColumns + " FROM ideo_organisations ORDER BY name COLLATE \"C\"",
-                            "table ideo_organisations: cannot read it");
-    std::vector<Organisation> out;
-    for (int i = 0; i < PQntuples(r.get()); ++i) out.push_back(org_at(r.get(), i));
+// Every row of a query, each read by `at`.
+template <class At>
+auto rows(Session& s, const std::string& sql, const std::string& what, At at) {
+    const Result r = s.exec(sql, what);
+    std::vector<decltype(at(r.get(), 0))> out;
+    for (int i = 0; i < PQntuples(r.get()); ++i) out.push_back(at(r.get(), i));
     return out;
+}
+
+std::vector<Organisation> organisations(Session& s) {
+    return rows(s, std::string("SELECT ") + kOrgColumns + " FROM ideo_organisations ORDER BY name COLLATE \"C\"",
+                "table ideo_organisations: cannot read it", [](const PGresult* r, int i) { return org_at(r, i); });
 }
 
 void add_api_key(Session& s, const ApiKey& k) {
@@ -68,11 +74,8 @@ void add_api_key(Session& s, const ApiKey& k) {
 }
 
 std::vector<ApiKey> api_keys(Session& s) {
-    const Result r = s.exec(std::string("SELECT ") + kKeyColumns + " FROM ideo_api_keys ORDER BY fid",
-                            "table ideo_api_keys: cannot read it");
-    std::vector<ApiKey> out;
-    for (int i = 0; i < PQntuples(r.get()); ++i) out.push_back(key_at(r.get(), i));
-    return out;
+    return rows(s, std::string("SELECT ") + kKeyColumns + " FROM ideo_api_keys ORDER BY fid", "table ideo_api_keys: cannot read it",
+                key_at);
 }
 
 bool revoke_api_key(Session& s, const std::string& id) {
