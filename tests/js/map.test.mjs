@@ -7,14 +7,18 @@ import { createServer } from 'node:http';
 import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
-import { belfortStore, harvestRecordedCatalogue, serve, root } from './support.mjs';
+import { belfortStore, harvestRecordedCatalogue, ideo, serve, root } from './support.mjs';
 import { launchChromium, artifacts } from './browser.mjs';
 
-let fixture, server, chromium;
+let fixture, server, chromium, memberKey;
 before(async () => {
   assert.ok(existsSync(path.join(root, 'web', 'dist', 'index.html')), 'web/dist is not built: run scripts/build-web');
   fixture = belfortStore();
   await harvestRecordedCatalogue(fixture.store);
+  // The town hall's member key, printed once by the real binary.
+  const created = ideo(['keys', 'create', '--org', 'Mairie de Belfort', '--role', 'member', '--insee', '90010', '--store', fixture.store]);
+  memberKey = created.match(/^key: (\S+)$/m)?.[1];
+  assert.ok(memberKey, created);
   server = await serve(fixture.store);
   chromium = await launchChromium();
 });
@@ -154,16 +158,45 @@ test('straight-line coverage shows the hatched gaps of the coverage tiles, and h
   await page.close();
 });
 
+// Types the key into the "Accès membre" panel and waits for the page's answer.
+async function signIn(page, key) {
+  await page.getByLabel("Clé d'accès").fill(key);
+  await page.getByRole('button', { name: 'Se connecter' }).click();
+  await page.waitForFunction(() => !document.getElementById('member-signed-in').hidden
+    || /refusée|impossible/.test(document.getElementById('member-status').textContent));
+}
+
+test('anonymous sees the downloads reserved to members, and a wrong key is refused', async (t) => {
+  const { page, log } = await openPage(t);
+  await openBelfort(page);
+  assert.equal(await page.locator('#downloads a').count(), 0, 'a download link anonymous cannot follow');
+  assert.match(await page.textContent('#downloads'), /réservés aux membres de la commune, au SDIS et au portail/);
+  await signIn(page, 'ideo_not-a-key-of-this-store');
+  assert.match(await page.textContent('#member-status'), /Clé refusée/);
+  assert.equal(await page.getAttribute('#member-status', 'aria-live'), 'polite');
+  assert.equal(await page.isVisible('#member-sign-out'), false);
+  assert.equal(await page.locator('#downloads a').count(), 0);
+  assert.equal(await page.evaluate(() => sessionStorage.length), 0, 'a refused key was kept');
+  // The refused /whoami is the only failed request, and no console error besides it.
+  assert.deepEqual([...log.failed].map(([u, s]) => [new URL(u).pathname, s]), [['/whoami', 401]]);
+  assert.deepEqual(log.errors.filter((e) => !/401/.test(e)), []);
+  await page.close();
+});
+
 test("the Excel download is a workbook holding Belfort's PEI", async (t) => {
   const { page, log } = await openPage(t);
   await page.goto(`${server.base}/map?insee=90010`);
+  await page.locator('#downloads .reserved').waitFor();
+  await signIn(page, memberKey);
+  assert.equal(await page.textContent('#member-who'), 'Connecté : Mairie de Belfort (membre)');
   const link = page.locator('#downloads a[href$="/extract.xlsx"]');
   await link.waitFor();
-  // Every download button points at a file the server makes.
+  // Every download button points at a file the server makes for the member, and refuses anonymous.
   const hrefs = await page.locator('#downloads a').evaluateAll((as) => as.map((a) => a.href));
   assert.equal(hrefs.length, 8, hrefs.join(' '));
   for (const href of hrefs) {
-    const r = await fetch(href);
+    assert.equal((await fetch(href)).status, 401, `${href} without a key`);
+    const r = await fetch(href, { headers: { Authorization: `Bearer ${memberKey}` } });
     const body = Buffer.from(await r.arrayBuffer());
     assert.equal(r.status, 200, href);
     assert.ok(body.length > 100, `${href}: ${body.length} bytes`);
@@ -183,6 +216,19 @@ test("the Excel download is a workbook holding Belfort's PEI", async (t) => {
   } finally {
     rmSync(dir, { recursive: true, force: true });
   }
+  // The key stays for the tab: a reload is still signed in; signing out hides the links again.
+  // The map's own tile requests carry the key (MapLibre's transformRequest) once signed in.
+  let keyedTiles = 0;
+  page.on('request', (r) => {
+    if (/\/tiles\/.+\.mvt$/.test(r.url()) && r.headers().authorization === `Bearer ${memberKey}`) keyedTiles++;
+  });
+  await page.reload();
+  await page.locator('#downloads a[href$="/extract.xlsx"]').waitFor();
+  await settled(page);
+  assert.ok(keyedTiles > 0, 'no tile request carried the key');
+  await page.getByRole('button', { name: 'Se déconnecter' }).click();
+  await page.locator('#downloads .reserved').waitFor();
+  assert.equal(await page.evaluate(() => sessionStorage.length), 0);
   assert.deepEqual(log.errors, []);
   await page.close();
 });

@@ -1,6 +1,6 @@
 // The full map page: commune search and summary, downloads, coverage, layers, legend, embed code, catalogue.
 import './style.css';
-import { createMap, getJSON, GROUPS, commune } from './map.js';
+import { createMap, getJSON, GROUPS, commune, setApiKey, authHeaders } from './map.js';
 import { LAYER_TITLES } from './labels.js';
 
 const $ = (id) => document.getElementById(id);
@@ -12,7 +12,10 @@ const el = (tag, props = {}, ...children) => {
 const fr = (n) => Number(n).toLocaleString('fr-FR');
 
 const params = new URLSearchParams(location.search);
-const state = { commune: null };
+const state = { commune: null, member: null };
+// The key survives a reload of the tab, not the tab itself.
+const KEY_STORE = 'ideo:apikey';
+setApiKey(sessionStorage.getItem(KEY_STORE));
 const ui = await createMap($('map'));
 const { map } = ui;
 
@@ -205,17 +208,104 @@ const DOWNLOADS = [
   ['arrete.docx', "Projet d'arrêté municipal DECI (Word)"],
 ];
 
-// Links only: the server makes a file when it is asked for, not to show its button.
+// The server makes a file when it is asked for, not to show its button. PEI downloads need a credential:
+// a member's link fetches the file with the key and saves it through a Blob, under the server's file name.
 function showDownloads(hit) {
-  $('downloads').replaceChildren(...DOWNLOADS.map(([file, label]) => el('li', {},
-    el('a', {
+  const box = $('downloads');
+  if (!state.member) {
+    box.replaceChildren(el('li', { className: 'reserved', textContent:
+      'Extractions des PEI et projet d’arrêté : réservés aux membres de la commune, au SDIS et au portail.' }));
+    return;
+  }
+  box.replaceChildren(...DOWNLOADS.map(([file, label]) => {
+    const a = el('a', {
       href: `/deci/communes/${hit.insee}/${file}`,
       download: '',
       className: 'button',
       textContent: label,
       ariaLabel: `Télécharger ${label} pour ${hit.nom}`,
-    }))));
+    });
+    a.addEventListener('click', (e) => { e.preventDefault(); download(a.href, file); });
+    return el('li', {}, a);
+  }));
 }
+
+// RFC 6266: filename*=UTF-8''... first, then the plain filename="...".
+function dispositionName(header) {
+  const star = header?.match(/filename\*=UTF-8''([^;]+)/i);
+  if (star) { try { return decodeURIComponent(star[1]); } catch { /* the plain name below */ } }
+  return header?.match(/filename="([^"]+)"/i)?.[1] ?? null;
+}
+
+async function download(href, fallback) {
+  const status = $('download-status');
+  status.textContent = 'Préparation du fichier…';
+  try {
+    const res = await fetch(href, { headers: authHeaders() });
+    if (!res.ok) throw new Error(res.status === 401 || res.status === 403 ? `accès refusé, HTTP ${res.status}` : `HTTP ${res.status}`);
+    const url = URL.createObjectURL(await res.blob());
+    const a = el('a', { href: url, download: dispositionName(res.headers.get('Content-Disposition')) ?? fallback });
+    document.body.append(a);
+    a.click();
+    a.remove();
+    setTimeout(() => URL.revokeObjectURL(url), 60000);
+    status.textContent = '';
+  } catch (e) {
+    status.textContent = `Téléchargement impossible (${e.message}).`;
+  }
+}
+
+// ---- member access ------------------------------------------------------------------------------
+
+// GET /whoami answers an identified caller's {role, organisation, ...}; anonymous gets 401.
+async function signIn(key) {
+  setApiKey(key);
+  try {
+    state.member = await getJSON('/whoami');
+    sessionStorage.setItem(KEY_STORE, key);
+  } catch (e) {
+    setApiKey(null);
+    state.member = null;
+    sessionStorage.removeItem(KEY_STORE);
+    throw e;
+  }
+}
+
+const ROLES = { member: 'membre', sdis: 'SDIS', ars: 'ARS', admin: 'administrateur' };
+
+function showMember() {
+  const signedIn = state.member !== null;
+  $('member-form').hidden = signedIn;
+  $('member-signed-in').hidden = !signedIn;
+  if (signedIn) $('member-who').textContent = `Connecté : ${state.member.organisation} (${ROLES[state.member.role] ?? state.member.role})`;
+  if (state.commune) showDownloads(state.commune);
+}
+
+$('member-form').addEventListener('submit', async (e) => {
+  e.preventDefault();
+  const field = $('member-key');
+  const status = $('member-status');
+  const key = field.value.trim();
+  if (!key) { status.textContent = 'Saisissez votre clé d’accès.'; return; }
+  status.textContent = 'Vérification…';
+  try {
+    await signIn(key);
+    field.value = '';
+    status.textContent = '';
+  } catch (err) {
+    status.textContent = err.status === 401 ? 'Clé refusée : elle est inconnue, révoquée ou expirée.'
+      : `Connexion impossible (${err.message}).`;
+  }
+  showMember();
+});
+
+$('member-sign-out').addEventListener('click', () => {
+  setApiKey(null);
+  state.member = null;
+  sessionStorage.removeItem(KEY_STORE);
+  $('member-status').textContent = 'Déconnecté.';
+  showMember();
+});
 
 // ---- coverage -----------------------------------------------------------------------------------
 
@@ -356,11 +446,16 @@ $('catalog-form').addEventListener('submit', (e) => {
 });
 
 // The catalogue section shows only when the server has a catalogue.
-fetch('/catalog/records?limit=1', { method: 'HEAD' }).then((r) => { if (!r.ok) $('catalogue').hidden = true; })
+fetch('/catalog/records?limit=1', { method: 'HEAD', headers: authHeaders() }).then((r) => { if (!r.ok) $('catalogue').hidden = true; })
   .catch(() => { $('catalogue').hidden = true; });
 
 // ---- start --------------------------------------------------------------------------------------
 
+if (sessionStorage.getItem(KEY_STORE)) {
+  // A key kept from earlier in this tab: checked again, dropped if the server no longer knows it.
+  await signIn(sessionStorage.getItem(KEY_STORE)).catch(() => {});
+}
+showMember();
 buildLayerSwitches();
 buildLegend();
 updateEmbed();

@@ -6,9 +6,16 @@ import { popupContent } from './labels.js';
 
 export { maplibregl };
 
+// The member's API key (null: anonymous), sent with every request of the page to its own server.
+// Only the full page sets it: the embed stays anonymous.
+let apiKey = null;
+export function setApiKey(key) { apiKey = key || null; }
+export const authHeaders = (headers = {}) => (apiKey ? { ...headers, Authorization: `Bearer ${apiKey}` } : headers);
+const sameOrigin = (url) => new URL(url, location.href).origin === location.origin;
+
 // The server answering the page is the API: every path is relative to it.
 export async function getJSON(path) {
-  const res = await fetch(path, { headers: { Accept: 'application/json' } });
+  const res = await fetch(path, { headers: authHeaders({ Accept: 'application/json' }) });
   if (!res.ok) {
     const err = new Error(`${path} : HTTP ${res.status}`);
     err.status = res.status;
@@ -44,6 +51,8 @@ export async function createMap(container, { styleId = 'deci' } = {}) {
     style,
     attributionControl: { compact: true },
     maxZoom: 19,
+    // Tiles, glyphs and sprites of this server carry the key too; other origins never see it.
+    transformRequest: (url) => (apiKey && sameOrigin(url) ? { url, headers: authHeaders() } : { url }),
   });
   map.addControl(new maplibregl.NavigationControl({ showCompass: false }), 'top-right');
   map.addControl(new maplibregl.ScaleControl({ unit: 'metric', maxWidth: 140 }), 'bottom-left');
