@@ -8,6 +8,7 @@
 
 #include <cpl_conv.h>
 #include <cpl_error.h>
+#include <ogr_spatialref.h>
 
 #include "ideo/core/error.hpp"
 #include "ideo/core/text.hpp"

@@ -2,6 +2,8 @@
 
 #include <cmath>
 
+#include <ogr_spatialref.h>
+
 #include "ideo/core/error.hpp"
 #include "ideo/index/crs.hpp"
 

@@ -1,5 +1,7 @@
 // Points reprojected through the one CRS factory (index/crs).
 #include <cmath>
+
+#include <ogr_spatialref.h>
 #include <string>
 
 #include "ideo/core/error.hpp"

@@ -9,7 +9,10 @@
 #include <string>
 #include <string_view>
 
-#include <ogr_spatialref.h>
+// OGR's types, declared only: a module that uses what these functions return includes <ogr_spatialref.h>
+// itself (and links GDAL), so this header carries no external library into its includers.
+class OGRSpatialReference;
+class OGRCoordinateTransformation;
 
 namespace ideo::crs {
 
