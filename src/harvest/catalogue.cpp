@@ -262,8 +262,8 @@ struct Gather {
     PagingScheme offset(std::string base, const char* size_param, const char* offset_param) const {
         PagingScheme s;
         s.page_size = static_cast<std::size_t>(p.page_size);
-        s.at = [=](std::size_t start) {
-            return get(url::with_params(base, {{size_param, std::to_string(s.page_size)}, {offset_param, std::to_string(start)}}));
+        s.at = [base, size_param, offset_param, size = s.page_size](std::size_t start) {
+            return get(url::with_params(base, {{size_param, std::to_string(size)}, {offset_param, std::to_string(start)}}));
         };
         return s;
     }
