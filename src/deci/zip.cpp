@@ -29,15 +29,21 @@ std::string read_mem_file(const std::string& path) {
     return bytes ? std::string(reinterpret_cast<const char*>(bytes), static_cast<std::size_t>(size)) : std::string();
 }
 
+namespace {
+
+[[noreturn]] void fail_zip(zip_error_t& error, const std::string& what) {
+    const std::string why = zip_error_strerror(&error);
+    zip_error_fini(&error);
+    throw Error("zip: cannot " + what + ": " + why);
+}
+
+}  // namespace
+
 std::string make_zip(const std::vector<std::pair<std::string, std::string>>& files, std::time_t modified) {
     // libzip writes each entry's DOS date and time (GDAL's minizip leaves 1980-00-00) and the archive in memory.
     zip_error_t error;
     zip_error_init(&error);
-    const auto fail = [&](const std::string& what) -> std::string {
-        const std::string why = zip_error_strerror(&error);
-        zip_error_fini(&error);
-        throw Error("zip: cannot " + what + ": " + why);
-    };
+    const auto fail = [&error](const std::string& what) { fail_zip(error, what); };
     zip_source_t* buffer = zip_source_buffer_create(nullptr, 0, 0, &error);
     if (!buffer) fail("create the archive");
     zip_source_keep(buffer);  // still ours once the archive is closed: its bytes are the answer
