@@ -44,8 +44,9 @@ bool compressible(const std::string& content_type) {
            content_type.find("vnd.mapbox-vector-tile") != std::string::npos;
 }
 
-const std::string* response_header(const Response& r, std::string_view name) {
-    for (const auto& [k, v] : r.headers)
+// The value of header `name` (lower case) in a response being finished, for reading or amending.
+std::string* response_header(Response& r, std::string_view name) {
+    for (auto& [k, v] : r.headers)
         if (k.size() == name.size() && std::equal(k.begin(), k.end(), name.begin(), [](char a, char b) {
                 return std::tolower(static_cast<unsigned char>(a)) == b;
             }))
@@ -85,13 +86,13 @@ void mark_caller_dependent(Response& res, const Route& r, const Request& req, co
         const bool extract = r.endpoint == Endpoint::DeciExtract || r.endpoint == Endpoint::DeciExtractMany ||
                              r.endpoint == Endpoint::DeciArrete;
         if (extract)
-            if (std::string* cc = const_cast<std::string*>(response_header(res, "cache-control"))) *cc = "private, no-store";
+            if (std::string* cc = response_header(res, "cache-control")) *cc = "private, no-store";
         return;
     }
     if (!snapshot || std::none_of(snapshot->layers.begin(), snapshot->layers.end(),
                                   [](const auto& l) { return l.second.spec.access.declared; }))
         return;
-    if (std::string* vary = const_cast<std::string*>(response_header(res, "vary"))) *vary += ", Authorization, X-API-Key";
+    if (std::string* vary = response_header(res, "vary")) *vary += ", Authorization, X-API-Key";
     else res.headers.emplace_back("Vary", "Authorization, X-API-Key");
 }
 
