@@ -46,11 +46,7 @@ protected:
         revoked_ = create_key(store_, {"--org", "SDIS 90", "--role", "sdis"});
         const auto revoke = run_ideo({"keys", "revoke", revoked_.id, "--store", store_});
         if (revoke.exit_code != 0) setup_error_ = "keys revoke: " + revoke.err;
-        try {
-            server_ = new ServerProcess({"--store", store_});
-        } catch (const std::exception& e) {
-            setup_error_ = e.what();
-        }
+        if (const std::string e = start_server(server_, {"--store", store_}); !e.empty()) setup_error_ = e;
     }
     static void TearDownTestSuite() {
         delete server_;

@@ -164,11 +164,7 @@ protected:
         setup_error_ = import_files(store_, imports);
         if (!setup_error_.empty()) return;
         downloader_ = admin_authorization(store_);  // extracts and the order are for who may download them
-        try {
-            server_ = new ServerProcess({"--store", store_});
-        } catch (const std::exception& e) {
-            setup_error_ = e.what();
-        }
+        setup_error_ = start_server(server_, {"--store", store_});
     }
     static void TearDownTestSuite() {
         delete server_;

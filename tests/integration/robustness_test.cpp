@@ -85,13 +85,9 @@ protected:
         fs::copy(layers_dir(), layers_, fs::copy_options::recursive);
         std::ofstream(layers_ / "deci-rules" / "13.json", std::ios::trunc) << "{\"department\": \"13\", \"classes\": [";
         downloader = admin_authorization(store_);
-        try {
-            server_ = new ServerProcess({"--store", store_, "--layers", layers_.string(), "--threads", "2", "--workers",
+        setup_error_ = start_server(server_, {"--store", store_, "--layers", layers_.string(), "--threads", "2", "--workers",
                                          std::to_string(kWorkers), "--queue", std::to_string(kQueue)},
-                                        {{"IDEO_METRICS_TOKEN", kMetricsToken}});
-        } catch (const std::exception& e) {
-            setup_error_ = e.what();
-        }
+                                         {{"IDEO_METRICS_TOKEN", kMetricsToken}});
     }
 
     static void TearDownTestSuite() {

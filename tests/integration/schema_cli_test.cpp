@@ -69,11 +69,7 @@ protected:
             if (r.exit_code != 0) setup_error_ = "import erp: " + r.err;
         }
         if (!setup_error_.empty()) return;
-        try {
-            server_ = new ServerProcess({"--store", store_});
-        } catch (const std::exception& e) {
-            setup_error_ = e.what();
-        }
+        setup_error_ = start_server(server_, {"--store", store_});
     }
     static void TearDownTestSuite() {
         delete server_;

@@ -204,6 +204,16 @@ long number_matched(unsigned short port, const std::string& layer) {
     return !d.HasParseError() && d.IsObject() && d.HasMember("numberMatched") ? d["numberMatched"].GetInt64() : -1;
 }
 
+std::string start_server(ServerProcess*& server, const std::vector<std::string>& extra_args,
+                         const std::map<std::string, std::string>& env) {
+    try {
+        server = new ServerProcess(extra_args, env);
+        return {};
+    } catch (const std::exception& e) {
+        return e.what();
+    }
+}
+
 CreatedKey create_key(const std::string& store, std::vector<std::string> args) {
     args.insert(args.begin(), {"keys", "create"});
     args.insert(args.end(), {"--store", store});

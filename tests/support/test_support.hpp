@@ -62,6 +62,10 @@ struct HttpResponse {
     std::string body;
 };
 
+// Starts `ideo serve` with `extra_args` into `server`: "" once it listens, else why not (a suite's setup error).
+std::string start_server(ServerProcess*& server, const std::vector<std::string>& extra_args,
+                         const std::map<std::string, std::string>& env = {});
+
 // A real HTTP/1.1 GET over loopback (Boost.Beast client); throws on connection failure.
 HttpResponse http_get(unsigned short port, const std::string& target,
                       const std::map<std::string, std::string>& headers = {});
