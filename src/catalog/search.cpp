@@ -300,8 +300,9 @@ SearchResult search(const Catalog& c, const SearchQuery& q) {
             }
         if (!fixes.empty()) out.corrections.emplace(out.words[w], std::move(fixes));
     }
-    // A record holding at least half the words is found; those holding all of them come first.
-    const std::size_t need = nwords - nwords / 2;
+    // A record holding most of the words (more than half: both of two, two of three) is found; those holding
+    // all of them come first. A majority, not any word: a two-word query keeps narrowing.
+    const std::size_t need = nwords / 2 + 1;
     const bool filtered = !q.themes.empty() || !q.publishers.empty() || !q.keywords.empty() || !q.formats.empty() || q.bbox;
     const auto themes = accepted(c.themes, q.themes), publishers = accepted(c.publishers, q.publishers),
                keywords = accepted(c.keywords, q.keywords), formats = accepted(c.formats, q.formats);

@@ -80,7 +80,7 @@ struct RecordMatch {
 };
 
 struct SearchResult {
-    std::size_t matched = 0;      // records holding at least half the words (all when there is one)...
+    std::size_t matched = 0;      // records holding most of the words (more than half)...
     std::size_t matched_all = 0;  // ...of which holding every one, exactly or with one typo: ranked first
     std::vector<std::string> words;  // the query's distinct words, folded
     // Each word of five letters or more that has indexed words one edit away, and those words: what it was also read as.
