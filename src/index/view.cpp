@@ -5,6 +5,7 @@
 #include <map>
 #include <mutex>
 
+#include "ideo/catalog/search.hpp"
 #include "ideo/core/error.hpp"
 #include "ideo/core/sha256.hpp"
 #include "ideo/index/cql2.hpp"
@@ -136,6 +137,33 @@ struct ViewCache {
     std::map<std::string, std::shared_ptr<const Snapshot>> views;
 };
 
+// The catalogue of the views that leave out the same layers, made once per snapshot and set of layers.
+struct CatalogViews {
+    struct Entry {
+        std::shared_ptr<const catalog::Catalog> catalog;
+        std::vector<std::string> challenged_records;
+    };
+    std::mutex mutex;
+    std::map<std::vector<std::string>, Entry> by_hidden;
+};
+
+// A catalogue record describing a layer the view leaves out is left out too: from search, facets, the
+// record by id and the DCAT-AP export with its distributions.
+void view_catalog(Snapshot& view, const Snapshot& full, const std::vector<std::string>& hidden) {
+    if (!full.catalog || hidden.empty()) return;
+    auto cache = full.attachment<CatalogViews>([] { return std::make_shared<CatalogViews>(); });
+    std::lock_guard lock(cache->mutex);
+    auto [it, fresh] = cache->by_hidden.try_emplace(hidden);
+    if (fresh) {
+        it->second.catalog = catalog::without_layers(*full.catalog, hidden);
+        for (const auto& r : full.catalog->records)
+            if (std::binary_search(hidden.begin(), hidden.end(), r.feeds_layer) && full.layer(r.feeds_layer)->spec.access.challenge)
+                it->second.challenged_records.push_back(r.id);  // records are ordered by id: the list is sorted
+    }
+    if (it->second.catalog) view.catalog = it->second.catalog;
+    view.challenged_records = it->second.challenged_records;
+}
+
 constexpr std::size_t kMaxCachedViews = 64;  // one per role and territory asking; past it, start again
 
 }  // namespace
@@ -242,13 +270,16 @@ std::shared_ptr<const Snapshot> view_of(const Snapshot& full, const access::Iden
     view->communes = full.communes;
     view->catalog = full.catalog;
     view->view = key;
+    std::vector<std::string> hidden;  // in layer id order: sorted
     for (const auto& [id, layer] : full.layers) {
         if (!granted(layer.spec.access.discover, who) && layer.spec.access.declared) {
             if (layer.spec.access.challenge) view->challenged.push_back(id);
+            hidden.push_back(id);
             continue;
         }
         view->layers.emplace(id, restricts(layer.spec, who) ? view_layer(layer, full, who) : layer);
     }
+    view_catalog(*view, full, hidden);
     if (cache->views.size() >= kMaxCachedViews) cache->views.clear();
     cache->views.emplace(key, view);
     return view;

@@ -1,4 +1,5 @@
 // The harvested catalogue over HTTP: search with facets, one record, and the DCAT-AP export.
+#include <algorithm>
 #include <set>
 
 #include "ideo/catalog/rules.hpp"
@@ -44,6 +45,51 @@ Response json(std::string body, const index::Snapshot& snapshot, const Request& 
     return res;
 }
 
+void append_string_array(std::string& out, const std::vector<std::string>& values) {
+    out += '[';
+    for (std::size_t i = 0; i < values.size(); ++i) {
+        if (i) out += ',';
+        append_json_string(out, values[i]);
+    }
+    out += ']';
+}
+
+// The search's own account of how the words were met: "all" when every record found holds every word
+// (exactly or with one typo), else "partial"; and each word read through a typo, with what it was read as.
+void append_match_summary(std::string& out, const catalog::SearchResult& result) {
+    if (result.words.empty()) return;
+    out += ",\"match\":";
+    out += result.matched_all == result.matched ? "\"all\"" : "\"partial\"";
+    out += ",\"numberMatchedAllWords\":" + std::to_string(result.matched_all) + ",\"words\":";
+    append_string_array(out, result.words);
+    if (result.corrections.empty()) return;
+    out += ",\"corrections\":{";
+    bool first = true;
+    for (const auto& [word, as] : result.corrections) {
+        if (!first) out += ',';
+        first = false;
+        append_json_string(out, word);
+        out += ':';
+        append_string_array(out, as);
+    }
+    out += '}';
+}
+
+// One record's "match": the words it lacks and the ones it holds through a typo; inserted before its links.
+std::string with_match(std::string record_json, const catalog::RecordMatch& m) {
+    record_json.pop_back();  // the closing brace
+    record_json += ",\"match\":{\"missing\":";
+    append_string_array(record_json, m.missing);
+    record_json += ",\"corrected\":{";
+    for (std::size_t i = 0; i < m.corrected.size(); ++i) {
+        if (i) record_json += ',';
+        append_json_string(record_json, m.corrected[i].first);
+        record_json += ':';
+        append_json_string(record_json, m.corrected[i].second);
+    }
+    return record_json + "}}}";
+}
+
 }  // namespace
 
 Response catalog_records(const Request& req, const index::Snapshot& snapshot) {
@@ -52,11 +98,15 @@ Response catalog_records(const Request& req, const index::Snapshot& snapshot) {
     const catalog::Catalog& cat = catalog_of(snapshot);
     const auto result = catalog::search(cat, sq);
     std::string out = "{\"numberMatched\":" + std::to_string(result.matched) +
-                      ",\"numberReturned\":" + std::to_string(result.page.size()) + ",\"records\":[";
+                      ",\"numberReturned\":" + std::to_string(result.page.size());
+    append_match_summary(out, result);
+    out += ",\"records\":[";
     for (std::size_t i = 0; i < result.page.size(); ++i) {
         if (i) out += ',';
         const auto& r = cat.records[result.page[i]];
-        out += with_links(catalog::record_to_json(r, false), record_links(req, r));
+        std::string json = catalog::record_to_json(r, false);
+        if (i < result.page_matches.size()) json = with_match(std::move(json), result.page_matches[i]);
+        out += with_links(std::move(json), record_links(req, r));
     }
     out += "],\"facets\":{";
     bool first = true;
@@ -96,7 +146,9 @@ Response catalog_record(const Request& req, const index::Snapshot& snapshot, std
     parse_catalog_record_parameters(req.query);
     const catalog::Catalog& cat = catalog_of(snapshot);
     const auto it = cat.by_id.find(std::string(id));
-    if (it == cat.by_id.end()) throw HttpError(404, "NotFound", "no catalogue record \"" + std::string(id) + "\"");
+    if (it == cat.by_id.end() && std::binary_search(snapshot.challenged_records.begin(), snapshot.challenged_records.end(), id))
+        throw HttpError(401, "Unauthorized", "catalogue record \"" + std::string(id.substr(0, 200)) + "\" needs a credential");
+    if (it == cat.by_id.end()) throw HttpError(404, "NotFound", "no catalogue record \"" + std::string(id.substr(0, 200)) + "\"");
     const auto& r = cat.records[it->second];
     auto original = cat.original(r);
     if (!original)  // a harvest rewrote it after this snapshot was loaded; the next snapshot serves the new version

@@ -12,6 +12,7 @@
 #include "ideo/deci/coverage.hpp"
 #include "ideo/deci/extract.hpp"
 #include "ideo/deci/schema.hpp"
+#include "ideo/index/view.hpp"
 #include "parameters.hpp"
 #include "services.hpp"
 #include "features.hpp"
@@ -64,11 +65,26 @@ std::string content_disposition(const std::string& filename) {
 // commune; a department as a whole by its code (a commune code of that department no commune has, so that
 // only a department-wide or unconditional grant passes).
 void require_download(const Request& req, const index::Snapshot& snapshot, const std::vector<std::string>& communes,
-                      const std::string& dept = {}) {
+                      const std::string& dept = {}, std::string_view format = {}) {
     const index::LayerData* pei = snapshot.layer("pei");
     if (!pei) return;
     for (const auto& c : communes) require(req, pei->spec, AccessOperation::Download, c);
-    if (!dept.empty()) require(req, pei->spec, AccessOperation::Download, dept + "000");
+    if (dept.empty()) return;
+    const std::string whole = dept + "000";
+    if (!index::may(pei->spec, AccessOperation::Download, *req.caller, whole)) {
+        // A department's file must hold the whole department: a caller granted some of its communes is refused
+        // and told what to ask instead, rather than handed a file that looks complete and is not.
+        std::string own;
+        for (const auto& c : req.caller->insee)
+            if (access::department_of(c) == dept && index::may(pei->spec, AccessOperation::Download, *req.caller, c))
+                own += (own.empty() ? "" : ",") + c;
+        if (!own.empty() && pei->spec.access.challenge)
+            throw HttpError(403, "Forbidden",
+                            "download of 'pei' for department " + dept + " needs a grant on the whole department "
+                            "(insufficient_scope); yours covers its communes " + own + ": ask /deci/extract." +
+                                std::string(format) + "?insee=" + own);
+    }
+    require(req, pei->spec, AccessOperation::Download, whole);
 }
 
 }  // namespace
@@ -133,7 +149,7 @@ Response deci_extract_many(const Request& req, const index::Snapshot& snapshot, 
     r.crs = std::move(p.crs);
     r.communes = std::move(p.communes);
     r.dept = std::move(p.dept);
-    require_download(req, snapshot, r.communes, r.dept);
+    require_download(req, snapshot, r.communes, r.dept, format);
     try {
         return file_response(deci::build_extract(snapshot, r), snapshot, {});
     } catch (const InputError& e) {

@@ -14,6 +14,8 @@
 #include <string>
 #include <vector>
 
+#include "ideo/catalog/parse.hpp"
+#include "ideo/catalog/rules.hpp"
 #include "ideo/cli/snapshot_loader.hpp"
 #include "ideo/core/layer.hpp"
 #include "ideo/server/server.hpp"
@@ -314,4 +316,72 @@ TEST_F(AccessLeak, OpenApiSaysWhichPathsNeedARole) {
                             "territory), admin)"),
               std::string::npos);
     EXPECT_EQ(res.body.find("contact_exploitant"), std::string::npos);  // hidden fields are no item parameters
+}
+
+// Issue 14, the catalogue: a deployment that hides the catchments from the public altogether (discover: ARS and
+// the portal, challenged). Through the store and the snapshot loader: DataSud's recorded CKAN answer and an ARS
+// record that the "feeds" rules link to captages are harvested into a copy of this suite's store; the public's
+// search, facets, DCAT-AP and record by id know nothing of the ARS record, the ARS reads it.
+TEST_F(AccessLeak, CatalogueRecordsOfALayerHiddenFromThePublicAreNotSearchedCountedNorExported) {
+    const std::string store_path = (*dir_ / "hidden.gpkg").string();
+    std::filesystem::copy_file(*dir_ / "s.gpkg", store_path);
+    auto rules = catalog::load_catalog_rules(layers_dir() / "catalog" / "themes.json");
+    rules.feeds.push_back({"captages", {"captage", "captages"}, {"GeoPackage"}});
+    store::CatalogUpdate datasud, ars;
+    for (auto& r : catalog::parse_ckan(read_file(data("catalog/ckan/datasud_package_search.json"))).records) {
+        r.partner = "datasud";
+        r.id = "datasud:" + r.remote_id;
+        catalog::classify(r, rules);
+        datasud.upserts.push_back(std::move(r));
+    }
+    catalog::Record rec = datasud.upserts.front();
+    rec.partner = "ars";
+    rec.remote_id = "captages-21-90";
+    rec.id = "ars:captages-21-90";
+    rec.title = "Captages d'eau potable de Côte-d'Or et du Territoire de Belfort";
+    rec.publisher = "ARS Bourgogne-Franche-Comté";
+    rec.keywords = {"Captages", "Eau potable"};
+    rec.distributions = {catalog::Distribution{"https://ars.example/export-captages-protege.gpkg", "Export", "GeoPackage", "download", ""}};
+    catalog::classify(rec, rules);
+    ASSERT_EQ(rec.feeds_layer, "captages");
+    ars.upserts.push_back(rec);
+    {
+        auto s = store::open_store(store_path);
+        ASSERT_TRUE(s->update_catalog("datasud", datasud, "{}"));
+        ASSERT_TRUE(s->update_catalog("ars", ars, "{}"));
+    }
+    LayerCatalog hidden = *catalog_;
+    for (auto& spec : hidden.layers)
+        if (spec.id == "captages") {
+            spec.access.discover = {AccessGrant{access::Role::Ars, false}, AccessGrant{access::Role::Admin, false}};
+            spec.access.challenge = true;
+        }
+    auto s = store::open_store(store_path);
+    const auto snapshot = cli::load_snapshot(*s, hidden);
+    const auto as = [&](const std::string& target, const access::Identity* who) {
+        return server::handle_request("GET", target, {{"host", "localhost"}}, "", snapshot.get(), nullptr,
+                                      who ? who : &access::anonymous());
+    };
+    const auto ars_key = role(access::Role::Ars);
+    const auto member = role(access::Role::Member, {"21007"});
+    for (const std::string target : {"/catalog/records?q=captages%20eau%20potable", "/catalog/records?limit=1000",
+                                     "/catalog/records?publisher=ARS%20Bourgogne-Franche-Comt%C3%A9", "/catalog/dcat.jsonld?page_size=1000"}) {
+        for (const access::Identity* who : {static_cast<const access::Identity*>(nullptr), &member}) {
+            const auto res = as(target, who);
+            ASSERT_EQ(res.status, 200) << target;
+            EXPECT_EQ(res.body.find("ars:captages-21-90"), std::string::npos) << target;
+            EXPECT_EQ(res.body.find("export-captages-protege"), std::string::npos) << target;
+            EXPECT_EQ(res.body.find("ARS Bourgogne"), std::string::npos) << target;
+        }
+        const auto all = as(target, &ars_key);
+        ASSERT_EQ(all.status, 200) << target;
+        EXPECT_NE(all.body.find("export-captages-protege"), std::string::npos) << target;
+    }
+    const auto listed = as("/catalog/records?limit=1", nullptr);
+    EXPECT_NE(listed.body.find("\"numberMatched\":" + std::to_string(datasud.upserts.size()) + ","), std::string::npos)
+        << listed.body.substr(0, 200);
+    EXPECT_EQ(as("/catalog/records/ars:captages-21-90", nullptr).status, 401);
+    EXPECT_EQ(as("/catalog/records/ars:captages-21-90", &member).status, 401);
+    EXPECT_EQ(as("/catalog/records/ars:captages-21-90", &ars_key).status, 200);
+    EXPECT_EQ(as("/collections/captages", nullptr).status, 401);  // the same decision as the layer's
 }

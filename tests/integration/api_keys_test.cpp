@@ -277,3 +277,19 @@ TEST(ApiKeysOnPostgis, KeysCreatedInTheDatabaseIdentifyTheirCallerUntilRevoked) 
 }
 
 }  // namespace
+
+// A department's extract holds the whole department: a member with one commune of it is refused, told why
+// and what to ask instead; its commune's extract is its own; the portal's key gets the department.
+TEST_F(ApiKeysTest, DepartmentExtractNeedsTheWholeDepartmentAndSaysWhichCommunesToAsk) {
+    const std::map<std::string, std::string> member = {{"Authorization", "Bearer " + member_.key}};
+    const HttpResponse dept = get("/deci/extract.csv?dept=90", member);
+    EXPECT_EQ(dept.status, 403);
+    EXPECT_NE(dept.body.find("department 90 needs a grant on the whole department"), std::string::npos) << dept.body;
+    EXPECT_NE(dept.body.find("/deci/extract.csv?insee=90010"), std::string::npos) << dept.body;
+    EXPECT_EQ(get("/deci/extract.csv?dept=90").status, 401);
+    const HttpResponse own = get("/deci/extract.csv?insee=90010", member);
+    EXPECT_EQ(own.status, 200);
+    EXPECT_EQ(header_or_empty(own, "cache-control"), "private, no-store");
+    EXPECT_EQ(get("/deci/extract.csv?insee=90010,90011", member).status, 403);  // another commune of the department
+    EXPECT_EQ(get("/deci/extract.csv?dept=90", {{"Authorization", "Bearer " + admin_.key}}).status, 200);
+}

@@ -324,6 +324,18 @@ TEST(CatalogueApi, SearchesFiltersAndExportsTheHarvestedRecords) {
     ASSERT_EQ(r.status, 200) << r.body;
     EXPECT_NE(r.body.find("\"numberMatched\":1,"), std::string::npos) << r.body.substr(0, 300);
     EXPECT_NE(r.body.find("Plan local d'urbanisme de la commune de Cartigny"), std::string::npos);
+    EXPECT_NE(r.body.find("\"match\":\"all\""), std::string::npos) << r.body.substr(0, 300);
+    // Issue 19: two words of three found, and said so; a typo forgiven, and said so.
+    r = http_get(server.port(), "/catalog/records?q=reglement%20generateurs%20surfaciques");
+    ASSERT_EQ(r.status, 200) << r.body;
+    EXPECT_NE(r.body.find("\"match\":\"partial\",\"numberMatchedAllWords\":0,"), std::string::npos) << r.body.substr(0, 300);
+    EXPECT_NE(r.body.find("générateurs surfaciques liés aux servitudes de la catégorie JS1"), std::string::npos);
+    EXPECT_NE(r.body.find("\"match\":{\"missing\":[\"reglement\"],\"corrected\":{}}"), std::string::npos) << r.body.substr(0, 3000);
+    r = http_get(server.port(), "/catalog/records?q=urbanisem%20cartigny");
+    ASSERT_EQ(r.status, 200) << r.body;
+    EXPECT_NE(r.body.find("\"numberMatched\":1,"), std::string::npos) << r.body.substr(0, 300);
+    EXPECT_NE(r.body.find("\"corrections\":{\"urbanisem\":[\"urbanisme\"]}"), std::string::npos) << r.body.substr(0, 300);
+    EXPECT_NE(r.body.find("\"corrected\":{\"urbanisem\":\"urbanisme\"}"), std::string::npos);
     r = http_get(server.port(), "/catalog/records?format=WFS&limit=2");
     ASSERT_EQ(r.status, 200);
     EXPECT_NE(r.body.find("\"numberMatched\":7,"), std::string::npos) << r.body.substr(0, 300);

@@ -5,9 +5,14 @@
 #include <algorithm>
 #include <string>
 
+#include "../../src/server/services.hpp"
+#include "ideo/catalog/parse.hpp"
+#include "ideo/catalog/search.hpp"
 #include "ideo/core/error.hpp"
 #include "ideo/core/layer.hpp"
+#include "ideo/core/text.hpp"
 #include "ideo/index/view.hpp"
+#include "test_support.hpp"
 
 using namespace ideo;
 
@@ -196,4 +201,128 @@ TEST(AccessView, GeometryGeneralisedToGridAndNone) {
     EXPECT_NEAR(e.min_y, 47.3, 0.009);
     data.spec.access.geometry[access::Role::Anonymous] = GeometryRule{GeometryLevel::None, 0};
     EXPECT_TRUE(index::view_layer(data, full, access::anonymous()).features[0].geometry.empty());
+}
+
+namespace {
+
+// The shipped captages layer made undiscoverable but to the ARS and the portal, as a stricter deployment would
+// declare it; `challenge`: 401 (listed and challenged) or 404 (not there at all).
+index::LayerData hidden_captages(bool challenge) {
+    index::LayerData l = captages();
+    l.spec.access.discover = {AccessGrant{access::Role::Ars, false}, AccessGrant{access::Role::Admin, false}};
+    l.spec.access.challenge = challenge;
+    return l;
+}
+
+// DataSud's recorded CKAN answer, and one of its records re-published by the ARS as the data of `captages`
+// (as layers/catalog/themes.json's "feeds" rules link records to our layers).
+std::shared_ptr<const catalog::Catalog> catalogue_with_captages_record() {
+    auto records = catalog::parse_ckan(test::read_file(test::data("catalog/ckan/datasud_package_search.json"))).records;
+    for (auto& r : records) {
+        r.partner = "datasud";
+        r.id = "datasud:" + r.remote_id;
+    }
+    catalog::Record ars = records.front();
+    ars.id = "ars:captages-21-90";
+    ars.partner = "ars";
+    ars.title = "Captages d'eau potable de Côte-d'Or et du Territoire de Belfort";
+    ars.publisher = "ARS Bourgogne-Franche-Comté";
+    ars.keywords = {"captage", "eau potable"};
+    ars.feeds_layer = "captages";
+    ars.distributions = {catalog::Distribution{"https://ars.example/captages-secret-export.gpkg", "Export", "GeoPackage", "download", ""}};
+    records.push_back(ars);
+    return catalog::build_catalog(std::move(records));
+}
+
+std::shared_ptr<index::Snapshot> snapshot_with_catalogue(bool challenge) {
+    auto full = std::make_shared<index::Snapshot>();
+    full->version = 3;
+    full->layers.emplace("captages", hidden_captages(challenge));
+    full->catalog = catalogue_with_captages_record();
+    return full;
+}
+
+std::size_t count_of(const std::vector<catalog::FacetCount>& facet, const std::string& value) {
+    for (const auto& f : facet)
+        if (f.value == value) return f.count;
+    return 0;
+}
+
+const std::string* header(const server::Response& res, const std::string& name) {
+    for (const auto& [k, v] : res.headers)
+        if (text::ascii_lower(k) == name) return &v;
+    return nullptr;
+}
+
+}  // namespace
+
+TEST(AccessView, CatalogueRecordsOfALayerTheCallerMayNotDiscoverAreLeftOutOfItsView) {
+    const auto full = snapshot_with_catalogue(true);
+    catalog::SearchQuery q;
+    q.q = "captages eau potable";
+    q.limit = 1000;
+    const auto everything = catalog::search(*full->catalog, q);
+    ASSERT_GE(everything.matched, 1u);
+    EXPECT_EQ(full->catalog->records[everything.page[0]].id, "ars:captages-21-90");
+
+    const auto pub = index::view_of(*full, access::anonymous());
+    ASSERT_NE(pub.get(), full.get());
+    EXPECT_EQ(pub->catalog->records.size() + 1, full->catalog->records.size());
+    EXPECT_FALSE(pub->catalog->by_id.count("ars:captages-21-90"));
+    for (auto i : catalog::search(*pub->catalog, q).page) EXPECT_NE(pub->catalog->records[i].id, "ars:captages-21-90");
+    catalog::SearchQuery none;
+    none.limit = 1000;
+    EXPECT_EQ(count_of(catalog::search(*full->catalog, none).facets.at("publishers"), "ARS Bourgogne-Franche-Comté"), 1u);
+    EXPECT_EQ(count_of(catalog::search(*pub->catalog, none).facets.at("publishers"), "ARS Bourgogne-Franche-Comté"), 0u);
+    EXPECT_EQ(catalog::search(*pub->catalog, none).matched, full->catalog->records.size() - 1);
+    EXPECT_EQ(pub->challenged_records, std::vector<std::string>{"ars:captages-21-90"});
+    // One catalogue per set of hidden layers: every caller who may not see captages shares it.
+    const auto member = index::view_of(*full, identity(access::Role::Member, {"21231"}));
+    EXPECT_NE(member->view, pub->view);
+    EXPECT_EQ(member->catalog.get(), pub->catalog.get());
+    // The ARS discovers the layer: the whole catalogue.
+    const auto ars = index::view_of(*full, identity(access::Role::Ars));
+    EXPECT_EQ(ars->catalog.get(), full->catalog.get());
+    EXPECT_TRUE(ars->challenged_records.empty());
+    // A layer answering 404 leaves its records out without naming them.
+    const auto quiet = index::view_of(*snapshot_with_catalogue(false), access::anonymous());
+    EXPECT_FALSE(quiet->catalog->by_id.count("ars:captages-21-90"));
+    EXPECT_TRUE(quiet->challenged_records.empty());
+}
+
+TEST(AccessView, CatalogueEndpointsServeEachCallerItsViewWithItsOwnETag) {
+    const auto full = snapshot_with_catalogue(true);
+    const auto ars = identity(access::Role::Ars);
+    const auto get = [&](const std::string& target, const access::Identity& who) {
+        return server::handle_request("GET", target, {}, "", full.get(), nullptr, &who);
+    };
+    for (const std::string target : {"/catalog/records?q=captages&limit=1000", "/catalog/records?limit=1000",
+                                     "/catalog/dcat.jsonld?page_size=1000"}) {
+        const auto pub = get(target, access::anonymous());
+        const auto all = get(target, ars);
+        ASSERT_EQ(pub.status, 200) << target << " " << pub.body;
+        ASSERT_EQ(all.status, 200) << target;
+        EXPECT_EQ(pub.body.find("ars:captages-21-90"), std::string::npos) << target;
+        EXPECT_EQ(pub.body.find("captages-secret-export"), std::string::npos) << target;  // its distributions too
+        EXPECT_EQ(pub.body.find("ARS Bourgogne"), std::string::npos) << target;  // nor its publisher's facet
+        EXPECT_NE(all.body.find("captages-secret-export"), std::string::npos) << target;
+        ASSERT_TRUE(header(pub, "etag") && header(all, "etag"));
+        EXPECT_NE(*header(pub, "etag"), *header(all, "etag")) << target;
+        ASSERT_TRUE(header(pub, "vary"));
+        EXPECT_NE(header(pub, "vary")->find("Authorization"), std::string::npos);
+        ASSERT_TRUE(header(all, "cache-control"));
+        EXPECT_EQ(header(all, "cache-control")->rfind("private", 0), 0u) << *header(all, "cache-control");
+    }
+    const auto challenged = get("/catalog/records/ars:captages-21-90", access::anonymous());
+    EXPECT_EQ(challenged.status, 401) << challenged.body;
+    EXPECT_TRUE(header(challenged, "www-authenticate"));
+    EXPECT_EQ(challenged.body.find("Captages d'eau potable"), std::string::npos);
+    EXPECT_EQ(get("/catalog/records/ars:captages-21-90", ars).status, 200);
+    const auto quiet = snapshot_with_catalogue(false);
+    const auto hidden = server::handle_request("GET", "/catalog/records/ars:captages-21-90", {}, "", quiet.get(), nullptr, &access::anonymous());
+    EXPECT_EQ(hidden.status, 404);
+    const auto unknown = server::handle_request("GET", "/catalog/records/ars:nothing", {}, "", quiet.get(), nullptr, &access::anonymous());
+    EXPECT_EQ(unknown.status, 404);
+    EXPECT_NE(hidden.body.find("no catalogue record"), std::string::npos);  // reads like a record that does not exist
+    EXPECT_NE(unknown.body.find("no catalogue record"), std::string::npos);
 }

@@ -4,6 +4,9 @@
 
 #include <algorithm>
 #include <atomic>
+#include <map>
+#include <chrono>
+#include <cstdio>
 #include <thread>
 
 #include "ideo/catalog/parse.hpp"
@@ -265,8 +268,9 @@ TEST(CatalogSearch, FindsAccentAndCaseInsensitiveAndRanksTitlesFirst) {
     EXPECT_EQ(cat->records[r.page[0]].id, "t:pei");
     q.q = "plan local urbanisme";
     r = search(*cat, q);
-    EXPECT_GE(r.matched, 5u);
-    for (auto i : r.page) EXPECT_NE(cat->records[i].title.find("urbanisme"), std::string::npos);
+    EXPECT_GE(r.matched_all, 5u);
+    for (std::size_t k = 0; k < std::min(r.matched_all, r.page.size()); ++k)  // those holding every word come first
+        EXPECT_NE(cat->records[r.page[k]].title.find("urbanisme"), std::string::npos);
     q.q = "stationnement";
     r = search(*cat, q);
     ASSERT_GE(r.matched, 2u);  // Gap's car parks (CKAN) and Evian's bike parking (DCAT)
@@ -334,6 +338,163 @@ TEST(CatalogSearch, FiltersIgnoreAccentsAndCaseAndFacetsRankByCountThenValue) {
     EXPECT_EQ(search(*cat, q).facets.at("formats").size(), 0u);
 }
 
+namespace {
+
+Record titled(const std::string& id, const std::string& title) {
+    Record r;
+    r.id = id;
+    r.title = title;
+    return r;
+}
+
+std::vector<std::string> ids_of(const Catalog& cat, const SearchResult& r) {
+    std::vector<std::string> ids;
+    for (auto i : r.page) ids.push_back(cat.records[i].id);
+    return ids;
+}
+
+}  // namespace
+
+// Issue 19's example: no record holds all three words, the Pas-de-Calais JS1 table (GeoNetwork, page 3) holds two.
+TEST(CatalogSearch, RecordsHoldingMostWordsFollowThoseHoldingAllAndSaySo) {
+    auto records = corpus();
+    SearchQuery q;
+    q.q = "reglement generateurs surfaciques";
+    auto cat = build_catalog(records);
+    auto r = search(*cat, q);
+    ASSERT_GE(r.matched, 1u);
+    EXPECT_EQ(r.matched_all, 0u);
+    EXPECT_EQ(r.words, (std::vector<std::string>{"reglement", "generateur", "surfacique"}));
+    const Record& js1 = cat->records[r.page[0]];
+    EXPECT_NE(js1.title.find("générateurs surfaciques"), std::string::npos) << js1.title;
+    ASSERT_EQ(r.page_matches.size(), r.page.size());
+    EXPECT_EQ(r.page_matches[0].missing, std::vector<std::string>{"reglement"});
+    EXPECT_TRUE(r.page_matches[0].corrected.empty());
+    const std::string js1_id = js1.id;
+    // A record holding all three comes first; then the two-word ones, best held first.
+    records.push_back(titled("t:all", "Règlement des générateurs surfaciques"));
+    records.push_back(titled("t:one", "Règlement de voirie"));  // one word of three: not most of them, not found
+    cat = build_catalog(records);
+    r = search(*cat, q);
+    EXPECT_EQ(r.matched_all, 1u);
+    const auto ids = ids_of(*cat, r);
+    ASSERT_GE(ids.size(), 2u);
+    EXPECT_EQ(ids[0], "t:all");
+    EXPECT_TRUE(r.page_matches[0].missing.empty());
+    EXPECT_NE(std::find(ids.begin() + 1, ids.end(), js1_id), ids.end());
+    EXPECT_EQ(std::find(ids.begin(), ids.end(), "t:one"), ids.end());
+    for (std::size_t k = 1; k < r.page.size(); ++k) EXPECT_EQ(r.page_matches[k].missing.size(), 1u);
+    // Of two words, most is both: a two-word query still narrows (its typos aside).
+    q.q = "generateurs reglement";
+    r = search(*cat, q);
+    EXPECT_EQ(r.matched, r.matched_all);
+    EXPECT_EQ(ids_of(*cat, r), std::vector<std::string>{"t:all"});
+}
+
+TEST(CatalogSearch, OneTypoInAWordOfFiveLettersFindsTheRecordAfterExactOnes) {
+    auto cat = build_catalog(corpus());
+    SearchQuery q;
+    q.q = "urbanisem";  // a transposition
+    auto r = search(*cat, q);
+    ASSERT_GE(r.matched, 5u);
+    EXPECT_EQ(r.corrections.at("urbanisem"), std::vector<std::string>{"urbanisme"});
+    for (std::size_t k = 0; k < r.page.size(); ++k) {
+        ASSERT_EQ(r.page_matches[k].corrected.size(), 1u);
+        EXPECT_EQ(r.page_matches[k].corrected[0].second, "urbanisme");
+    }
+    // Every record holding "urbanisme" is found through each kind of typo.
+    SearchQuery exact;
+    exact.q = "urbanisme";
+    exact.limit = 1000;
+    const auto holding = search(*cat, exact);
+    std::vector<std::uint32_t> wanted;
+    for (std::size_t k = 0; k < holding.page.size(); ++k)
+        if (holding.page_matches[k].corrected.empty()) wanted.push_back(holding.page[k]);
+    ASSERT_GE(wanted.size(), 5u);
+    q.limit = 1000;
+    for (const char* typo : {"urbanisem", "urbanime", "urbanismme", "urbanizme"}) {  // transposition, deletion, insertion, substitution
+        q.q = typo;
+        const auto found = search(*cat, q).page;
+        for (auto i : wanted) EXPECT_NE(std::find(found.begin(), found.end(), i), found.end()) << typo << ": " << cat->records[i].id;
+    }
+    q.q = "urbnaisem";  // two edits: nothing
+    EXPECT_EQ(search(*cat, q).matched, 0u);
+    // A record that holds the word exactly ranks before those holding it one edit away, whatever their BM25.
+    auto records = corpus();
+    records.push_back(titled("t:typo", "Urbanisme urbanisme urbanisme"));
+    records.push_back(titled("t:exact", "Plan d'urbanismes et de voirie, réglement d'urbanisem (sic)"));
+    cat = build_catalog(records);
+    q = {};
+    q.q = "urbanisem";
+    r = search(*cat, q);
+    ASSERT_GE(r.page.size(), 2u);
+    EXPECT_EQ(cat->records[r.page[0]].id, "t:exact");
+    EXPECT_TRUE(r.page_matches[0].corrected.empty());
+    EXPECT_EQ(r.matched_all, r.matched);  // every one holds the word, some through the typo
+    EXPECT_FALSE(r.page_matches[1].corrected.empty());
+}
+
+TEST(CatalogSearch, NoTypoForgivenInWordsUnderFiveLetters) {
+    const auto cat = build_catalog({titled("a", "Plan de prévention"), titled("b", "Carte des routes"), titled("c", "Réseau d'eau")});
+    SearchQuery q;
+    for (const char* typo : {"plam", "pla", "eaux", "eua"}) {  // "eaux" is "eau" by the plural rule, not a typo
+        q.q = typo;
+        const auto r = search(*cat, q);
+        EXPECT_TRUE(r.corrections.empty()) << typo;
+        EXPECT_EQ(r.matched, std::string(typo) == "eaux" ? 1u : 0u) << typo;
+    }
+    q.q = "roote";  // five letters: forgiven
+    EXPECT_EQ(search(*cat, q).matched, 1u);
+    EXPECT_TRUE(within_one_edit("réseau", "rséeau"));  // letters, not bytes: é is one letter
+    EXPECT_TRUE(within_one_edit("réseau", "reseau"));
+    EXPECT_FALSE(within_one_edit("réseau", "rseeau"));
+    EXPECT_FALSE(within_one_edit("abcd", "badc"));
+}
+
+TEST(CatalogSearch, FacetsCountTheForgivingResultsAndPagingWalksThemOnce) {
+    const auto cat = build_catalog(corpus());
+    SearchQuery q;
+    q.q = "plan local urbanisem cartigny";  // Cartigny's plan holds all four words (one through the typo), the other plans three
+    q.limit = 1000;
+    const auto all = search(*cat, q);
+    ASSERT_GE(all.matched, 5u);
+    EXPECT_EQ(all.matched_all, 1u);
+    EXPECT_NE(cat->records[all.page[0]].title.find("Cartigny"), std::string::npos);
+    for (std::size_t k = 1; k < all.page.size(); ++k) EXPECT_EQ(all.page_matches[k].missing, std::vector<std::string>{"cartigny"});
+    ASSERT_EQ(all.page.size(), all.matched);
+    std::map<std::string, std::size_t> publishers;
+    for (auto i : all.page)
+        if (!cat->records[i].publisher.empty()) ++publishers[cat->records[i].publisher];
+    std::size_t facet_total = 0;
+    for (const auto& f : all.facets.at("publishers")) {
+        EXPECT_EQ(f.count, publishers[f.value]) << f.value;
+        facet_total += f.count;
+    }
+    if (publishers.size() <= 50) {
+        std::size_t total = 0;
+        for (const auto& [p, n] : publishers) total += n;
+        EXPECT_EQ(facet_total, total);
+    }
+    // Pages of 3 give the same records in the same order, each once, and the same counts.
+    std::vector<std::uint32_t> walked;
+    q.limit = 3;
+    for (q.offset = 0; q.offset < all.matched; q.offset += 3) {
+        const auto page = search(*cat, q);
+        EXPECT_EQ(page.matched, all.matched);
+        EXPECT_EQ(page.matched_all, all.matched_all);
+        EXPECT_EQ(page.facets.at("themes").size(), all.facets.at("themes").size());
+        walked.insert(walked.end(), page.page.begin(), page.page.end());
+    }
+    EXPECT_EQ(walked, all.page);
+    // Filters narrow the forgiving results too, and the facets follow.
+    q = {};
+    q.q = "reglement generateurs surfaciques";
+    q.keywords = {"aucun mot clé de ce nom"};
+    const auto none = search(*cat, q);
+    EXPECT_EQ(none.matched, 0u);
+    EXPECT_TRUE(none.facets.at("publishers").empty());
+}
+
 TEST(DcatExport, OurJsonLdIsReadBackByOurDcatParserWithTheSameRecords) {
     const auto cat = build_catalog(corpus());
     std::vector<Record> reread;
@@ -359,5 +520,38 @@ TEST(DcatExport, OurJsonLdIsReadBackByOurDcatParserWithTheSameRecords) {
         for (std::size_t k = 0; k < a.distributions.size(); ++k) EXPECT_EQ(b.distributions[k].url, a.distributions[k].url);
         EXPECT_EQ(bool(b.bbox), bool(a.bbox)) << a.id;
         if (a.bbox && b.bbox) EXPECT_NEAR(b.bbox->min_x, a.bbox->min_x, 1e-9);
+    }
+}
+
+// A latency probe, not a check: the real corpus grown to 8,000 records (copies whose titles and descriptions
+// gain words of other records and a number each, so the vocabulary grows as a real catalogue's does), and
+// the mean time of a few queries. Run with --gtest_also_run_disabled_tests --gtest_filter='*Timing*'.
+TEST(CatalogSearchTiming, DISABLED_MeanLatencyOverEightThousandRecords) {
+    const auto base = corpus();
+    std::vector<Record> records;
+    std::vector<std::string> words;
+    for (const auto& r : base)
+        for (auto& t : tokenize(r.title)) words.push_back(t);
+    for (std::size_t k = 0; records.size() < 8000; ++k) {
+        Record r = base[k % base.size()];
+        r.id += ":" + std::to_string(k);
+        r.title += " " + words[(k * 7919) % words.size()] + " lot" + std::to_string(k);
+        r.description += " " + words[(k * 104729) % words.size()] + " " + words[(k * 31) % words.size()];
+        records.push_back(std::move(r));
+    }
+    const auto start_build = std::chrono::steady_clock::now();
+    const auto cat = build_catalog(records);
+    const double build_ms = std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - start_build).count();
+    std::printf("build_catalog: %zu records, %zu words, %.1f ms\n", cat->records.size(), cat->postings.size(), build_ms);
+    for (const char* text : {"eau potable", "plan local urbanisme", "stationnement", "defense incendie", "zones humides",
+                             "reglement generateurs surfaciques", "urbanisem", ""}) {
+        SearchQuery q;
+        q.q = text;
+        std::size_t matched = 0;
+        constexpr int kRuns = 200;
+        const auto t0 = std::chrono::steady_clock::now();
+        for (int i = 0; i < kRuns; ++i) matched = search(*cat, q).matched;
+        const double us = std::chrono::duration<double, std::micro>(std::chrono::steady_clock::now() - t0).count() / kRuns;
+        std::printf("q=\"%s\": %zu matched, %.1f us\n", text, matched, us);
     }
 }

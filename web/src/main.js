@@ -393,6 +393,12 @@ async function searchCatalog() {
   }
   const records = res.records;
   status.textContent = `${fr(res.numberMatched)} jeu(x) de données`;
+  // A forgiving search says so: records holding only some of the words, words read through a typo.
+  if (res.match === 'partial') {
+    status.textContent += res.numberMatchedAllWords
+      ? ` (${fr(res.numberMatchedAllWords)} avec tous les mots, puis ceux qui en ont le plus)`
+      : ' : aucun ne contient tous les mots ; voici ceux qui en contiennent le plus';
+  }
   const facetBox = $('catalog-facets');
   facetBox.replaceChildren();
   for (const [name, { title, param }] of Object.entries(FACETS)) {
@@ -417,7 +423,8 @@ async function searchCatalog() {
     const li = el('li', {},
       el('strong', { textContent: r.title || r.id }),
       r.publisher ? el('span', { className: 'publisher', textContent: ` — ${r.publisher}` }) : null,
-      description ? el('p', { textContent: description.slice(0, 220) + (description.length > 220 ? '…' : '') }) : null);
+      description ? el('p', { textContent: description.slice(0, 220) + (description.length > 220 ? '…' : '') }) : null,
+      matchNote(r.match));
     if (r.feeds_layer && ui.groups[r.feeds_layer]) {
       const b = el('button', { type: 'button', className: 'button small', textContent: `Voir sur la carte : ${LAYER_TITLES[r.feeds_layer] ?? r.feeds_layer}` });
       b.addEventListener('click', () => showLayer(r.feeds_layer));
@@ -425,6 +432,15 @@ async function searchCatalog() {
     }
     return li;
   }));
+}
+
+// "sans : reglement · urbanisem → urbanisme": what a record lacks of the query, and what it holds through a typo.
+function matchNote(match) {
+  if (!match) return null;
+  const parts = [];
+  if (match.missing?.length) parts.push(`sans : ${match.missing.join(', ')}`);
+  for (const [word, as] of Object.entries(match.corrected ?? {})) parts.push(`${word} → ${as}`);
+  return parts.length ? el('p', { className: 'match-note', textContent: parts.join(' · ') }) : null;
 }
 
 async function showLayer(layer) {

@@ -43,6 +43,9 @@ struct Snapshot {
     // ("" for the snapshot as stored); `challenged` names the layers left out of it whose policy answers 401.
     std::string view;
     std::vector<std::string> challenged;
+    // Catalogue records left out of a view's catalogue because they describe a layer it leaves out whose
+    // policy answers 401 (sorted): asked by id, they are challenged too, the others not found.
+    std::vector<std::string> challenged_records;
 
     const LayerData* layer(std::string_view id) const;
     std::string commune_name(std::string_view insee) const;

@@ -10,7 +10,10 @@ const std::vector<std::string>& json_only() {
 }
 
 using K = ParameterKind;
-constexpr Parameter text{.name = "q", .description = "full text, accent- and case-insensitive", .max = 500};
+constexpr Parameter text{.name = "q",
+                         .description = "full text, accent- and case-insensitive: records holding every word first, then those "
+                                        "holding most of them (\"match\": \"partial\"); one typo forgiven per word of five letters or more",
+                         .max = 500};
 constexpr Parameter themes{.name = "theme", .description = "comma-separated themes (any of them)", .kind = K::List};
 constexpr Parameter publishers{.name = "publisher", .description = "comma-separated publishers (any of them)", .kind = K::List};
 constexpr Parameter keywords{.name = "keyword", .description = "comma-separated keywords (any of them)", .kind = K::List};
